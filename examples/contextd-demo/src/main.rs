@@ -1,0 +1,2 @@
+//! contextd demo (placeholder until the examples issue lands).
+fn main() {}
