@@ -1,1 +1,361 @@
-//! TODO
+//! One-call OpenTelemetry setup for Rust services.
+//!
+//! ```no_run
+//! fn main() -> Result<(), telemetry::Error> {
+//!     let _guard = telemetry::init()?; // flushes everything when dropped
+//!     tracing::info!(user = "x", "started");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [`init`] reads the standard `OTEL_*` environment variables (see `docs/configuration.md` for
+//! the support table), builds the tracer, meter and logger providers with OTLP exporters
+//! (http/protobuf to `http://localhost:4318` by default; gRPC and http/json selectable), installs
+//! them globally with W3C trace-context and baggage propagators, and installs a `tracing`
+//! subscriber with three layers, each with its own filter:
+//!
+//! - the OpenTelemetry span layer (`tracing` spans become OTLP spans; the HTTP middleware's
+//!   request spans, target [`HTTP_SPAN_TARGET`], are always kept whatever `RUST_LOG` says);
+//! - the log bridge (`tracing` events become OTLP log records carrying the current trace and span
+//!   ids);
+//! - console output, human-readable or JSON lines with top-level `trace_id` and `span_id`.
+//!
+//! Use [`builder`] to configure from code. The returned [`Guard`] flushes and shuts down all
+//! three providers on drop, within a timeout, whatever runtime (or none) is running.
+//!
+//! The SDK never blocks or crashes the host: bad configuration values produce a
+//! [`ConfigWarning`] naming the variable, the value and the fallback; exports run on background
+//! threads with bounded queues, and what they drop is counted ([`Guard::stats`], and the
+//! `otel.sdk.*` self-observability metrics).
+//!
+//! # Dependencies and why
+//! - `opentelemetry`, `opentelemetry_sdk`, `opentelemetry-otlp`, `opentelemetry-stdout`: the
+//!   API, SDK and exporters this crate configures (one version, moved together).
+//! - `tracing`, `tracing-subscriber`, `tracing-opentelemetry`: the `tracing` bridge.
+//! - `tokio`: a small private runtime that drives gRPC exports independently of the
+//!   application's runtime.
+//! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
+//! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers. `opentelemetry-proto` and `axum`
+//!   (feature `testing`): the fake OTLP receiver.
+
+mod accounting;
+pub mod config;
+mod console;
+mod hooks;
+mod log_bridge;
+mod pipeline;
+mod resource;
+mod subscriber;
+mod transport;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+mod guard;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use accounting::{SignalStats, Stats};
+pub use config::{
+    Config, ConfigWarning, ConsoleFormat, ExporterKind, Protocol, SamplerSetting, Signal,
+};
+pub use guard::{Guard, ShutdownError, ShutdownReport};
+pub use hooks::{BoxedLogProcessor, BoxedSpanProcessor};
+pub use subscriber::HTTP_SPAN_TARGET;
+
+pub use opentelemetry;
+pub use opentelemetry_sdk;
+
+use config::{EnvSource, Overrides, ProcessEnv};
+use hooks::Hooks;
+
+/// Rewrites a string value if it holds something that must not leave the process; `None` when
+/// it is clean. Used for log records and console output (see [`Builder::value_redactor`]).
+pub type ValueRedactor = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Errors from [`init`]. Bad configuration values are not errors: they produce warnings and
+/// documented fallbacks.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A global `tracing` subscriber was installed before `init` ran.
+    #[error(
+        "a global tracing subscriber is already installed; call telemetry::init() once, before \
+         any other subscriber (or use Builder::global(false))"
+    )]
+    SubscriberAlreadySet,
+    /// The OTLP exporter of a signal could not be built.
+    #[error("cannot build the OTLP {signal} exporter: {source}")]
+    Exporter {
+        /// The signal.
+        signal: Signal,
+        /// The exporter's own error.
+        #[source]
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// The private runtime that drives gRPC exports could not start.
+    #[error("cannot start the gRPC export runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// A bug in this crate.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// Initialises telemetry from the environment. Equivalent to `builder().init()`.
+pub fn init() -> Result<Guard, Error> {
+    builder().init()
+}
+
+/// A builder for configuration from code. What the code sets wins over the environment.
+pub fn builder() -> Builder {
+    Builder::default()
+}
+
+/// Configures and starts telemetry. Created by [`builder`].
+#[must_use = "call .init() to start telemetry"]
+pub struct Builder {
+    overrides: Overrides,
+    hooks: Hooks,
+    env: Option<Box<dyn Fn(&str) -> Option<String>>>,
+    redactor: Option<ValueRedactor>,
+    global: bool,
+    on_start: Vec<Box<dyn FnOnce(&opentelemetry_sdk::metrics::SdkMeterProvider) -> Box<dyn std::any::Any + Send>>>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            overrides: Overrides::default(),
+            hooks: Hooks::default(),
+            env: None,
+            redactor: None,
+            global: true,
+            on_start: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("overrides", &self.overrides)
+            .field("global", &self.global)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// `service.name` (wins over `OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.overrides.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`, typically `env!("CARGO_PKG_VERSION")`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.overrides.service_version = Some(version.into());
+        self
+    }
+
+    /// `deployment.environment.name` (otherwise from `OTEL_RESOURCE_ATTRIBUTES` or the seeds'
+    /// `OTEL_ENVIRONMENT`).
+    pub fn deployment_environment(mut self, env: impl Into<String>) -> Self {
+        self.overrides.deployment_environment = Some(env.into());
+        self
+    }
+
+    /// `service.instance.id` (a random id by default).
+    pub fn service_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.overrides.service_instance_id = Some(id.into());
+        self
+    }
+
+    /// An extra resource attribute.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.overrides
+            .resource_attributes
+            .push((key.into(), value.into()));
+        self
+    }
+
+    /// The OTLP base endpoint for all signals (like `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.overrides.endpoint = Some(url.into());
+        self
+    }
+
+    /// The OTLP protocol for all signals.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.overrides.protocol = Some(protocol);
+        self
+    }
+
+    /// The head sampler.
+    pub fn sampler(mut self, sampler: SamplerSetting) -> Self {
+        self.overrides.sampler = Some(sampler);
+        self
+    }
+
+    /// Where all three signals go (like setting `OTEL_{TRACES,METRICS,LOGS}_EXPORTER`); an empty
+    /// slice exports nothing.
+    pub fn exporters(mut self, exporters: &[ExporterKind]) -> Self {
+        self.overrides.exporters = Some(exporters.to_vec());
+        self
+    }
+
+    /// Console output format (like `TELEMETRY_LOG_FORMAT`).
+    pub fn console_format(mut self, format: ConsoleFormat) -> Self {
+        self.overrides.console_format = Some(format);
+        self
+    }
+
+    /// `tracing` filter directives for console output and log export (like `RUST_LOG`).
+    pub fn log_filter(mut self, directives: impl Into<String>) -> Self {
+        self.overrides.log_filter = Some(directives.into());
+        self
+    }
+
+    /// Interval between metric exports (like `OTEL_METRIC_EXPORT_INTERVAL`).
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.overrides.metric_export_interval = Some(interval);
+        self
+    }
+
+    /// Delay between span exports (like `OTEL_BSP_SCHEDULE_DELAY`).
+    pub fn span_schedule_delay(mut self, delay: Duration) -> Self {
+        self.overrides.span_schedule_delay = Some(delay);
+        self
+    }
+
+    /// Delay between log exports (like `OTEL_BLRP_SCHEDULE_DELAY`).
+    pub fn log_schedule_delay(mut self, delay: Duration) -> Self {
+        self.overrides.log_schedule_delay = Some(delay);
+        self
+    }
+
+    /// How long shutdown waits for the final flush (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Disables export (like `OTEL_SDK_DISABLED=true`).
+    pub fn sdk_disabled(mut self, disabled: bool) -> Self {
+        self.overrides.sdk_disabled = Some(disabled);
+        self
+    }
+
+    /// Reads configuration from `lookup` instead of the process environment.
+    pub fn env_lookup(mut self, lookup: impl Fn(&str) -> Option<String> + 'static) -> Self {
+        self.env = Some(Box::new(lookup));
+        self
+    }
+
+    /// Whether to install the `tracing` subscriber, the OpenTelemetry providers and the
+    /// propagator globally (default `true`). With `false`, use [`Guard::dispatch`].
+    pub fn global(mut self, global: bool) -> Self {
+        self.global = global;
+        self
+    }
+
+    /// Adds a span processor after the exporting ones (it sees every ended span).
+    pub fn with_span_processor(
+        mut self,
+        processor: impl opentelemetry_sdk::trace::SpanProcessor + 'static,
+    ) -> Self {
+        self.hooks
+            .extra_span_processors
+            .push(BoxedSpanProcessor::new(processor));
+        self
+    }
+
+    /// Wraps every exporting span processor (e.g. redaction): `wrap` receives the processor that
+    /// exports and returns one that forwards to it.
+    pub fn wrap_span_processors(
+        mut self,
+        wrap: impl Fn(BoxedSpanProcessor) -> BoxedSpanProcessor + 'static,
+    ) -> Self {
+        self.hooks.span_wrappers.push(Box::new(wrap));
+        self
+    }
+
+    /// Adds a log processor that runs before the exporting ones and may edit records.
+    pub fn with_log_processor(
+        mut self,
+        processor: impl opentelemetry_sdk::logs::LogProcessor + 'static,
+    ) -> Self {
+        self.hooks
+            .pre_log_processors
+            .push(BoxedLogProcessor::new(processor));
+        self
+    }
+
+    /// Adds a metric view (e.g. cardinality limits, histogram boundaries).
+    pub fn with_view<V>(mut self, view: V) -> Self
+    where
+        V: Fn(&opentelemetry_sdk::metrics::Instrument) -> Option<opentelemetry_sdk::metrics::Stream>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.hooks
+            .meter_customizers
+            .push(Box::new(move |b| b.with_view(view)));
+        self
+    }
+
+    /// Adds a metric reader (e.g. a Prometheus pull exporter) beside the push exporters.
+    pub fn with_metric_reader(
+        mut self,
+        reader: impl opentelemetry_sdk::metrics::reader::MetricReader,
+    ) -> Self {
+        self.hooks
+            .meter_customizers
+            .push(Box::new(move |b| b.with_reader(reader)));
+        self
+    }
+
+    /// Redacts string values of log records and console lines (span redaction goes through
+    /// [`Builder::wrap_span_processors`]).
+    pub fn value_redactor(mut self, redactor: ValueRedactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// Runs `start` with the meter provider once it exists and keeps what it returns alive until
+    /// the guard shuts down (e.g. a runtime-metrics handle).
+    pub fn on_meter_provider<T: Send + 'static>(
+        mut self,
+        start: impl FnOnce(&opentelemetry_sdk::metrics::SdkMeterProvider) -> T + 'static,
+    ) -> Self {
+        self.on_start
+            .push(Box::new(move |mp| Box::new(start(mp)) as Box<dyn std::any::Any + Send>));
+        self
+    }
+
+    /// Captures all three signals in memory instead of exporting them, through the same
+    /// pipeline as [`init`] (feature `testing`). Does not install anything globally.
+    #[cfg(feature = "testing")]
+    pub fn in_memory(mut self) -> Self {
+        self.hooks.in_memory = Some(testing::InMemoryExporters::default());
+        self.overrides.exporters = Some(vec![ExporterKind::InMemory]);
+        self.overrides
+            .console_format
+            .get_or_insert(ConsoleFormat::Off);
+        self.global = false;
+        self
+    }
+
+    /// Builds the pipelines, installs them, and returns the guard that shuts them down.
+    pub fn init(self) -> Result<Guard, Error> {
+        guard::start(self)
+    }
+
+    pub(crate) fn resolve_config(&self) -> Config {
+        match &self.env {
+            Some(f) => Config::resolve(&|name: &str| f(name), &self.overrides),
+            None => Config::resolve(&ProcessEnv as &dyn EnvSource, &self.overrides),
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! Framework-independent core: configuration, instruments, and the per-request [`Observation`]
+//! that both the tower and the actix adapters drive, so the two behave identically.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider, UpDownCounter};
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::semconv::{self, attr};
+
+/// The instrumentation scope name of every instrument this crate creates.
+pub const SCOPE_NAME: &str = "telemetry-http-middleware";
+
+/// The `tracing` target of every span this crate creates (see the team contract: `telemetry::init()`
+/// always enables it for the OpenTelemetry layer, whatever `RUST_LOG` says).
+pub const TRACING_TARGET: &str = "telemetry::http";
+
+/// Paths excluded from request metrics and tracing unless configured otherwise.
+pub const DEFAULT_EXCLUDED_PATHS: [&str; 5] = ["/health", "/livez", "/readyz", "/version", "/metrics"];
+
+/// The default request-id header.
+pub const DEFAULT_REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Which response header carries the server span's trace context back to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TraceResponseHeader {
+    /// `traceresponse: 00-{trace-id}-{span-id}-{flags}` (W3C Trace Context Level 2 draft).
+    #[default]
+    TraceResponse,
+    /// `traceparent: 00-{trace-id}-{span-id}-{flags}`, for tools that only read that name.
+    TraceParent,
+    /// No trace header on responses.
+    None,
+}
+
+impl TraceResponseHeader {
+    fn header_name(self) -> Option<&'static str> {
+        match self {
+            Self::TraceResponse => Some("traceresponse"),
+            Self::TraceParent => Some("traceparent"),
+            Self::None => None,
+        }
+    }
+}
+
+/// The `url.scheme` this server reports (it cannot be read reliably from a server-side request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheme {
+    /// `http`
+    #[default]
+    Http,
+    /// `https` (the server terminates TLS itself or sits behind a TLS proxy).
+    Https,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+}
+
+/// HTTP server instrumentation shared by the tower layer and the actix middleware.
+///
+/// Cheap to clone (an `Arc`). Build one per service with [`HttpInstrumentation::builder`], then
+/// hand it to `HttpLayer::new` (feature `axum`) or `HttpMiddleware::new` (feature `actix`).
+#[derive(Clone, Debug)]
+pub struct HttpInstrumentation {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    metrics: ServerMetrics,
+    excluded_paths: Vec<Box<str>>,
+    sensitive_query_keys: Vec<Box<str>>,
+    pub(crate) request_id_header: http::HeaderName,
+    trace_response_header: TraceResponseHeader,
+    scheme: &'static str,
+}
+
+/// Builder for [`HttpInstrumentation`].
+#[derive(Debug)]
+pub struct HttpInstrumentationBuilder {
+    meter: Option<Meter>,
+    excluded_paths: Vec<Box<str>>,
+    sensitive_query_keys: Vec<Box<str>>,
+    request_id_header: http::HeaderName,
+    trace_response_header: TraceResponseHeader,
+    scheme: Scheme,
+}
+
+/// A configuration value the builder rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The request-id header name is not a valid HTTP header name.
+    #[error("invalid request-id header name {0:?}: {1}")]
+    InvalidHeaderName(String, http::header::InvalidHeaderName),
+}
+
+impl Default for HttpInstrumentationBuilder {
+    fn default() -> Self {
+        Self {
+            meter: None,
+            excluded_paths: DEFAULT_EXCLUDED_PATHS.iter().map(|p| Box::from(*p)).collect(),
+            sensitive_query_keys: semconv::default_sensitive_keys(),
+            request_id_header: http::HeaderName::from_static(DEFAULT_REQUEST_ID_HEADER),
+            trace_response_header: TraceResponseHeader::default(),
+            scheme: Scheme::default(),
+        }
+    }
+}
+
+impl HttpInstrumentationBuilder {
+    /// Records metrics with a meter from `provider` (default: the global meter provider).
+    pub fn meter_provider<P: MeterProvider + ?Sized>(mut self, provider: &P) -> Self {
+        self.meter = Some(provider.meter_with_scope(scope()));
+        self
+    }
+
+    /// Excludes one more exact path from metrics and tracing.
+    pub fn exclude_path(mut self, path: impl Into<String>) -> Self {
+        self.excluded_paths.push(path.into().into_boxed_str());
+        self
+    }
+
+    /// Instruments every path, including the health and metrics routes excluded by default
+    /// ([`DEFAULT_EXCLUDED_PATHS`]). Paths added later with [`Self::exclude_path`] still apply.
+    pub fn instrument_all_paths(mut self) -> Self {
+        self.excluded_paths.clear();
+        self
+    }
+
+    /// Redacts the values of one more query key in `url.query` (the semconv keys
+    /// `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature` are always redacted).
+    pub fn redact_query_key(mut self, key: impl Into<String>) -> Self {
+        self.sensitive_query_keys.push(key.into().into_boxed_str());
+        self
+    }
+
+    /// Uses another request-id header name (default `x-request-id`).
+    pub fn request_id_header(mut self, name: &str) -> Result<Self, ConfigError> {
+        self.request_id_header = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ConfigError::InvalidHeaderName(name.to_owned(), e))?;
+        Ok(self)
+    }
+
+    /// Chooses the trace-context response header (default [`TraceResponseHeader::TraceResponse`]).
+    pub fn trace_response_header(mut self, header: TraceResponseHeader) -> Self {
+        self.trace_response_header = header;
+        self
+    }
+
+    /// Sets the `url.scheme` reported on metrics and spans (default `http`).
+    pub fn scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Creates the instruments and returns the instrumentation.
+    pub fn build(self) -> HttpInstrumentation {
+        let meter = self
+            .meter
+            .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
+        HttpInstrumentation {
+            inner: Arc::new(Inner {
+                metrics: ServerMetrics::new(&meter),
+                excluded_paths: self.excluded_paths,
+                sensitive_query_keys: self.sensitive_query_keys,
+                request_id_header: self.request_id_header,
+                trace_response_header: self.trace_response_header,
+                scheme: self.scheme.as_str(),
+            }),
+        }
+    }
+}
+
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(SCOPE_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url("https://opentelemetry.io/schemas/1.37.0")
+        .build()
+}
+
+impl HttpInstrumentation {
+    /// Starts building an instrumentation.
+    pub fn builder() -> HttpInstrumentationBuilder {
+        HttpInstrumentationBuilder::default()
+    }
+
+    /// An instrumentation with the default configuration on the global meter provider.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Whether `path` is excluded from metrics and tracing.
+    pub fn is_excluded(&self, path: &str) -> bool {
+        self.inner.excluded_paths.iter().any(|p| &**p == path)
+    }
+}
+
+impl Default for HttpInstrumentation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The server instruments (stable HTTP semconv; see the crate docs for names and units).
+#[derive(Debug)]
+struct ServerMetrics {
+    duration: Histogram<f64>,
+    requests: Counter<u64>,
+    active: UpDownCounter<i64>,
+    request_body_size: Histogram<u64>,
+    response_body_size: Histogram<u64>,
+}
+
+impl ServerMetrics {
+    fn new(meter: &Meter) -> Self {
+        Self {
+            duration: meter
+                .f64_histogram("http.server.request.duration")
+                .with_unit("s")
+                .with_description("Duration of HTTP server requests.")
+                .with_boundaries(semconv::DURATION_BUCKETS.to_vec())
+                .build(),
+            requests: meter
+                .u64_counter("http.server.requests")
+                .with_unit("{request}")
+                .with_description("Number of HTTP server requests completed.")
+                .build(),
+            active: meter
+                .i64_up_down_counter("http.server.active_requests")
+                .with_unit("{request}")
+                .with_description("Number of active HTTP server requests.")
+                .build(),
+            request_body_size: meter
+                .u64_histogram("http.server.request.body.size")
+                .with_unit("By")
+                .with_description("Size of HTTP server request bodies.")
+                .with_boundaries(semconv::BODY_SIZE_BUCKETS.to_vec())
+                .build(),
+            response_body_size: meter
+                .u64_histogram("http.server.response.body.size")
+                .with_unit("By")
+                .with_description("Size of HTTP server response bodies.")
+                .with_boundaries(semconv::BODY_SIZE_BUCKETS.to_vec())
+                .build(),
+        }
+    }
+}
+
+/// What an adapter knows about a request when it arrives.
+pub(crate) struct RequestInfo<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub version: &'static str,
+    /// The matched route template, `None` when nothing matched.
+    pub route: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub client_address: Option<IpAddr>,
+    /// The incoming request-id header value, if any.
+    pub request_id: Option<&'a str>,
+    /// Content-Length, or 0 when the request has no body, `None` when unknown.
+    pub body_size: Option<u64>,
+    pub headers: &'a dyn Extractor,
+}
+
+/// One in-flight request. Records its metrics exactly once: when the response body ends, or
+/// when it is dropped (client went away, body never polled, future cancelled).
+pub(crate) struct Observation {
+    inner: Arc<Inner>,
+    start: Instant,
+    method: &'static str,
+    route: Option<Arc<str>>,
+    version: &'static str,
+    request_body_size: Option<u64>,
+    pub(crate) span: tracing::Span,
+    /// The request id (incoming when valid, generated otherwise).
+    pub(crate) request_id: String,
+    /// Whether the request id was generated here (so adapters add it to the request).
+    pub(crate) request_id_generated: bool,
+    status: Option<u16>,
+    error_type: Option<Cow<'static, str>>,
+    response_bytes: u64,
+    done: bool,
+}
+
+/// Accepts an incoming request id only if it is short and made of safe characters; anything
+/// else is replaced by a generated one (it is client-controlled and ends up in logs).
+fn valid_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'='))
+}
+
+fn generate_request_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl Inner {
+    /// Starts observing a request, or returns `None` for an excluded path.
+    pub(crate) fn start(self: &Arc<Self>, req: RequestInfo<'_>) -> Option<Observation> {
+        if self.excluded_paths.iter().any(|p| &**p == req.path) {
+            return None;
+        }
+        let start = Instant::now();
+        let method = semconv::normalize_method(req.method);
+        let route: Option<Arc<str>> = req.route.map(Arc::from);
+        let (request_id, request_id_generated) = match req.request_id {
+            Some(id) if valid_request_id(id) => (id.to_owned(), false),
+            _ => (generate_request_id(), true),
+        };
+
+        let span = tracing::info_span!(
+            target: TRACING_TARGET,
+            parent: None,
+            "HTTP request",
+            otel.name = %semconv::span_name(method, route.as_deref()),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = method,
+            http.request.method_original = Empty,
+            http.route = Empty,
+            http.response.status_code = Empty,
+            url.path = req.path,
+            url.query = Empty,
+            url.scheme = self.scheme,
+            network.protocol.version = req.version,
+            user_agent.original = Empty,
+            client.address = Empty,
+            error.type = Empty,
+            request_id = %request_id,
+        );
+        if !span.is_disabled() {
+            if method == "_OTHER" {
+                span.record("http.request.method_original", req.method);
+            }
+            if let Some(route) = route.as_deref() {
+                span.record("http.route", route);
+            }
+            if let Some(query) = req.query.filter(|q| !q.is_empty()) {
+                span.record(
+                    "url.query",
+                    &*semconv::redact_query(query, &self.sensitive_query_keys),
+                );
+            }
+            if let Some(ua) = req.user_agent {
+                span.record("user_agent.original", ua);
+            }
+            if let Some(addr) = req.client_address {
+                span.record("client.address", tracing::field::display(addr));
+            }
+            let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
+            if parent.span().span_context().is_valid() || parent.baggage().len() > 0 {
+                // Fails only without an OpenTelemetry layer or after the span started: both
+                // leave a root span, which is the documented fallback.
+                let _ = span.set_parent(parent);
+            }
+        }
+
+        let obs = Observation {
+            inner: Arc::clone(self),
+            start,
+            method,
+            route,
+            version: req.version,
+            request_body_size: req.body_size,
+            span,
+            request_id,
+            request_id_generated,
+            status: None,
+            error_type: None,
+            response_bytes: 0,
+            done: false,
+        };
+        self.metrics.active.add(1, &obs.active_attributes());
+        Some(obs)
+    }
+}
+
+impl Observation {
+    fn active_attributes(&self) -> [KeyValue; 2] {
+        [
+            KeyValue::new(attr::HTTP_REQUEST_METHOD, self.method),
+            KeyValue::new(attr::URL_SCHEME, self.inner.scheme),
+        ]
+    }
+
+    /// Records the response status on the span. Returns the response headers to add:
+    /// the trace-context header (when the span is sampled into a valid context) and the request id.
+    pub(crate) fn on_response(&mut self, status: u16) -> ResponseHeaders<'_> {
+        self.status = Some(status);
+        let server_error = status >= 500;
+        if server_error {
+            self.error_type = Some(Cow::Owned(status.to_string()));
+        }
+        if !self.span.is_disabled() {
+            self.span.record("http.response.status_code", i64::from(status));
+            if server_error {
+                self.span.record("otel.status_code", "error");
+                self.span.record("error.type", self.error_type.as_deref());
+            }
+        }
+        let trace = self.inner.trace_response_header.header_name().and_then(|name| {
+            if self.span.is_disabled() {
+                return None;
+            }
+            let cx = self.span.context();
+            let sc = cx.span().span_context().clone();
+            sc.is_valid().then(|| {
+                (
+                    name,
+                    format!(
+                        "00-{}-{}-{:02x}",
+                        sc.trace_id(),
+                        sc.span_id(),
+                        sc.trace_flags().to_u8()
+                    ),
+                )
+            })
+        });
+        ResponseHeaders { trace, request_id: (&self.inner.request_id_header, &self.request_id) }
+    }
+
+    /// Records that the service failed without a response (`error.type` = `kind`).
+    pub(crate) fn on_error(&mut self, kind: &'static str) {
+        self.error_type = Some(Cow::Borrowed(kind));
+        if !self.span.is_disabled() {
+            self.span.record("otel.status_code", "error");
+            self.span.record("error.type", kind);
+        }
+    }
+
+    /// Counts response body bytes as they stream out.
+    pub(crate) fn add_response_bytes(&mut self, n: usize) {
+        self.response_bytes = self.response_bytes.saturating_add(n as u64);
+    }
+
+    /// Records every metric once. Called at end of body, and from `Drop` otherwise.
+    pub(crate) fn finish(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let metrics = &self.inner.metrics;
+        metrics.active.add(-1, &self.active_attributes());
+        if self.status.is_none() && self.error_type.is_none() {
+            // Cancelled before any response: nothing was served, so only the gauge moves.
+            return;
+        }
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
+        attrs.push(KeyValue::new(attr::HTTP_REQUEST_METHOD, self.method));
+        attrs.push(KeyValue::new(attr::URL_SCHEME, self.inner.scheme));
+        attrs.push(KeyValue::new(attr::NETWORK_PROTOCOL_VERSION, self.version));
+        if let Some(route) = &self.route {
+            attrs.push(KeyValue::new(
+                attr::HTTP_ROUTE,
+                Value::String(StringValue::from(Arc::clone(route))),
+            ));
+        }
+        if let Some(status) = self.status {
+            attrs.push(KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        }
+        if let Some(error) = self.error_type.take() {
+            attrs.push(KeyValue::new(attr::ERROR_TYPE, error));
+        }
+        metrics.duration.record(elapsed, &attrs);
+        metrics.requests.add(1, &attrs);
+        if let Some(size) = self.request_body_size {
+            metrics.request_body_size.record(size, &attrs);
+        }
+        if self.status.is_some() {
+            metrics.response_body_size.record(self.response_bytes, &attrs);
+        }
+    }
+}
+
+impl Drop for Observation {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Headers an adapter adds to the response.
+pub(crate) struct ResponseHeaders<'a> {
+    pub trace: Option<(&'static str, String)>,
+    pub request_id: (&'a http::HeaderName, &'a str),
+}
+
+/// Reads a header map through the `Extractor` interface (the global propagator's input).
+pub(crate) struct HttpHeaderExtractor<'a>(pub &'a http::HeaderMap);
+
+impl Extractor for HttpHeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The body size a request announces: Content-Length, else 0 when it cannot carry a body.
+pub(crate) fn announced_body_size(content_length: Option<&str>, chunked: bool) -> Option<u64> {
+    match content_length {
+        Some(v) => v.trim().parse().ok(),
+        None if chunked => None,
+        None => Some(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_sanitised() {
+        assert!(valid_request_id("abc-123_DEF.4"));
+        assert!(!valid_request_id(""));
+        assert!(!valid_request_id("a b"));
+        assert!(!valid_request_id("x\"y"));
+        assert!(!valid_request_id(&"a".repeat(129)));
+        assert_eq!(generate_request_id().len(), 32);
+    }
+
+    #[test]
+    fn announced_sizes() {
+        assert_eq!(announced_body_size(Some("12"), false), Some(12));
+        assert_eq!(announced_body_size(Some("x"), false), None);
+        assert_eq!(announced_body_size(None, true), None);
+        assert_eq!(announced_body_size(None, false), Some(0));
+    }
+}

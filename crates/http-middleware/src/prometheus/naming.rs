@@ -1,0 +1,212 @@
+//! OpenTelemetry -> Prometheus name translation, per the OTel specification "Prometheus and
+//! OpenMetrics Compatibility" (metric names, unit suffixes, `_total`, label names).
+//!
+//! `telemetry-meters` is building the workspace-wide translation function in parallel; this
+//! module implements the same spec rules so the exporter does not wait on it. Replace with
+//! `telemetry_meters::prometheus_name` once that lands (the unit tests here pin the behaviour).
+
+/// What kind of Prometheus family a metric becomes (it changes the suffix rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromKind {
+    /// Monotonic sum: gets `_total`.
+    Counter,
+    /// Gauge or non-monotonic sum: unit `1` becomes `_ratio`.
+    Gauge,
+    /// Histogram.
+    Histogram,
+}
+
+/// Replaces characters outside `[a-zA-Z0-9_:]` with `_`, collapses runs of `_`, and prefixes a
+/// leading digit with `_`.
+pub fn sanitize_metric_name(name: &str) -> String {
+    sanitize(name, true)
+}
+
+/// Label names: characters outside `[a-zA-Z0-9_]` become `_`, runs of `_` collapse, and a
+/// leading digit gets the `key_` prefix.
+pub fn sanitize_label_name(name: &str) -> String {
+    let s = sanitize(name, false);
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("key_{s}")
+    } else {
+        s
+    }
+}
+
+fn sanitize(name: &str, allow_colon: bool) -> String {
+    let mut out = String::with_capacity(name.len() + 1);
+    for c in name.chars() {
+        let ok = c.is_ascii_alphanumeric() || c == '_' || (allow_colon && c == ':');
+        let c = if ok { c } else { '_' };
+        if c == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(c);
+    }
+    if allow_colon && out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+fn main_unit(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        "d" => "days",
+        "h" => "hours",
+        "min" => "minutes",
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "us" => "microseconds",
+        "ns" => "nanoseconds",
+        "By" => "bytes",
+        "KiBy" => "kibibytes",
+        "MiBy" => "mebibytes",
+        "GiBy" => "gibibytes",
+        "TiBy" => "tebibytes",
+        "KBy" => "kilobytes",
+        "MBy" => "megabytes",
+        "GBy" => "gigabytes",
+        "TBy" => "terabytes",
+        "m" => "meters",
+        "V" => "volts",
+        "A" => "amperes",
+        "J" => "joules",
+        "W" => "watts",
+        "g" => "grams",
+        "Cel" => "celsius",
+        "Hz" => "hertz",
+        "%" => "percent",
+        _ => return None,
+    })
+}
+
+fn per_unit(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        "s" => "second",
+        "m" => "minute",
+        "h" => "hour",
+        "d" => "day",
+        "w" => "week",
+        "mo" => "month",
+        "y" => "year",
+        _ => return None,
+    })
+}
+
+/// The Prometheus unit word for an OTel (UCUM) unit: `s` -> `seconds`, `By/s` ->
+/// `bytes_per_second`, `1` -> `ratio` for gauges; `None` for no unit or annotations like
+/// `{request}`.
+pub fn unit_suffix(unit: &str, kind: PromKind) -> Option<String> {
+    // Annotations in braces carry no unit.
+    let mut stripped = String::with_capacity(unit.len());
+    let mut depth = 0usize;
+    for c in unit.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => stripped.push(c),
+            _ => {}
+        }
+    }
+    let unit = stripped.trim();
+    if unit.is_empty() {
+        return None;
+    }
+    if unit == "1" {
+        return (kind == PromKind::Gauge).then(|| "ratio".to_owned());
+    }
+    let word = |u: &str, table: fn(&str) -> Option<&'static str>| {
+        let w = table(u)
+            .map(str::to_owned)
+            .unwrap_or_else(|| sanitize(u, false));
+        let w = w.trim_matches('_').to_owned();
+        (!w.is_empty()).then_some(w)
+    };
+    match unit.split_once('/') {
+        Some((num, den)) => match (word(num, main_unit), word(den, per_unit)) {
+            (Some(n), Some(d)) => Some(format!("{n}_per_{d}")),
+            (None, Some(d)) => Some(format!("per_{d}")),
+            (n, None) => n,
+        },
+        None => word(unit, main_unit),
+    }
+}
+
+/// The Prometheus family name (without `_total`) and the unit word it ends with, if any.
+pub fn family_name(name: &str, unit: &str, kind: PromKind) -> (String, Option<String>) {
+    let mut family = sanitize_metric_name(name);
+    if kind == PromKind::Counter {
+        if let Some(stem) = family.strip_suffix("_total") {
+            family = stem.to_owned();
+        }
+    }
+    let unit = unit_suffix(unit, kind);
+    if let Some(unit) = &unit {
+        if !family.ends_with(&format!("_{unit}")) {
+            family.push('_');
+            family.push_str(unit);
+        }
+    }
+    (family, unit)
+}
+
+/// The full Prometheus metric name: family name plus `_total` for counters.
+pub fn prometheus_name(name: &str, unit: &str, kind: PromKind) -> String {
+    let (family, _) = family_name(name, unit, kind);
+    if kind == PromKind::Counter {
+        family + "_total"
+    } else {
+        family
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_contract_names() {
+        use PromKind::*;
+        assert_eq!(
+            prometheus_name("http.server.request.duration", "s", Histogram),
+            "http_server_request_duration_seconds"
+        );
+        assert_eq!(
+            prometheus_name("http.server.requests", "{request}", Counter),
+            "http_server_requests_total"
+        );
+        assert_eq!(
+            prometheus_name("rust.memory.heap.live", "By", Gauge),
+            "rust_memory_heap_live_bytes"
+        );
+        assert_eq!(
+            prometheus_name("tokio.runtime.stall.duration", "s", Histogram),
+            "tokio_runtime_stall_duration_seconds"
+        );
+        assert_eq!(
+            prometheus_name("tokio.runtime.alive_tasks", "{task}", Gauge),
+            "tokio_runtime_alive_tasks"
+        );
+        assert_eq!(
+            prometheus_name("contextd_requests_total", "", Counter),
+            "contextd_requests_total"
+        );
+        assert_eq!(
+            prometheus_name("contextd_latency_seconds", "s", Histogram),
+            "contextd_latency_seconds"
+        );
+    }
+
+    #[test]
+    fn spec_rules() {
+        use PromKind::*;
+        assert_eq!(prometheus_name("cpu.utilization", "1", Gauge), "cpu_utilization_ratio");
+        assert_eq!(prometheus_name("hits", "1", Counter), "hits_total");
+        assert_eq!(prometheus_name("net.io", "By/s", Gauge), "net_io_bytes_per_second");
+        assert_eq!(prometheus_name("bytes.sent", "By", Counter), "bytes_sent_bytes_total");
+        assert_eq!(prometheus_name("a..b--c", "", Gauge), "a_b_c");
+        assert_eq!(prometheus_name("9lives", "", Gauge), "_9lives");
+        assert_eq!(sanitize_label_name("http.request.method"), "http_request_method");
+        assert_eq!(sanitize_label_name("0key"), "key_0key");
+    }
+}

@@ -1,0 +1,135 @@
+//! Stable HTTP semantic-convention names and the normalisations that keep metric labels bounded.
+
+use std::borrow::Cow;
+
+/// `http.server.request.duration` bucket boundaries (seconds), from the stable HTTP semconv.
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Body-size histogram boundaries (bytes): powers of four from 0 B to 16 MiB. The semconv gives
+/// no advice for sizes; these resolve small JSON bodies and still bound large uploads.
+pub const BODY_SIZE_BUCKETS: [f64; 12] = [
+    0.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
+];
+
+/// Attribute keys used on metrics and spans.
+pub(crate) mod attr {
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    pub const HTTP_ROUTE: &str = "http.route";
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    pub const URL_SCHEME: &str = "url.scheme";
+    pub const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
+    pub const ERROR_TYPE: &str = "error.type";
+    pub const SERVER_ADDRESS: &str = "server.address";
+    pub const SERVER_PORT: &str = "server.port";
+}
+
+/// The value of `error.type` when the service failed without producing a response.
+pub const ERROR_TYPE_OTHER: &str = "_OTHER";
+
+/// Normalises a request method to one of the semconv known methods, or `_OTHER`.
+///
+/// Returns a `'static` string so that a client-chosen method can never become a metric label.
+pub fn normalize_method(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "_OTHER",
+    }
+}
+
+/// The span name for a request: `{method} {route}`, `{method}` without a route, and `HTTP`
+/// in place of `_OTHER` (semconv "Name" rules for HTTP server spans).
+pub fn span_name(method: &'static str, route: Option<&str>) -> Cow<'static, str> {
+    let method = if method == "_OTHER" { "HTTP" } else { method };
+    match route {
+        Some(route) => Cow::Owned(format!("{method} {route}")),
+        None => Cow::Borrowed(method),
+    }
+}
+
+/// The `network.protocol.version` value of an `http::Version`.
+pub fn protocol_version(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_11 => "1.1",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "_OTHER",
+    }
+}
+
+/// Query keys whose values the semconv requires to be redacted in `url.query` / `url.full`.
+pub const SENSITIVE_QUERY_KEYS: [&str; 4] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+
+/// The replacement for redacted values, as the semconv prescribes.
+pub const REDACTED: &str = "REDACTED";
+
+/// Redacts the values of `keys` (matched case-insensitively) in a raw query string.
+///
+/// Borrows the input when nothing needs redacting, so the common case does not allocate.
+pub fn redact_query<'a>(query: &'a str, keys: &[Box<str>]) -> Cow<'a, str> {
+    let is_sensitive = |pair: &str| {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        keys.iter().any(|k| k.eq_ignore_ascii_case(key))
+    };
+    if !query.split('&').any(|pair| pair.contains('=') && is_sensitive(pair)) {
+        return Cow::Borrowed(query);
+    }
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if is_sensitive(pair) => {
+                out.push_str(key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The default sensitive keys as owned boxed strings (the form the config stores).
+pub(crate) fn default_sensitive_keys() -> Vec<Box<str>> {
+    SENSITIVE_QUERY_KEYS.iter().map(|k| Box::from(*k)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_become_other() {
+        assert_eq!(normalize_method("GET"), "GET");
+        assert_eq!(normalize_method("get"), "_OTHER");
+        assert_eq!(normalize_method("PURGE"), "_OTHER");
+        assert_eq!(span_name("_OTHER", Some("/a")), "HTTP /a");
+        assert_eq!(span_name("GET", None), "GET");
+    }
+
+    #[test]
+    fn redacts_sensitive_query_values_only() {
+        let keys = default_sensitive_keys();
+        assert_eq!(redact_query("a=1&b=2", &keys), "a=1&b=2");
+        assert!(matches!(redact_query("a=1&b=2", &keys), Cow::Borrowed(_)));
+        assert_eq!(
+            redact_query("sig=abc&x=1&Signature=zz&X-Goog-Signature=q", &keys),
+            "sig=REDACTED&x=1&Signature=REDACTED&X-Goog-Signature=REDACTED"
+        );
+        assert_eq!(redact_query("sig&x", &keys), "sig&x");
+    }
+}

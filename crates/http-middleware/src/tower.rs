@@ -1,0 +1,213 @@
+//! The tower [`Layer`]/[`Service`] (feature `axum`): works for axum, hyper and tonic services.
+//!
+//! With axum, add it with `Router::layer` so it runs after routing and sees the matched route
+//! template ([`axum::extract::MatchedPath`]). Other tower stacks can supply the template by
+//! inserting a [`RouteTemplate`] request extension before this layer; without one, `http.route`
+//! is absent (never the raw path).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use axum::extract::{ConnectInfo, MatchedPath};
+use http::{HeaderValue, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::instrumentation::{
+    HttpHeaderExtractor, HttpInstrumentation, Observation, RequestInfo, announced_body_size,
+};
+use crate::semconv;
+
+/// A route template supplied by a non-axum tower stack (for example a tonic service's method
+/// path). Insert it as a request extension before [`HttpLayer`].
+#[derive(Debug, Clone)]
+pub struct RouteTemplate(pub std::sync::Arc<str>);
+
+/// Tower layer adding semconv metrics, a server span, trace-context extraction and response
+/// headers, and a request id to every request.
+#[derive(Debug, Clone)]
+pub struct HttpLayer {
+    instrumentation: HttpInstrumentation,
+}
+
+impl HttpLayer {
+    /// Creates the layer.
+    pub fn new(instrumentation: HttpInstrumentation) -> Self {
+        Self { instrumentation }
+    }
+}
+
+impl<S> Layer<S> for HttpLayer {
+    type Service = HttpService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpService { inner, instrumentation: self.instrumentation.clone() }
+    }
+}
+
+/// The service produced by [`HttpLayer`].
+#[derive(Debug, Clone)]
+pub struct HttpService<S> {
+    inner: S,
+    instrumentation: HttpInstrumentation,
+}
+
+fn header_str<B>(req: &Request<B>, name: impl http::header::AsHeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ResBody: Body,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let inner = &self.instrumentation.inner;
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str())
+            .or_else(|| req.extensions().get::<RouteTemplate>().map(|r| &*r.0));
+        let chunked = req.headers().contains_key(http::header::TRANSFER_ENCODING);
+        let body_size = announced_body_size(header_str(&req, http::header::CONTENT_LENGTH), chunked)
+            .or_else(|| req.body().size_hint().exact());
+        let observation = inner.start(RequestInfo {
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            query: req.uri().query(),
+            version: semconv::protocol_version(req.version()),
+            route,
+            user_agent: header_str(&req, http::header::USER_AGENT),
+            client_address: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+            request_id: header_str(&req, &inner.request_id_header),
+            body_size,
+            headers: &HttpHeaderExtractor(req.headers()),
+        });
+        let Some(observation) = observation else {
+            return ResponseFuture { inner: self.inner.call(req), observation: None };
+        };
+        if observation.request_id_generated {
+            if let Ok(value) = HeaderValue::from_str(&observation.request_id) {
+                req.headers_mut().insert(inner.request_id_header.clone(), value);
+            }
+        }
+        let future = {
+            let _entered = observation.span.enter();
+            self.inner.call(req)
+        };
+        ResponseFuture { inner: future, observation: Some(observation) }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`HttpService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        observation: Option<Observation>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.observation {
+            Some(obs) => {
+                let _entered = obs.span.enter();
+                ready!(this.inner.poll(cx))
+            }
+            None => ready!(this.inner.poll(cx)),
+        };
+        let mut observation = this.observation.take();
+        Poll::Ready(match result {
+            Ok(response) => {
+                let (mut parts, body) = response.into_parts();
+                if let Some(obs) = observation.as_mut() {
+                    let headers = obs.on_response(parts.status.as_u16());
+                    if let Some((name, value)) = headers.trace {
+                        if let Ok(value) = HeaderValue::from_str(&value) {
+                            parts.headers.insert(name, value);
+                        }
+                    }
+                    let (name, id) = headers.request_id;
+                    if let Ok(value) = HeaderValue::from_str(id) {
+                        parts.headers.insert(name.clone(), value);
+                    }
+                }
+                Ok(Response::from_parts(parts, ResponseBody { inner: body, observation }))
+            }
+            Err(error) => {
+                if let Some(obs) = observation.as_mut() {
+                    obs.on_error(semconv::ERROR_TYPE_OTHER);
+                }
+                Err(error)
+            }
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response body of [`HttpService`]: counts bytes and records the request's metrics when
+    /// the body ends or is dropped, so durations include streaming the body.
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        observation: Option<Observation>,
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        if let Some(obs) = this.observation.as_mut() {
+            match &frame {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        obs.add_response_bytes(bytes::Buf::remaining(data));
+                    }
+                }
+                Some(Err(_)) => obs.on_error(semconv::ERROR_TYPE_OTHER),
+                None => {}
+            }
+            if frame.as_ref().is_none_or(|f| f.is_err()) {
+                obs.finish();
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,451 @@
+//! Typed instruments over the OpenTelemetry metrics API.
+//!
+//! Each instrument is generic over its [`LabelSet`]. When every label is a closed enum the
+//! instrument keeps one pre-bound SDK handle per label combination (bound lazily, on first
+//! use), so a measurement is an index computation plus the SDK's bound update: no attribute
+//! allocation, no hashing, no lock. Label sets with a free-form value take the ordinary SDK
+//! path with attributes built on the stack.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
+
+use opentelemetry::metrics::{
+    AsyncInstrument, BoundCounter, BoundHistogram, BoundUpDownCounter, Meter,
+};
+
+use crate::descriptor::{InstrumentDescriptor, InstrumentKind, ValueType};
+use crate::labels::LabelSet;
+
+/// Label combinations above this count are not pre-bound (the instrument falls back to the
+/// attribute path), so a large closed product never costs more than this many slots.
+pub const MAX_PREBOUND_COMBINATIONS: usize = 4096;
+
+/// An instrument that an instrument set can create from its descriptor.
+pub trait Instrument: Sized {
+    /// Kind recorded in the descriptor.
+    const KIND: InstrumentKind;
+    /// Number type recorded in the descriptor.
+    const VALUE_TYPE: ValueType;
+    /// Creates the instrument on `meter`.
+    fn build(meter: &Meter, descriptor: &'static InstrumentDescriptor) -> Self;
+    /// The descriptor the instrument was built from.
+    fn descriptor(&self) -> &'static InstrumentDescriptor;
+}
+
+fn slots<T, L: LabelSet>() -> Box<[OnceLock<T>]> {
+    match L::CARDINALITY {
+        Some(n) if n <= MAX_PREBOUND_COMBINATIONS => (0..n).map(|_| OnceLock::new()).collect(),
+        _ => Box::new([]),
+    }
+}
+
+macro_rules! sync_instrument {
+    (
+        $(#[$meta:meta])*
+        $Name:ident, $num:ty, $Otel:ident, $Bound:ident, $ctor:ident, $method:ident,
+        kind = $kind:expr, value_type = $vt:expr
+    ) => {
+        $(#[$meta])*
+        pub struct $Name<L: LabelSet> {
+            inner: opentelemetry::metrics::$Otel<$num>,
+            bound: Box<[OnceLock<$Bound<$num>>]>,
+            descriptor: &'static InstrumentDescriptor,
+            _labels: PhantomData<fn(L)>,
+        }
+
+        impl<L: LabelSet> fmt::Debug for $Name<L> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($Name))
+                    .field("name", &self.descriptor.name)
+                    .field("prebound_slots", &self.bound.len())
+                    .finish()
+            }
+        }
+
+        impl<L: LabelSet> $Name<L> {
+            #[inline]
+            fn measure(&self, value: $num, labels: L::Values<'_>) {
+                if L::CARDINALITY.is_some() {
+                    if let Some(slot) = self.bound.get(L::ordinal(labels)) {
+                        slot.get_or_init(|| {
+                            L::with_attributes(labels, self.descriptor.labels, |attrs| {
+                                self.inner.bind(attrs)
+                            })
+                        })
+                        .$method(value);
+                        return;
+                    }
+                }
+                L::with_attributes(labels, self.descriptor.labels, |attrs| {
+                    self.inner.$method(value, attrs)
+                });
+            }
+
+            /// The underlying OpenTelemetry instrument (for code that builds its own attributes).
+            pub fn otel(&self) -> &opentelemetry::metrics::$Otel<$num> {
+                &self.inner
+            }
+        }
+
+        impl<L: LabelSet> Instrument for $Name<L> {
+            const KIND: InstrumentKind = $kind;
+            const VALUE_TYPE: ValueType = $vt;
+            fn build(meter: &Meter, descriptor: &'static InstrumentDescriptor) -> Self {
+                let builder = meter
+                    .$ctor(descriptor.name)
+                    .with_unit(descriptor.unit)
+                    .with_description(descriptor.description);
+                sync_instrument!(@buckets builder, descriptor, $kind);
+                $Name {
+                    inner: builder.build(),
+                    bound: slots::<$Bound<$num>, L>(),
+                    descriptor,
+                    _labels: PhantomData,
+                }
+            }
+            fn descriptor(&self) -> &'static InstrumentDescriptor {
+                self.descriptor
+            }
+        }
+    };
+    (@buckets $builder:ident, $d:ident, InstrumentKind::Histogram) => {
+        let $builder = match $d.buckets {
+            Some(b) => $builder.with_boundaries(b.to_vec()),
+            None => $builder,
+        };
+    };
+    (@buckets $builder:ident, $d:ident, $other:expr) => {};
+}
+
+sync_instrument!(
+    /// A monotonic `u64` counter. See [`Counter::add`].
+    Counter, u64, Counter, BoundCounter, u64_counter, add,
+    kind = InstrumentKind::Counter, value_type = ValueType::U64
+);
+
+sync_instrument!(
+    /// A monotonic `f64` counter (money, fractional quantities). See [`FloatCounter::add`].
+    FloatCounter, f64, Counter, BoundCounter, f64_counter, add,
+    kind = InstrumentKind::Counter, value_type = ValueType::F64
+);
+
+sync_instrument!(
+    /// A non-monotonic `i64` counter (in-flight work, pool sizes). See [`UpDownCounter::add`].
+    UpDownCounter, i64, UpDownCounter, BoundUpDownCounter, i64_up_down_counter, add,
+    kind = InstrumentKind::UpDownCounter, value_type = ValueType::I64
+);
+
+sync_instrument!(
+    /// An `f64` histogram with the descriptor's explicit buckets. See [`Histogram::record`].
+    Histogram, f64, Histogram, BoundHistogram, f64_histogram, record,
+    kind = InstrumentKind::Histogram, value_type = ValueType::F64
+);
+
+impl<L: LabelSet> Counter<L> {
+    /// Adds `value` to the series identified by `labels`.
+    #[inline]
+    pub fn add(&self, value: u64, labels: L::Values<'_>) {
+        self.measure(value, labels)
+    }
+}
+
+/// Measurements rejected by [`FloatCounter::add`] (NaN, infinite or negative), process-wide.
+static REJECTED_FLOAT_COUNTER_VALUES: AtomicU64 = AtomicU64::new(0);
+
+/// Number of NaN, infinite or negative values dropped by every [`FloatCounter`] so far.
+pub fn rejected_float_counter_values() -> u64 {
+    REJECTED_FLOAT_COUNTER_VALUES.load(Ordering::Relaxed)
+}
+
+impl<L: LabelSet> FloatCounter<L> {
+    /// Adds `value` to the series identified by `labels`.
+    ///
+    /// A counter only goes up: NaN, infinite and negative values are dropped (and counted in
+    /// [`rejected_float_counter_values`]) rather than corrupting the total.
+    #[inline]
+    pub fn add(&self, value: f64, labels: L::Values<'_>) {
+        if value.is_finite() && value >= 0.0 {
+            self.measure(value, labels)
+        } else {
+            REJECTED_FLOAT_COUNTER_VALUES.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<L: LabelSet> UpDownCounter<L> {
+    /// Adds `delta` (positive or negative) to the series identified by `labels`.
+    #[inline]
+    pub fn add(&self, delta: i64, labels: L::Values<'_>) {
+        self.measure(delta, labels)
+    }
+}
+
+impl<L: LabelSet> Histogram<L> {
+    /// Records `value` in the series identified by `labels`. NaN and infinite values are
+    /// ignored by the SDK.
+    #[inline]
+    pub fn record(&self, value: f64, labels: L::Values<'_>) {
+        self.measure(value, labels)
+    }
+
+    /// Records a duration in seconds.
+    #[inline]
+    pub fn record_duration(&self, elapsed: Duration, labels: L::Values<'_>) {
+        self.measure(elapsed.as_secs_f64(), labels)
+    }
+}
+
+/// Error type returned by observable-instrument data sources.
+pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Passed to a data source at each collection: records observations with typed labels.
+pub struct Observer<'a, L: LabelSet, T> {
+    inner: &'a dyn AsyncInstrument<T>,
+    descriptor: &'static InstrumentDescriptor,
+    _labels: PhantomData<fn(L)>,
+}
+
+impl<L: LabelSet, T> fmt::Debug for Observer<'_, L, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Observer")
+            .field("instrument", &self.descriptor.name)
+            .finish()
+    }
+}
+
+impl<L: LabelSet, T: Copy> Observer<'_, L, T> {
+    /// Reports the current `value` of the series identified by `labels`.
+    pub fn observe(&self, value: T, labels: L::Values<'_>) {
+        L::with_attributes(labels, self.descriptor.labels, |attrs| {
+            self.inner.observe(value, attrs)
+        })
+    }
+}
+
+type SourceFn<L, T> = dyn for<'a> Fn(&Observer<'a, L, T>) -> Result<(), SourceError> + Send + Sync;
+
+/// Health of an observable instrument's data source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceHealth {
+    /// Whether a source is registered.
+    pub registered: bool,
+    /// Collections in which the source returned an error or panicked.
+    pub failures: u64,
+    /// The most recent error or panic message, cleared by the next success.
+    pub last_error: Option<String>,
+}
+
+struct SourceSlot<L: LabelSet, T> {
+    source: RwLock<Option<Arc<SourceFn<L, T>>>>,
+    failures: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    descriptor: &'static InstrumentDescriptor,
+}
+
+impl<L: LabelSet, T: Copy> SourceSlot<L, T> {
+    /// Runs the registered source inside the SDK collection. Errors and panics are contained
+    /// here so one broken source never stops the collection of other instruments.
+    fn collect(&self, inner: &dyn AsyncInstrument<T>) {
+        let source = self
+            .source
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(source) = source else { return };
+        let observer = Observer {
+            inner,
+            descriptor: self.descriptor,
+            _labels: PhantomData,
+        };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| source(&observer))) {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err.to_string()),
+            Err(panic) => Some(format!("data source panicked: {}", panic_message(&panic))),
+        };
+        let mut last = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match outcome {
+            None => *last = None,
+            Some(msg) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                // Log on transitions only: a source failing at every collection would
+                // otherwise flood the logs.
+                if last.as_deref() != Some(msg.as_str()) {
+                    tracing::warn!(
+                        instrument = self.descriptor.name,
+                        error = %msg,
+                        "observable instrument data source failed; its series is skipped for this collection"
+                    );
+                }
+                *last = Some(msg);
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+macro_rules! observable_instrument {
+    (
+        $(#[$meta:meta])*
+        $Name:ident, $Otel:ident, $kind:expr, [$($num:ty => $ctor:ident, $vt:expr);+]
+    ) => {
+        $(#[$meta])*
+        pub struct $Name<L: LabelSet, T> {
+            slot: Arc<SourceSlot<L, T>>,
+            _handle: Option<opentelemetry::metrics::$Otel<T>>,
+        }
+
+        impl<L: LabelSet, T> fmt::Debug for $Name<L, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($Name))
+                    .field("name", &self.slot.descriptor.name)
+                    .finish()
+            }
+        }
+
+        impl<L: LabelSet, T: Copy + Send + Sync + 'static> $Name<L, T> {
+            /// Registers the data source read at each collection, replacing any previous one.
+            ///
+            /// The source runs inside the SDK's collection: keep it fast and non-blocking
+            /// (read a cached value, see [`CachedSource`](crate::CachedSource)). An error or a
+            /// panic skips this instrument for that collection, is logged once per distinct
+            /// message and is visible in [`health`](Self::health); other instruments are
+            /// still collected.
+            pub fn register<F>(&self, source: F)
+            where
+                F: for<'a> Fn(&Observer<'a, L, T>) -> Result<(), SourceError> + Send + Sync + 'static,
+            {
+                *self
+                    .slot
+                    .source
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(source));
+            }
+
+            /// Removes the data source: the instrument reports nothing until a new one is registered.
+            pub fn unregister(&self) {
+                *self
+                    .slot
+                    .source
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+            }
+
+            /// Whether a source is registered, how often it failed and its last error.
+            pub fn health(&self) -> SourceHealth {
+                SourceHealth {
+                    registered: self
+                        .slot
+                        .source
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .is_some(),
+                    failures: self.slot.failures.load(Ordering::Relaxed),
+                    last_error: self
+                        .slot
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone(),
+                }
+            }
+        }
+
+        impl<T: Copy + Send + Sync + 'static> $Name<(), T> {
+            /// Registers a source for an instrument without labels: `|| store.count()`.
+            ///
+            /// The closure may return `T`, `Option<T>` (nothing observed) or `Result<T, E>`.
+            pub fn register_value<F, R>(&self, source: F)
+            where
+                F: Fn() -> R + Send + Sync + 'static,
+                R: IntoObservation<T>,
+            {
+                self.register(move |o| {
+                    if let Some(v) = source().into_observation()? {
+                        o.observe(v, ());
+                    }
+                    Ok(())
+                });
+            }
+        }
+
+        $(
+        impl<L: LabelSet> Instrument for $Name<L, $num> {
+            const KIND: InstrumentKind = $kind;
+            const VALUE_TYPE: ValueType = $vt;
+            fn build(meter: &Meter, descriptor: &'static InstrumentDescriptor) -> Self {
+                let slot = Arc::new(SourceSlot {
+                    source: RwLock::new(None),
+                    failures: AtomicU64::new(0),
+                    last_error: Mutex::new(None),
+                    descriptor,
+                });
+                let cb_slot = Arc::clone(&slot);
+                let handle = meter
+                    .$ctor(descriptor.name)
+                    .with_unit(descriptor.unit)
+                    .with_description(descriptor.description)
+                    .with_callback(move |inner| cb_slot.collect(inner))
+                    .build();
+                $Name { slot, _handle: Some(handle) }
+            }
+            fn descriptor(&self) -> &'static InstrumentDescriptor {
+                self.slot.descriptor
+            }
+        }
+        )+
+    };
+}
+
+observable_instrument!(
+    /// A gauge read by callback at each collection; its data source is registered later with
+    /// [`register`](ObservableGauge::register) or [`register_value`](ObservableGauge::register_value).
+    ObservableGauge, ObservableGauge, InstrumentKind::ObservableGauge,
+    [u64 => u64_observable_gauge, ValueType::U64; f64 => f64_observable_gauge, ValueType::F64;
+     i64 => i64_observable_gauge, ValueType::I64]
+);
+
+observable_instrument!(
+    /// A monotonic counter read by callback (the source reports the running total).
+    ObservableCounter, ObservableCounter, InstrumentKind::ObservableCounter,
+    [u64 => u64_observable_counter, ValueType::U64; f64 => f64_observable_counter, ValueType::F64]
+);
+
+/// What a no-label data source closure may return.
+pub trait IntoObservation<T> {
+    /// `Ok(Some(v))` to observe `v`, `Ok(None)` to observe nothing, `Err` on failure.
+    fn into_observation(self) -> Result<Option<T>, SourceError>;
+}
+
+impl<T> IntoObservation<T> for T {
+    fn into_observation(self) -> Result<Option<T>, SourceError> {
+        Ok(Some(self))
+    }
+}
+
+impl<T> IntoObservation<T> for Option<T> {
+    fn into_observation(self) -> Result<Option<T>, SourceError> {
+        Ok(self)
+    }
+}
+
+impl<T, E: Into<SourceError>> IntoObservation<T> for Result<T, E> {
+    fn into_observation(self) -> Result<Option<T>, SourceError> {
+        self.map(Some).map_err(Into::into)
+    }
+}

@@ -1,0 +1,419 @@
+//! Self-observability: exact counts of what was exported, failed and dropped, per signal.
+//!
+//! The SDK's batch processors drop silently (one log line) when their queue is full. We put an
+//! admission wrapper in front of each batch processor that enforces the configured queue size
+//! itself, counting what it turns away, and give the batch processor's own queue enough room
+//! never to drop. The exporter is wrapped to count successes and failures per record. At any
+//! time `accepted = exported + failed + in flight`, and after a clean shutdown nothing is in
+//! flight, so the counts are exact.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
+/// Counters of one export pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    accepted: AtomicU64,
+    dropped: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Counters {
+    fn in_flight(&self) -> u64 {
+        let done = self.exported.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed);
+        self.accepted.load(Ordering::Relaxed).saturating_sub(done)
+    }
+
+    /// Admits one record unless `capacity` records are already queued or being exported.
+    pub(crate) fn admit(&self, capacity: usize) -> bool {
+        if self.in_flight() >= capacity as u64 {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            false
+        } else {
+            self.accepted.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+    }
+
+    fn finished(&self, n: u64, ok: bool) {
+        let c = if ok { &self.exported } else { &self.failed };
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> SignalStats {
+        SignalStats {
+            exported: self.exported.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            in_flight: self.in_flight(),
+        }
+    }
+}
+
+/// What happened to one signal's records so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignalStats {
+    /// Records the backend accepted.
+    pub exported: u64,
+    /// Records whose export failed (backend down, timeout, rejected).
+    pub failed: u64,
+    /// Records turned away because the export queue was full.
+    pub dropped: u64,
+    /// Records queued or being exported right now.
+    pub in_flight: u64,
+}
+
+/// Export counts of all three signals (spans, metric data points, log records), for the primary
+/// exporter of each signal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Spans.
+    pub spans: SignalStats,
+    /// Metric data points.
+    pub metric_points: SignalStats,
+    /// Log records.
+    pub logs: SignalStats,
+}
+
+/// The counters of the three signals, shared by the pipelines and the guard.
+#[derive(Debug, Default)]
+pub(crate) struct Accounting {
+    pub spans: Counters,
+    pub metric_points: Counters,
+    pub logs: Counters,
+}
+
+impl Accounting {
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            spans: self.spans.snapshot(),
+            metric_points: self.metric_points.snapshot(),
+            logs: self.logs.snapshot(),
+        }
+    }
+
+    /// Registers the counts as the semconv SDK self-observability metrics.
+    pub(crate) fn register(self: &Arc<Self>, meter: &opentelemetry::metrics::Meter) {
+        type Pick = fn(&Accounting) -> &Counters;
+        let exported: [(&'static str, &'static str, Pick); 3] = [
+            ("otel.sdk.exporter.span.exported", "{span}", |a| &a.spans),
+            ("otel.sdk.exporter.log.exported", "{log_record}", |a| &a.logs),
+            (
+                "otel.sdk.exporter.metric_data_point.exported",
+                "{data_point}",
+                |a| &a.metric_points,
+            ),
+        ];
+        for (name, unit, pick) in exported {
+            let acc = Arc::clone(self);
+            meter
+                .u64_observable_counter(name)
+                .with_unit(unit)
+                .with_description("Records whose export finished; failures carry error.type.")
+                .with_callback(move |obs| {
+                    let c = pick(&acc);
+                    obs.observe(c.exported.load(Ordering::Relaxed), &[]);
+                    obs.observe(
+                        c.failed.load(Ordering::Relaxed),
+                        &[KeyValue::new("error.type", "export_failed")],
+                    );
+                })
+                .build();
+        }
+        let dropped: [(&'static str, &'static str, Pick); 2] = [
+            ("otel.sdk.processor.span.processed", "{span}", |a| &a.spans),
+            ("otel.sdk.processor.log.processed", "{log_record}", |a| &a.logs),
+        ];
+        for (name, unit, pick) in dropped {
+            let acc = Arc::clone(self);
+            meter
+                .u64_observable_counter(name)
+                .with_unit(unit)
+                .with_description("Records turned away by the export queue (error.type=queue_full).")
+                .with_callback(move |obs| {
+                    let c = pick(&acc);
+                    obs.observe(
+                        c.dropped.load(Ordering::Relaxed),
+                        &[
+                            KeyValue::new("error.type", "queue_full"),
+                            KeyValue::new("otel.component.type", "telemetry_admission"),
+                        ],
+                    );
+                })
+                .build();
+        }
+    }
+}
+
+/// Truncates a string value to `max` bytes at a character boundary.
+pub(crate) fn truncate_value(value: &mut Value, max: usize) {
+    if let Value::String(s) = value {
+        let s_ref = s.as_str();
+        if s_ref.len() > max {
+            let mut cut = max;
+            while !s_ref.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            *value = Value::String(s_ref[..cut].to_string().into());
+        }
+    }
+}
+
+fn truncate_all(attrs: &mut [KeyValue], max: usize) {
+    for kv in attrs {
+        truncate_value(&mut kv.value, max);
+    }
+}
+
+/// Admission control and value-length limits in front of a batch span processor.
+#[derive(Debug)]
+pub(crate) struct AdmissionSpanProcessor<P> {
+    pub inner: P,
+    pub counters: Option<Arc<Accounting>>,
+    pub capacity: usize,
+    pub max_value_len: usize,
+}
+
+impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        if let Some(acc) = &self.counters {
+            if !acc.spans.admit(self.capacity) {
+                return;
+            }
+        }
+        truncate_all(&mut span.attributes, self.max_value_len);
+        for event in span.events.events.iter_mut() {
+            truncate_all(&mut event.attributes, self.max_value_len);
+            if event.name.len() > self.max_value_len {
+                let mut v = Value::String(event.name.to_string().into());
+                truncate_value(&mut v, self.max_value_len);
+                event.name = Cow::Owned(v.as_str().into_owned());
+            }
+        }
+        for link in span.links.links.iter_mut() {
+            truncate_all(&mut link.attributes, self.max_value_len);
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Admission control in front of a batch log processor (value limits are applied by the bridge,
+/// where the record is built, because the SDK offers no way to edit attributes afterwards).
+#[derive(Debug)]
+pub(crate) struct AdmissionLogProcessor<P> {
+    pub inner: P,
+    pub counters: Option<Arc<Accounting>>,
+    pub capacity: usize,
+}
+
+impl<P: opentelemetry_sdk::logs::LogProcessor> opentelemetry_sdk::logs::LogProcessor
+    for AdmissionLogProcessor<P>
+{
+    fn emit(
+        &self,
+        data: &mut SdkLogRecord,
+        scope: &opentelemetry::InstrumentationScope,
+    ) {
+        if let Some(acc) = &self.counters {
+            if !acc.logs.admit(self.capacity) {
+                return;
+            }
+        }
+        self.inner.emit(data, scope);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+
+    fn event_enabled(
+        &self,
+        level: opentelemetry::logs::Severity,
+        target: &str,
+        name: Option<&str>,
+    ) -> bool {
+        self.inner.event_enabled(level, target, name)
+    }
+}
+
+/// Counts what an exporter delivered or failed to deliver.
+#[derive(Debug)]
+pub(crate) struct CountingExporter<E> {
+    pub inner: E,
+    pub counters: Option<Arc<Accounting>>,
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len() as u64;
+        let result = self.inner.export(batch).await;
+        if let Some(acc) = &self.counters {
+            acc.spans.finished(n, result.is_ok());
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for CountingExporter<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let n = batch.iter().count() as u64;
+        let result = self.inner.export(batch).await;
+        if let Some(acc) = &self.counters {
+            acc.logs.finished(n, result.is_ok());
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+
+    fn event_enabled(
+        &self,
+        level: opentelemetry::logs::Severity,
+        target: &str,
+        name: Option<&str>,
+    ) -> bool {
+        self.inner.event_enabled(level, target, name)
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for CountingExporter<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let n = count_points(metrics);
+        let result = self.inner.export(metrics).await;
+        if let Some(acc) = &self.counters {
+            // Metric exports are not queued: count them as accepted when they finish.
+            acc.metric_points.accepted.fetch_add(n, Ordering::Relaxed);
+            acc.metric_points.finished(n, result.is_ok());
+        }
+        result
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+/// Number of data points in a collection.
+pub(crate) fn count_points(metrics: &ResourceMetrics) -> u64 {
+    fn points<T>(data: &MetricData<T>) -> usize {
+        match data {
+            MetricData::Gauge(g) => g.data_points().count(),
+            MetricData::Sum(s) => s.data_points().count(),
+            MetricData::Histogram(h) => h.data_points().count(),
+            MetricData::ExponentialHistogram(e) => e.data_points().count(),
+        }
+    }
+    metrics
+        .scope_metrics()
+        .flat_map(|s| s.metrics())
+        .map(|m| match m.data() {
+            AggregatedMetrics::F64(d) => points(d),
+            AggregatedMetrics::U64(d) => points(d),
+            AggregatedMetrics::I64(d) => points(d),
+        } as u64)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_turns_away_beyond_capacity_and_counts() {
+        let c = Counters::default();
+        assert!(c.admit(2));
+        assert!(c.admit(2));
+        assert!(!c.admit(2));
+        c.finished(1, true);
+        assert!(c.admit(2));
+        c.finished(2, false);
+        let s = c.snapshot();
+        assert_eq!(
+            s,
+            SignalStats {
+                exported: 1,
+                failed: 2,
+                dropped: 1,
+                in_flight: 0
+            }
+        );
+    }
+
+    #[test]
+    fn truncation_respects_utf8_boundaries() {
+        let mut v = Value::String("héllo".into());
+        truncate_value(&mut v, 2);
+        assert_eq!(v.as_str(), "h");
+        let mut v = Value::String("short".into());
+        truncate_value(&mut v, 10);
+        assert_eq!(v.as_str(), "short");
+        let mut v = Value::I64(5);
+        truncate_value(&mut v, 0);
+        assert_eq!(v, Value::I64(5));
+    }
+}

@@ -1,0 +1,165 @@
+//! What the code plugs into the pipelines through the [`Builder`](crate::Builder): extra span and
+//! log processors, a wrapper around every exporting span processor (redaction), meter provider
+//! customisations (views, readers), and the in-memory exporters of the test kit.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::metrics::MeterProviderBuilder;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor, TracerProviderBuilder};
+
+/// A type-erased span processor.
+pub struct BoxedSpanProcessor(Box<dyn SpanProcessor>);
+
+impl BoxedSpanProcessor {
+    /// Boxes `processor`.
+    pub fn new(processor: impl SpanProcessor + 'static) -> Self {
+        Self(Box::new(processor))
+    }
+}
+
+impl fmt::Debug for BoxedSpanProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl SpanProcessor for BoxedSpanProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.0.on_start(span, cx);
+    }
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// A type-erased log processor.
+pub struct BoxedLogProcessor(Box<dyn LogProcessor>);
+
+impl BoxedLogProcessor {
+    /// Boxes `processor`.
+    pub fn new(processor: impl LogProcessor + 'static) -> Self {
+        Self(Box::new(processor))
+    }
+}
+
+impl fmt::Debug for BoxedLogProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl LogProcessor for BoxedLogProcessor {
+    fn emit(&self, data: &mut SdkLogRecord, scope: &opentelemetry::InstrumentationScope) {
+        self.0.emit(data, scope);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+    fn event_enabled(
+        &self,
+        level: opentelemetry::logs::Severity,
+        target: &str,
+        name: Option<&str>,
+    ) -> bool {
+        self.0.event_enabled(level, target, name)
+    }
+}
+
+pub(crate) type SpanWrapper = Box<dyn Fn(BoxedSpanProcessor) -> BoxedSpanProcessor>;
+pub(crate) type MeterCustomizer = Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder>;
+
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub span_wrappers: Vec<SpanWrapper>,
+    pub extra_span_processors: Vec<BoxedSpanProcessor>,
+    pub pre_log_processors: Vec<BoxedLogProcessor>,
+    pub meter_customizers: Vec<MeterCustomizer>,
+    #[cfg(feature = "testing")]
+    pub in_memory: Option<crate::testing::InMemoryExporters>,
+}
+
+impl Hooks {
+    /// Adds an exporting span processor, wrapped by every span wrapper (e.g. redaction), so that
+    /// what reaches the exporter has been through them.
+    pub(crate) fn add_span_processor(
+        &self,
+        builder: TracerProviderBuilder,
+        processor: impl SpanProcessor + 'static,
+    ) -> TracerProviderBuilder {
+        if self.span_wrappers.is_empty() {
+            return builder.with_span_processor(processor);
+        }
+        let mut p = BoxedSpanProcessor::new(processor);
+        for wrap in &self.span_wrappers {
+            p = wrap(p);
+        }
+        builder.with_span_processor(p)
+    }
+
+    pub(crate) fn take_extra_span_processors(&mut self) -> Vec<BoxedSpanProcessor> {
+        std::mem::take(&mut self.extra_span_processors)
+    }
+
+    pub(crate) fn take_pre_log_processors(&mut self) -> Vec<BoxedLogProcessor> {
+        std::mem::take(&mut self.pre_log_processors)
+    }
+
+    pub(crate) fn apply_meter_customizations(
+        &mut self,
+        mut builder: MeterProviderBuilder,
+    ) -> MeterProviderBuilder {
+        for c in self.meter_customizers.drain(..) {
+            builder = c(builder);
+        }
+        builder
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_memory_spans(&self) -> Option<opentelemetry_sdk::trace::InMemorySpanExporter> {
+        self.in_memory.as_ref().map(|m| m.spans.clone())
+    }
+    #[cfg(not(feature = "testing"))]
+    pub(crate) fn in_memory_spans(&self) -> Option<crate::transport::Never> {
+        None
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_memory_metrics(
+        &self,
+    ) -> Option<opentelemetry_sdk::metrics::InMemoryMetricExporter> {
+        self.in_memory.as_ref().map(|m| m.metrics.clone())
+    }
+    #[cfg(not(feature = "testing"))]
+    pub(crate) fn in_memory_metrics(&self) -> Option<crate::transport::Never> {
+        None
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_memory_logs(&self) -> Option<opentelemetry_sdk::logs::InMemoryLogExporter> {
+        self.in_memory.as_ref().map(|m| m.logs.clone())
+    }
+    #[cfg(not(feature = "testing"))]
+    pub(crate) fn in_memory_logs(&self) -> Option<crate::transport::Never> {
+        None
+    }
+}

@@ -1,0 +1,114 @@
+//! The in-memory mode captures spans, events, metrics and log records exactly, through the same
+//! pipeline as `telemetry::init()`.
+#![cfg(feature = "testing")]
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{SpanKind, Status};
+use telemetry::testing::{self, attribute};
+
+#[test]
+fn span_tree_with_attributes_and_events_is_captured_exactly() {
+    let (guard, _scope) = testing::start("svc-under-test");
+    {
+        let root = tracing::info_span!("checkpoint_save", checkpoint_id = "cp-1", top_k = 5_i64);
+        let _e = root.enter();
+        tracing::info_span!("embed", otel.kind = "client", provider = "openai").in_scope(|| {
+            tracing::info!(tokens = 42_i64, "embedded");
+        });
+        tracing::error!(reason = "disk full", "save failed");
+    }
+    let c = guard.captured();
+    let root = c.span("checkpoint_save");
+    let child = c.span("embed");
+    assert_eq!(child.parent_span_id, root.span_context.span_id());
+    assert_eq!(
+        child.span_context.trace_id(),
+        root.span_context.trace_id()
+    );
+    assert_eq!(child.span_kind, SpanKind::Client);
+    assert_eq!(attribute(&root, "checkpoint_id").map(|v| v.as_str().into_owned()), Some("cp-1".into()));
+    assert_eq!(attribute(&root, "top_k"), Some(&opentelemetry::Value::I64(5)));
+    assert_eq!(attribute(&child, "provider").map(|v| v.to_string()), Some("openai".into()));
+    let event = child.events.iter().next().expect("the info event is a span event");
+    assert_eq!(event.name, "embedded");
+    assert!(event.attributes.iter().any(|kv| kv.key.as_str() == "tokens" && kv.value == opentelemetry::Value::I64(42)));
+    // An error event marks the span as failed.
+    assert!(matches!(root.status, Status::Error { .. }), "{:?}", root.status);
+    assert!(root.parent_span_id == opentelemetry::trace::SpanId::INVALID);
+}
+
+#[test]
+fn log_records_carry_the_current_trace_and_span_ids() {
+    let (guard, _scope) = testing::start("svc-under-test");
+    tracing::info!(user = "x", "outside any span");
+    tracing::info_span!("request").in_scope(|| {
+        tracing::warn!(attempt = 2_i64, "retrying");
+    });
+    let c = guard.captured();
+    let logs = c.logs();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert_eq!(logs[0].body, "outside any span");
+    assert_eq!(logs[0].trace_id, None);
+    assert!(logs[0].attributes.contains(&("user".into(), "x".into())));
+    let span = c.span("request");
+    assert_eq!(logs[1].body, "retrying");
+    assert_eq!(logs[1].severity_text, "WARN");
+    assert_eq!(logs[1].trace_id, Some(span.span_context.trace_id()));
+    assert_eq!(logs[1].span_id, Some(span.span_context.span_id()));
+    assert!(logs[1].attributes.contains(&("attempt".into(), "2".into())));
+}
+
+#[test]
+fn counter_and_histogram_values_are_exact() {
+    let (guard, _scope) = testing::start("svc-under-test");
+    let meter = guard.meter("test");
+    let counter = meter.u64_counter("requests").build();
+    let hist = meter.f64_histogram("latency").with_unit("s").build();
+    let ok = [KeyValue::new("status", "success")];
+    let err = [KeyValue::new("status", "error")];
+    for _ in 0..7 {
+        counter.add(1, &ok);
+    }
+    counter.add(3, &err);
+    for v in [0.1, 0.2, 0.3] {
+        hist.record(v, &ok);
+    }
+    let c = guard.captured();
+    assert_eq!(c.sum("requests", &ok), Some(7.0));
+    assert_eq!(c.sum("requests", &err), Some(3.0));
+    assert_eq!(c.sum("requests", &[]), None);
+    assert_eq!(c.histogram_count("latency", &ok), Some(3));
+    assert_eq!(c.histogram_count("latency", &err), None);
+}
+
+#[test]
+fn self_observability_counts_exported_spans() {
+    let (guard, _scope) = testing::start("svc-under-test");
+    for i in 0..10 {
+        tracing::info_span!("unit", i).in_scope(|| {});
+    }
+    let c = guard.captured();
+    assert_eq!(c.spans_named("unit").len(), 10);
+    let stats = guard.stats();
+    assert_eq!(stats.spans.exported, 10);
+    assert_eq!(stats.spans.dropped, 0);
+    // And as metrics, through the same meter provider.
+    assert_eq!(c.sum("otel.sdk.exporter.span.exported", &[]), Some(10.0));
+    let _ = guard.meter_provider().unwrap().meter("x");
+}
+
+#[test]
+fn huge_attribute_values_are_truncated_at_a_char_boundary() {
+    let guard = telemetry::builder()
+        .in_memory()
+        .env_lookup(|name| (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "10".to_string()))
+        .init()
+        .unwrap();
+    let _scope = tracing::dispatcher::set_default(guard.dispatch());
+    let big = "é".repeat(1_000_000);
+    tracing::info_span!("big", payload = big.as_str()).in_scope(|| {});
+    let span = guard.captured().span("big");
+    let v = attribute(&span, "payload").unwrap().as_str().into_owned();
+    assert_eq!(v, "ééééé");
+}
