@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use actix_web::Error;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{Error, HttpRequest};
 use bytes::Bytes;
 use opentelemetry::propagation::Extractor;
 
@@ -33,7 +33,7 @@ impl HttpMiddleware {
 impl<S, B> Transform<S, ServiceRequest> for HttpMiddleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody + 'static,
+    B: MessageBody,
 {
     type Response = ServiceResponse<ResponseBody<B>>;
     type Error = Error;
@@ -43,9 +43,15 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         let request_id_header = HeaderName::from_bytes(
-            self.instrumentation.inner.request_id_header.as_str().as_bytes(),
+            self.instrumentation
+                .inner
+                .request_id_header
+                .as_str()
+                .as_bytes(),
         )
-        .unwrap_or(HeaderName::from_static(crate::instrumentation::DEFAULT_REQUEST_ID_HEADER));
+        .unwrap_or(HeaderName::from_static(
+            crate::instrumentation::DEFAULT_REQUEST_ID_HEADER,
+        ));
         ready(Ok(HttpMiddlewareService {
             service: Rc::new(service),
             instrumentation: self.instrumentation.clone(),
@@ -89,7 +95,7 @@ fn protocol_version(version: actix_web::http::Version) -> &'static str {
 impl<S, B> Service<ServiceRequest> for HttpMiddlewareService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody + 'static,
+    B: MessageBody,
 {
     type Response = ServiceResponse<ResponseBody<B>>;
     type Error = Error;
@@ -120,14 +126,17 @@ where
             headers: &ActixHeaderExtractor(headers),
         });
         let Some(observation) = observation else {
-            return ResponseFuture { inner: self.service.call(req), state: None };
+            return ResponseFuture {
+                inner: self.service.call(req),
+                state: None,
+            };
         };
-        if observation.request_id_generated {
-            if let Ok(value) = HeaderValue::from_str(&observation.request_id) {
-                req.headers_mut().insert(self.request_id_header.clone(), value);
-            }
+        if observation.request_id_generated
+            && let Ok(value) = HeaderValue::from_str(&observation.request_id)
+        {
+            req.headers_mut()
+                .insert(self.request_id_header.clone(), value);
         }
-        let http_request = req.request().clone();
         let future = {
             let _entered = observation.span.enter();
             self.service.call(req)
@@ -136,7 +145,6 @@ where
             inner: future,
             state: Some(State {
                 observation,
-                http_request,
                 request_id_header: self.request_id_header.clone(),
             }),
         }
@@ -145,7 +153,6 @@ where
 
 struct State {
     observation: Observation,
-    http_request: HttpRequest,
     request_id_header: HeaderName,
 }
 
@@ -161,7 +168,7 @@ pin_project_lite::pin_project! {
 impl<F, B> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
-    B: MessageBody + 'static,
+    B: MessageBody,
 {
     type Output = Result<ServiceResponse<ResponseBody<B>>, Error>;
 
@@ -176,22 +183,34 @@ where
         };
         let Some(state) = this.state.take() else {
             return Poll::Ready(result.map(|res| {
-                res.map_into_left_body()
-                    .map_body(|_, body| ResponseBody { inner: body, observation: None })
+                res.map_body(|_, body| ResponseBody {
+                    inner: body,
+                    observation: None,
+                })
             }));
         };
-        let State { mut observation, http_request, request_id_header } = state;
-        // Render errors here, as actix would further out, so the error response gets the same
-        // status, headers and body accounting as any other response.
+        let State {
+            mut observation,
+            request_id_header,
+        } = state;
         let mut response = match result {
-            Ok(response) => response.map_into_left_body(),
-            Err(error) => ServiceResponse::from_err(error, http_request).map_into_right_body(),
+            Ok(response) => response,
+            Err(error) => {
+                // actix renders the error after every middleware has run, so neither headers nor
+                // body size can be attached here; record the status it will get.
+                let status = error.as_response_error().status_code().as_u16();
+                let _ = observation.on_response(status);
+                observation.response_size_unknown();
+                return Poll::Ready(Err(error));
+            }
         };
         let headers = observation.on_response(response.status().as_u16());
-        if let Some((name, value)) = headers.trace {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(HeaderName::from_static(name), value);
-            }
+        if let Some((name, value)) = headers.trace
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
         }
         if let Ok(value) = HeaderValue::from_str(headers.request_id.1) {
             response.headers_mut().insert(request_id_header, value);
@@ -208,13 +227,13 @@ pin_project_lite::pin_project! {
     /// metrics when the body ends or is dropped.
     pub struct ResponseBody<B> {
         #[pin]
-        inner: actix_web::body::EitherBody<B>,
+        inner: B,
         observation: Option<Observation>,
     }
 }
 
-impl<B: MessageBody + 'static> MessageBody for ResponseBody<B> {
-    type Error = <actix_web::body::EitherBody<B> as MessageBody>::Error;
+impl<B: MessageBody> MessageBody for ResponseBody<B> {
+    type Error = B::Error;
 
     fn size(&self) -> BodySize {
         self.inner.size()

@@ -41,7 +41,9 @@ pub fn inject_context(headers: &mut http::HeaderMap) {
 
 /// Injects an explicit OpenTelemetry context into `headers` with the global propagator.
 pub fn inject_context_from(cx: &opentelemetry::Context, headers: &mut http::HeaderMap) {
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(cx, &mut HeaderInjector(headers))
+    });
 }
 
 /// reqwest-middleware middleware: client spans, context injection, `http.client.request.duration`.
@@ -115,7 +117,11 @@ impl Middleware for ClientTracing {
         let url = req.url();
         let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().map(i64::from);
-        let scheme: &'static str = if url.scheme() == "https" { "https" } else { "http" };
+        let scheme: &'static str = if url.scheme() == "https" {
+            "https"
+        } else {
+            "http"
+        };
         let span = tracing::info_span!(
             target: TRACING_TARGET,
             "HTTP client request",
@@ -146,7 +152,10 @@ impl Middleware for ClientTracing {
             Ok(response) => {
                 let status = response.status().as_u16();
                 span.record("http.response.status_code", i64::from(status));
-                attrs.push(KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+                attrs.push(KeyValue::new(
+                    attr::HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(status),
+                ));
                 attrs.push(KeyValue::new(
                     attr::NETWORK_PROTOCOL_VERSION,
                     semconv::protocol_version(response.version()),

@@ -46,7 +46,11 @@ pub struct CheckOptions {
 impl CheckOptions {
     /// A required check named `name` with the default timeout.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), required: true, timeout: DEFAULT_CHECK_TIMEOUT }
+        Self {
+            name: name.into(),
+            required: true,
+            timeout: DEFAULT_CHECK_TIMEOUT,
+        }
     }
 
     /// Marks the check optional: its failure degrades `/health` but does not fail `/readyz`.
@@ -190,7 +194,11 @@ pub struct HealthReport {
 impl HealthReport {
     /// 503 when a required check fails, 200 otherwise.
     pub fn http_status(&self) -> u16 {
-        if self.status == Status::Unhealthy { 503 } else { 200 }
+        if self.status == Status::Unhealthy {
+            503
+        } else {
+            200
+        }
     }
 }
 
@@ -243,28 +251,46 @@ impl HealthRegistry {
     }
 
     async fn report(&self, include: impl Fn(&Check) -> bool) -> HealthReport {
-        let runs = self.inner.checks.iter().filter(|c| include(c)).map(|check| async move {
-            let start = Instant::now();
-            let outcome = tokio::time::timeout(
-                check.timeout,
-                AssertUnwindSafe((check.run)()).catch_unwind(),
-            )
-            .await;
-            let latency_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let (status, error) = match outcome {
-                Ok(Ok(Ok(()))) => (Status::Healthy, None),
-                Ok(Ok(Err(message))) => (Status::Unhealthy, Some(message)),
-                Ok(Err(_panic)) => (Status::Unhealthy, Some("check panicked".to_owned())),
-                Err(_elapsed) => (
-                    Status::Timeout,
-                    Some(format!("no answer within {} ms", check.timeout.as_millis())),
-                ),
-            };
-            (check.name.clone(), CheckResult { status, latency_ms, required: check.required, error })
-        });
-        let checks: BTreeMap<_, _> = futures_util::future::join_all(runs).await.into_iter().collect();
+        let runs = self
+            .inner
+            .checks
+            .iter()
+            .filter(|c| include(c))
+            .map(|check| async move {
+                let start = Instant::now();
+                let outcome = tokio::time::timeout(
+                    check.timeout,
+                    AssertUnwindSafe((check.run)()).catch_unwind(),
+                )
+                .await;
+                let latency_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let (status, error) = match outcome {
+                    Ok(Ok(Ok(()))) => (Status::Healthy, None),
+                    Ok(Ok(Err(message))) => (Status::Unhealthy, Some(message)),
+                    Ok(Err(_panic)) => (Status::Unhealthy, Some("check panicked".to_owned())),
+                    Err(_elapsed) => (
+                        Status::Timeout,
+                        Some(format!("no answer within {} ms", check.timeout.as_millis())),
+                    ),
+                };
+                (
+                    check.name.clone(),
+                    CheckResult {
+                        status,
+                        latency_ms,
+                        required: check.required,
+                        error,
+                    },
+                )
+            });
+        let checks: BTreeMap<_, _> = futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .collect();
         let failing = |required: bool| {
-            checks.values().any(|c| c.required == required && c.status != Status::Healthy)
+            checks
+                .values()
+                .any(|c| c.required == required && c.status != Status::Healthy)
         };
         let status = if failing(true) {
             Status::Unhealthy
@@ -304,8 +330,9 @@ pub struct JsonResponse {
 }
 
 fn json(status: u16, value: &impl Serialize) -> JsonResponse {
-    let body = serde_json::to_string(value)
-        .unwrap_or_else(|e| format!("{{\"status\":\"unhealthy\",\"error\":\"encoding failed: {e}\"}}"));
+    let body = serde_json::to_string(value).unwrap_or_else(|e| {
+        format!("{{\"status\":\"unhealthy\",\"error\":\"encoding failed: {e}\"}}")
+    });
     JsonResponse { status, body }
 }
 
@@ -345,18 +372,41 @@ pub mod axum {
     use ::axum::routing::get;
 
     fn into_response(r: JsonResponse) -> Response {
-        let status = http::StatusCode::from_u16(r.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, [(http::header::CONTENT_TYPE, "application/json")], r.body).into_response()
+        let status =
+            http::StatusCode::from_u16(r.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            r.body,
+        )
+            .into_response()
     }
 
     /// A router serving `/health`, `/livez`, `/readyz` and `/version`. Merge it into your app.
     pub fn router<S: Clone + Send + Sync + 'static>(registry: HealthRegistry) -> Router<S> {
-        let (h, r, l, v) = (registry.clone(), registry.clone(), registry.clone(), registry);
+        let (h, r, l, v) = (
+            registry.clone(),
+            registry.clone(),
+            registry.clone(),
+            registry,
+        );
         Router::new()
-            .route("/health", get(move || async move { into_response(h.health_response().await) }))
-            .route("/readyz", get(move || async move { into_response(r.readyz_response().await) }))
-            .route("/livez", get(move || async move { into_response(l.livez_response()) }))
-            .route("/version", get(move || async move { into_response(v.version_response()) }))
+            .route(
+                "/health",
+                get(move || async move { into_response(h.health_response().await) }),
+            )
+            .route(
+                "/readyz",
+                get(move || async move { into_response(r.readyz_response().await) }),
+            )
+            .route(
+                "/livez",
+                get(move || async move { into_response(l.livez_response()) }),
+            )
+            .route(
+                "/version",
+                get(move || async move { into_response(v.version_response()) }),
+            )
     }
 }
 
@@ -369,7 +419,9 @@ pub mod actix {
     fn into_response(r: JsonResponse) -> HttpResponse {
         let status = actix_web::http::StatusCode::from_u16(r.status)
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-        HttpResponse::build(status).content_type("application/json").body(r.body)
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .body(r.body)
     }
 
     /// Registers `/health`, `/livez`, `/readyz` and `/version`:
@@ -421,7 +473,9 @@ mod tests {
         let registry = HealthRegistry::builder()
             .version("1.2.3")
             .check("ok", || async { Ok(()) })
-            .check_with(CheckOptions::new("flaky").optional(), || async { Err("down".into()) })
+            .check_with(CheckOptions::new("flaky").optional(), || async {
+                Err("down".into())
+            })
             .build();
         let report = registry.health().await;
         assert_eq!(report.status, Status::Degraded);

@@ -24,7 +24,8 @@ pub const SCOPE_NAME: &str = "telemetry-http-middleware";
 pub const TRACING_TARGET: &str = "telemetry::http";
 
 /// Paths excluded from request metrics and tracing unless configured otherwise.
-pub const DEFAULT_EXCLUDED_PATHS: [&str; 5] = ["/health", "/livez", "/readyz", "/version", "/metrics"];
+pub const DEFAULT_EXCLUDED_PATHS: [&str; 5] =
+    ["/health", "/livez", "/readyz", "/version", "/metrics"];
 
 /// The default request-id header.
 pub const DEFAULT_REQUEST_ID_HEADER: &str = "x-request-id";
@@ -113,7 +114,10 @@ impl Default for HttpInstrumentationBuilder {
     fn default() -> Self {
         Self {
             meter: None,
-            excluded_paths: DEFAULT_EXCLUDED_PATHS.iter().map(|p| Box::from(*p)).collect(),
+            excluded_paths: DEFAULT_EXCLUDED_PATHS
+                .iter()
+                .map(|p| Box::from(*p))
+                .collect(),
             sensitive_query_keys: semconv::default_sensitive_keys(),
             request_id_header: http::HeaderName::from_static(DEFAULT_REQUEST_ID_HEADER),
             trace_response_header: TraceResponseHeader::default(),
@@ -295,6 +299,7 @@ pub(crate) struct Observation {
     status: Option<u16>,
     error_type: Option<Cow<'static, str>>,
     response_bytes: u64,
+    response_size_known: bool,
     done: bool,
 }
 
@@ -303,9 +308,9 @@ pub(crate) struct Observation {
 fn valid_request_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'='))
+        && id.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
+        })
 }
 
 fn generate_request_id() -> String {
@@ -326,6 +331,12 @@ impl Inner {
             _ => (generate_request_id(), true),
         };
 
+        // Every optional field is passed at creation (`Option` fields record only when `Some`):
+        // one subscriber call instead of one `record` per field.
+        let query = req
+            .query
+            .filter(|q| !q.is_empty())
+            .map(|q| semconv::redact_query(q, &self.sensitive_query_keys));
         let span = tracing::info_span!(
             target: TRACING_TARGET,
             parent: None,
@@ -334,39 +345,21 @@ impl Inner {
             otel.kind = "server",
             otel.status_code = Empty,
             http.request.method = method,
-            http.request.method_original = Empty,
-            http.route = Empty,
+            http.request.method_original = (method == "_OTHER").then_some(req.method),
+            http.route = route.as_deref(),
             http.response.status_code = Empty,
             url.path = req.path,
-            url.query = Empty,
+            url.query = query.as_deref(),
             url.scheme = self.scheme,
             network.protocol.version = req.version,
-            user_agent.original = Empty,
-            client.address = Empty,
+            user_agent.original = req.user_agent,
+            client.address = req.client_address.map(tracing::field::display),
             error.type = Empty,
             request_id = %request_id,
         );
         if !span.is_disabled() {
-            if method == "_OTHER" {
-                span.record("http.request.method_original", req.method);
-            }
-            if let Some(route) = route.as_deref() {
-                span.record("http.route", route);
-            }
-            if let Some(query) = req.query.filter(|q| !q.is_empty()) {
-                span.record(
-                    "url.query",
-                    &*semconv::redact_query(query, &self.sensitive_query_keys),
-                );
-            }
-            if let Some(ua) = req.user_agent {
-                span.record("user_agent.original", ua);
-            }
-            if let Some(addr) = req.client_address {
-                span.record("client.address", tracing::field::display(addr));
-            }
             let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
-            if parent.span().span_context().is_valid() || parent.baggage().len() > 0 {
+            if parent.span().span_context().is_valid() || !parent.baggage().is_empty() {
                 // Fails only without an OpenTelemetry layer or after the span started: both
                 // leave a root span, which is the documented fallback.
                 let _ = span.set_parent(parent);
@@ -386,6 +379,7 @@ impl Inner {
             status: None,
             error_type: None,
             response_bytes: 0,
+            response_size_known: true,
             done: false,
         };
         self.metrics.active.add(1, &obs.active_attributes());
@@ -410,31 +404,39 @@ impl Observation {
             self.error_type = Some(Cow::Owned(status.to_string()));
         }
         if !self.span.is_disabled() {
-            self.span.record("http.response.status_code", i64::from(status));
+            self.span
+                .record("http.response.status_code", i64::from(status));
             if server_error {
                 self.span.record("otel.status_code", "error");
                 self.span.record("error.type", self.error_type.as_deref());
             }
         }
-        let trace = self.inner.trace_response_header.header_name().and_then(|name| {
-            if self.span.is_disabled() {
-                return None;
-            }
-            let cx = self.span.context();
-            let sc = cx.span().span_context().clone();
-            sc.is_valid().then(|| {
-                (
-                    name,
-                    format!(
-                        "00-{}-{}-{:02x}",
-                        sc.trace_id(),
-                        sc.span_id(),
-                        sc.trace_flags().to_u8()
-                    ),
-                )
-            })
-        });
-        ResponseHeaders { trace, request_id: (&self.inner.request_id_header, &self.request_id) }
+        let trace = self
+            .inner
+            .trace_response_header
+            .header_name()
+            .and_then(|name| {
+                if self.span.is_disabled() {
+                    return None;
+                }
+                let cx = self.span.context();
+                let sc = cx.span().span_context().clone();
+                sc.is_valid().then(|| {
+                    (
+                        name,
+                        format!(
+                            "00-{}-{}-{:02x}",
+                            sc.trace_id(),
+                            sc.span_id(),
+                            sc.trace_flags().to_u8()
+                        ),
+                    )
+                })
+            });
+        ResponseHeaders {
+            trace,
+            request_id: (&self.inner.request_id_header, &self.request_id),
+        }
     }
 
     /// Records that the service failed without a response (`error.type` = `kind`).
@@ -444,6 +446,11 @@ impl Observation {
             self.span.record("otel.status_code", "error");
             self.span.record("error.type", kind);
         }
+    }
+
+    /// The response body is rendered outside this middleware: do not record its size.
+    pub(crate) fn response_size_unknown(&mut self) {
+        self.response_size_known = false;
     }
 
     /// Counts response body bytes as they stream out.
@@ -475,7 +482,10 @@ impl Observation {
             ));
         }
         if let Some(status) = self.status {
-            attrs.push(KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+            attrs.push(KeyValue::new(
+                attr::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(status),
+            ));
         }
         if let Some(error) = self.error_type.take() {
             attrs.push(KeyValue::new(attr::ERROR_TYPE, error));
@@ -485,8 +495,10 @@ impl Observation {
         if let Some(size) = self.request_body_size {
             metrics.request_body_size.record(size, &attrs);
         }
-        if self.status.is_some() {
-            metrics.response_body_size.record(self.response_bytes, &attrs);
+        if self.status.is_some() && self.response_size_known {
+            metrics
+                .response_body_size
+                .record(self.response_bytes, &attrs);
         }
     }
 }
@@ -504,8 +516,10 @@ pub(crate) struct ResponseHeaders<'a> {
 }
 
 /// Reads a header map through the `Extractor` interface (the global propagator's input).
+#[cfg(feature = "axum")]
 pub(crate) struct HttpHeaderExtractor<'a>(pub &'a http::HeaderMap);
 
+#[cfg(feature = "axum")]
 impl Extractor for HttpHeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(|v| v.to_str().ok())
@@ -537,6 +551,28 @@ mod tests {
         assert!(!valid_request_id("x\"y"));
         assert!(!valid_request_id(&"a".repeat(129)));
         assert_eq!(generate_request_id().len(), 32);
+    }
+
+    #[test]
+    fn exclusions_are_configurable() {
+        let default = HttpInstrumentation::builder().build();
+        assert!(
+            DEFAULT_EXCLUDED_PATHS
+                .iter()
+                .all(|p| default.is_excluded(p))
+        );
+        assert!(!default.is_excluded("/healthz-not-listed"));
+        let all = HttpInstrumentation::builder()
+            .instrument_all_paths()
+            .exclude_path("/internal")
+            .build();
+        assert!(!all.is_excluded("/health"));
+        assert!(all.is_excluded("/internal"));
+        assert!(
+            HttpInstrumentation::builder()
+                .request_id_header("bad header")
+                .is_err()
+        );
     }
 
     #[test]

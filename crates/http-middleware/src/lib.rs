@@ -76,7 +76,13 @@
 //!   (the trait is declared with `async_trait`).
 //! - `prometheus-client` (feature `prometheus`): the OpenMetrics text encoder. It writes only
 //!   OpenMetrics, so the classic 0.0.4 text format is written here from the same model.
+//! - `telemetry-meters` (feature `prometheus`): `prometheus_name`, the workspace's one
+//!   OTel->Prometheus name translation.
+//! - `bytes`: counting response body bytes.
 //! - `pprof` (feature `pprof`): CPU sampling and flamegraph rendering.
+
+// Without a framework adapter the core has no caller; it still builds (health, exporter).
+#![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 
 mod instrumentation;
 pub mod semconv;

@@ -10,8 +10,8 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 /// Body-size histogram boundaries (bytes): powers of four from 0 B to 16 MiB. The semconv gives
 /// no advice for sizes; these resolve small JSON bodies and still bound large uploads.
 pub const BODY_SIZE_BUCKETS: [f64; 12] = [
-    0.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
-    16777216.0, 67108864.0,
+    0.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0,
+    67108864.0,
 ];
 
 /// Attribute keys used on metrics and spans.
@@ -22,7 +22,9 @@ pub(crate) mod attr {
     pub const URL_SCHEME: &str = "url.scheme";
     pub const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
     pub const ERROR_TYPE: &str = "error.type";
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     pub const SERVER_ADDRESS: &str = "server.address";
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     pub const SERVER_PORT: &str = "server.port";
 }
 
@@ -70,7 +72,8 @@ pub fn protocol_version(version: http::Version) -> &'static str {
 }
 
 /// Query keys whose values the semconv requires to be redacted in `url.query` / `url.full`.
-pub const SENSITIVE_QUERY_KEYS: [&str; 4] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+pub const SENSITIVE_QUERY_KEYS: [&str; 4] =
+    ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
 
 /// The replacement for redacted values, as the semconv prescribes.
 pub const REDACTED: &str = "REDACTED";
@@ -83,7 +86,10 @@ pub fn redact_query<'a>(query: &'a str, keys: &[Box<str>]) -> Cow<'a, str> {
         let key = pair.split_once('=').map_or(pair, |(k, _)| k);
         keys.iter().any(|k| k.eq_ignore_ascii_case(key))
     };
-    if !query.split('&').any(|pair| pair.contains('=') && is_sensitive(pair)) {
+    if !query
+        .split('&')
+        .any(|pair| pair.contains('=') && is_sensitive(pair))
+    {
         return Cow::Borrowed(query);
     }
     let mut out = String::with_capacity(query.len());

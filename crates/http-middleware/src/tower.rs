@@ -44,7 +44,10 @@ impl<S> Layer<S> for HttpLayer {
     type Service = HttpService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpService { inner, instrumentation: self.instrumentation.clone() }
+        HttpService {
+            inner,
+            instrumentation: self.instrumentation.clone(),
+        }
     }
 }
 
@@ -81,8 +84,9 @@ where
             .map(|m| m.as_str())
             .or_else(|| req.extensions().get::<RouteTemplate>().map(|r| &*r.0));
         let chunked = req.headers().contains_key(http::header::TRANSFER_ENCODING);
-        let body_size = announced_body_size(header_str(&req, http::header::CONTENT_LENGTH), chunked)
-            .or_else(|| req.body().size_hint().exact());
+        let body_size =
+            announced_body_size(header_str(&req, http::header::CONTENT_LENGTH), chunked)
+                .or_else(|| req.body().size_hint().exact());
         let observation = inner.start(RequestInfo {
             method: req.method().as_str(),
             path: req.uri().path(),
@@ -99,18 +103,25 @@ where
             headers: &HttpHeaderExtractor(req.headers()),
         });
         let Some(observation) = observation else {
-            return ResponseFuture { inner: self.inner.call(req), observation: None };
+            return ResponseFuture {
+                inner: self.inner.call(req),
+                observation: None,
+            };
         };
-        if observation.request_id_generated {
-            if let Ok(value) = HeaderValue::from_str(&observation.request_id) {
-                req.headers_mut().insert(inner.request_id_header.clone(), value);
-            }
+        if observation.request_id_generated
+            && let Ok(value) = HeaderValue::from_str(&observation.request_id)
+        {
+            req.headers_mut()
+                .insert(inner.request_id_header.clone(), value);
         }
         let future = {
             let _entered = observation.span.enter();
             self.inner.call(req)
         };
-        ResponseFuture { inner: future, observation: Some(observation) }
+        ResponseFuture {
+            inner: future,
+            observation: Some(observation),
+        }
     }
 }
 
@@ -144,17 +155,23 @@ where
                 let (mut parts, body) = response.into_parts();
                 if let Some(obs) = observation.as_mut() {
                     let headers = obs.on_response(parts.status.as_u16());
-                    if let Some((name, value)) = headers.trace {
-                        if let Ok(value) = HeaderValue::from_str(&value) {
-                            parts.headers.insert(name, value);
-                        }
+                    if let Some((name, value)) = headers.trace
+                        && let Ok(value) = HeaderValue::from_str(&value)
+                    {
+                        parts.headers.insert(name, value);
                     }
                     let (name, id) = headers.request_id;
                     if let Ok(value) = HeaderValue::from_str(id) {
                         parts.headers.insert(name.clone(), value);
                     }
                 }
-                Ok(Response::from_parts(parts, ResponseBody { inner: body, observation }))
+                Ok(Response::from_parts(
+                    parts,
+                    ResponseBody {
+                        inner: body,
+                        observation,
+                    },
+                ))
             }
             Err(error) => {
                 if let Some(obs) = observation.as_mut() {

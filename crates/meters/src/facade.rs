@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use metrics::{
-    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata,
-    Recorder, SetRecorderError, SharedString, Unit,
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SetRecorderError, SharedString, Unit,
 };
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{BoundCounter, BoundGauge, BoundHistogram, Meter};

@@ -22,7 +22,7 @@ use crate::labels::LabelSet;
 
 /// Label combinations above this count are not pre-bound (the instrument falls back to the
 /// attribute path), so a large closed product never costs more than this many slots.
-pub const MAX_PREBOUND_COMBINATIONS: usize = 4096;
+pub const MAX_PREBOUND_COMBINATIONS: usize = 1024;
 
 /// An instrument that an instrument set can create from its descriptor.
 pub trait Instrument: Sized {
@@ -47,7 +47,7 @@ macro_rules! sync_instrument {
     (
         $(#[$meta:meta])*
         $Name:ident, $num:ty, $Otel:ident, $Bound:ident, $ctor:ident, $method:ident,
-        kind = $kind:expr, value_type = $vt:expr
+        kind = $kind:expr, value_type = $vt:expr, buckets = $buckets:ident
     ) => {
         $(#[$meta])*
         pub struct $Name<L: LabelSet> {
@@ -99,7 +99,7 @@ macro_rules! sync_instrument {
                     .$ctor(descriptor.name)
                     .with_unit(descriptor.unit)
                     .with_description(descriptor.description);
-                sync_instrument!(@buckets builder, descriptor, $kind);
+                sync_instrument!(@buckets $buckets, builder, descriptor);
                 $Name {
                     inner: builder.build(),
                     bound: slots::<$Bound<$num>, L>(),
@@ -112,44 +112,146 @@ macro_rules! sync_instrument {
             }
         }
     };
-    (@buckets $builder:ident, $d:ident, InstrumentKind::Histogram) => {
+    (@buckets yes, $builder:ident, $d:ident) => {
         let $builder = match $d.buckets {
             Some(b) => $builder.with_boundaries(b.to_vec()),
             None => $builder,
         };
     };
-    (@buckets $builder:ident, $d:ident, $other:expr) => {};
+    (@buckets no, $builder:ident, $d:ident) => {};
 }
-
-sync_instrument!(
-    /// A monotonic `u64` counter. See [`Counter::add`].
-    Counter, u64, Counter, BoundCounter, u64_counter, add,
-    kind = InstrumentKind::Counter, value_type = ValueType::U64
-);
 
 sync_instrument!(
     /// A monotonic `f64` counter (money, fractional quantities). See [`FloatCounter::add`].
     FloatCounter, f64, Counter, BoundCounter, f64_counter, add,
-    kind = InstrumentKind::Counter, value_type = ValueType::F64
+    kind = InstrumentKind::Counter, value_type = ValueType::F64, buckets = no
 );
 
 sync_instrument!(
     /// A non-monotonic `i64` counter (in-flight work, pool sizes). See [`UpDownCounter::add`].
     UpDownCounter, i64, UpDownCounter, BoundUpDownCounter, i64_up_down_counter, add,
-    kind = InstrumentKind::UpDownCounter, value_type = ValueType::I64
+    kind = InstrumentKind::UpDownCounter, value_type = ValueType::I64, buckets = no
 );
 
 sync_instrument!(
     /// An `f64` histogram with the descriptor's explicit buckets. See [`Histogram::record`].
     Histogram, f64, Histogram, BoundHistogram, f64_histogram, record,
-    kind = InstrumentKind::Histogram, value_type = ValueType::F64
+    kind = InstrumentKind::Histogram, value_type = ValueType::F64, buckets = yes
 );
+
+/// One counter cell on its own cache line, so threads hitting different series do not
+/// contend.
+#[repr(align(64))]
+struct Cell(AtomicU64);
+
+enum CounterRepr {
+    /// Closed label set: one atomic per combination, reported by an observable counter.
+    Cells(Arc<[Cell]>),
+    /// Label set with a free-form value: the SDK counter.
+    Sdk(opentelemetry::metrics::Counter<u64>),
+}
+
+/// A monotonic `u64` counter. See [`Counter::add`].
+///
+/// When every label is a closed enum (and there are at most [`MAX_PREBOUND_COMBINATIONS`]
+/// combinations) the counter is pre-bound in the cheapest way there is: one cache-line-padded
+/// `AtomicU64` per combination, so `add` is an index computation plus one `fetch_add`. The
+/// cells are reported at each collection through an OTel observable counter with the same
+/// name, unit and description; the exported data is the same monotonic cumulative sum (the SDK
+/// derives deltas for delta exporters, and views apply as usual). Combinations never recorded
+/// are not exported. Label sets with a free-form value use the SDK counter.
+pub struct Counter<L: LabelSet> {
+    repr: CounterRepr,
+    descriptor: &'static InstrumentDescriptor,
+    _labels: PhantomData<fn(L)>,
+}
+
+impl<L: LabelSet> fmt::Debug for Counter<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cells = match &self.repr {
+            CounterRepr::Cells(c) => c.len(),
+            CounterRepr::Sdk(_) => 0,
+        };
+        f.debug_struct("Counter")
+            .field("name", &self.descriptor.name)
+            .field("prebound_cells", &cells)
+            .finish()
+    }
+}
 
 impl<L: LabelSet> Counter<L> {
     /// Adds `value` to the series identified by `labels`.
     #[inline]
     pub fn add(&self, value: u64, labels: L::Values<'_>) {
-        self.measure(value, labels)
+        match &self.repr {
+            CounterRepr::Cells(cells) => {
+                if let Some(cell) = cells.get(L::ordinal(labels)) {
+                    cell.0.fetch_add(value, Ordering::Relaxed);
+                }
+            }
+            CounterRepr::Sdk(counter) => {
+                L::with_attributes(labels, self.descriptor.labels, |attrs| {
+                    counter.add(value, attrs)
+                });
+            }
+        }
+    }
+
+    /// Current total of one series of a closed-label counter (`None` for a counter with a
+    /// free-form label, whose totals live in the SDK).
+    pub fn value(&self, labels: L::Values<'_>) -> Option<u64> {
+        match &self.repr {
+            CounterRepr::Cells(cells) => cells
+                .get(L::ordinal(labels))
+                .map(|c| c.0.load(Ordering::Relaxed)),
+            CounterRepr::Sdk(_) => None,
+        }
+    }
+}
+
+impl<L: LabelSet> Instrument for Counter<L> {
+    const KIND: InstrumentKind = InstrumentKind::Counter;
+    const VALUE_TYPE: ValueType = ValueType::U64;
+    fn build(meter: &Meter, descriptor: &'static InstrumentDescriptor) -> Self {
+        let repr = match L::CARDINALITY {
+            Some(n) if n <= MAX_PREBOUND_COMBINATIONS => {
+                let cells: Arc<[Cell]> = (0..n).map(|_| Cell(AtomicU64::new(0))).collect();
+                let read = Arc::clone(&cells);
+                let keys = descriptor.labels;
+                let _observable = meter
+                    .u64_observable_counter(descriptor.name)
+                    .with_unit(descriptor.unit)
+                    .with_description(descriptor.description)
+                    .with_callback(move |o| {
+                        for (i, cell) in read.iter().enumerate() {
+                            let v = cell.0.load(Ordering::Relaxed);
+                            if v == 0 {
+                                continue;
+                            }
+                            if let Some(values) = L::values_at(i) {
+                                L::with_attributes(values, keys, |attrs| o.observe(v, attrs));
+                            }
+                        }
+                    })
+                    .build();
+                CounterRepr::Cells(cells)
+            }
+            _ => CounterRepr::Sdk(
+                meter
+                    .u64_counter(descriptor.name)
+                    .with_unit(descriptor.unit)
+                    .with_description(descriptor.description)
+                    .build(),
+            ),
+        };
+        Counter {
+            repr,
+            descriptor,
+            _labels: PhantomData,
+        }
+    }
+    fn descriptor(&self) -> &'static InstrumentDescriptor {
+        self.descriptor
     }
 }
 
@@ -264,7 +366,7 @@ impl<L: LabelSet, T: Copy> SourceSlot<L, T> {
         let outcome = match catch_unwind(AssertUnwindSafe(|| source(&observer))) {
             Ok(Ok(())) => None,
             Ok(Err(err)) => Some(err.to_string()),
-            Err(panic) => Some(format!("data source panicked: {}", panic_message(&panic))),
+            Err(panic) => Some(format!("data source panicked: {}", panic_message(&*panic))),
         };
         let mut last = self
             .last_error

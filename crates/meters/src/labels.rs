@@ -56,6 +56,8 @@ pub trait LabelKind: 'static {
     fn ordinal(value: Self::Value<'_>) -> usize;
     /// The OpenTelemetry attribute value.
     fn to_value(value: Self::Value<'_>) -> Value;
+    /// The closed value at `ordinal` (`None` for free-form kinds or out of range).
+    fn value_at(ordinal: usize) -> Option<Self::Value<'static>>;
 }
 
 /// Marker for a free-form label: any `&str` is accepted at the call site.
@@ -80,6 +82,9 @@ impl LabelKind for FreeForm {
     fn to_value(value: &str) -> Value {
         Value::String(StringValue::from(value.to_owned()))
     }
+    fn value_at(_: usize) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The complete set of labels an instrument is recorded with.
@@ -100,6 +105,9 @@ pub trait LabelSet: 'static {
         keys: &[LabelDescriptor],
         f: impl FnOnce(&[KeyValue]) -> R,
     ) -> R;
+    /// The closed combination at `ordinal` (inverse of [`ordinal`](Self::ordinal)), `None`
+    /// when a label is free-form or `ordinal` is out of range.
+    fn values_at(ordinal: usize) -> Option<Self::Values<'static>>;
 }
 
 const fn mul(a: Option<usize>, b: Option<usize>) -> Option<usize> {
@@ -128,6 +136,9 @@ impl LabelSet for () {
     fn with_attributes<R>(_: (), _: &[LabelDescriptor], f: impl FnOnce(&[KeyValue]) -> R) -> R {
         f(&[])
     }
+    fn values_at(ordinal: usize) -> Option<()> {
+        (ordinal == 0).then_some(())
+    }
 }
 
 impl<A: LabelKind> LabelSet for A {
@@ -145,6 +156,9 @@ impl<A: LabelKind> LabelSet for A {
         f: impl FnOnce(&[KeyValue]) -> R,
     ) -> R {
         f(&[KeyValue::new(key(keys, 0), A::to_value(v))])
+    }
+    fn values_at(ordinal: usize) -> Option<Self::Values<'static>> {
+        A::value_at(ordinal)
     }
 }
 
@@ -173,6 +187,19 @@ macro_rules! tuple_label_set {
             ) -> R {
                 let ($($v,)+) = values;
                 f(&[$(KeyValue::new(key(keys, $i), $T::to_value($v))),+])
+            }
+            fn values_at(ordinal: usize) -> Option<Self::Values<'static>> {
+                let cards = [$($T::CARDINALITY?),+];
+                let mut digits = [0usize; $len];
+                let mut rem = ordinal;
+                for j in (0..$len).rev() {
+                    digits[j] = rem % cards[j];
+                    rem /= cards[j];
+                }
+                if rem != 0 {
+                    return None;
+                }
+                Some(($($T::value_at(digits[$i])?,)+))
             }
         }
     };
@@ -269,6 +296,9 @@ macro_rules! label_enum {
             fn ordinal(value: $Name) -> usize {
                 value as usize
             }
+            fn value_at(ordinal: usize) -> Option<$Name> {
+                Self::ALL.get(ordinal).copied()
+            }
             #[inline]
             fn to_value(value: $Name) -> $crate::__private::opentelemetry::Value {
                 $crate::__private::opentelemetry::Value::String($crate::__private::opentelemetry::StringValue::from(value.as_str()))
@@ -300,9 +330,12 @@ mod tests {
                 let i = L::ordinal((*c, *s));
                 assert!(i < 6);
                 assert!(seen.insert(i));
+                assert_eq!(L::values_at(i), Some((*c, *s)));
             }
         }
+        assert_eq!(L::values_at(6), None);
         assert_eq!(<(Color, FreeForm)>::CARDINALITY, None);
+        assert_eq!(<(Color, FreeForm)>::values_at(0), None);
     }
 
     #[test]

@@ -138,7 +138,11 @@ pub fn prometheus_name(name: &str, unit: &str, kind: InstrumentKind) -> String {
         String::new()
     } else {
         let p = per.trim_end_matches('_').to_owned();
-        if tokens.contains(&p) { String::new() } else { p }
+        if tokens.contains(&p) {
+            String::new()
+        } else {
+            p
+        }
     };
     let main = if per.is_empty() {
         main
@@ -156,7 +160,12 @@ pub fn prometheus_name(name: &str, unit: &str, kind: InstrumentKind) -> String {
         tokens.retain(|t| t != "total");
         tokens.push("total".to_owned());
     }
-    if unit == "1" && matches!(kind, InstrumentKind::Gauge | InstrumentKind::ObservableGauge) {
+    if unit == "1"
+        && matches!(
+            kind,
+            InstrumentKind::Gauge | InstrumentKind::ObservableGauge
+        )
+    {
         tokens.retain(|t| t != "ratio");
         tokens.push("ratio".to_owned());
     }
@@ -177,22 +186,49 @@ mod tests {
     #[test]
     fn reference_cases() {
         // Cases from the otlptranslator / collector normalize_name test-suites.
-        assert_eq!(prometheus_name("system.io", "By", Counter), "system_io_bytes_total");
-        assert_eq!(prometheus_name("network.transmitted", "By/s", Gauge), "network_transmitted_bytes_per_second");
+        assert_eq!(
+            prometheus_name("system.io", "By", Counter),
+            "system_io_bytes_total"
+        );
+        assert_eq!(
+            prometheus_name("network.transmitted", "By/s", Gauge),
+            "network_transmitted_bytes_per_second"
+        );
         assert_eq!(prometheus_name("foo", "1", ObservableGauge), "foo_ratio");
         assert_eq!(prometheus_name("foo", "1", Histogram), "foo");
         assert_eq!(prometheus_name("foo", "1", Counter), "foo_total");
         assert_eq!(prometheus_name("foo_total", "", Counter), "foo_total");
         assert_eq!(prometheus_name("total_foo", "", Counter), "foo_total");
         assert_eq!(prometheus_name("foo", "%", Gauge), "foo_percent");
-        assert_eq!(prometheus_name("foo_percent", "%", ObservableGauge), "foo_percent");
-        assert_eq!(prometheus_name("foo.bar", "{packet}", UpDownCounter), "foo_bar");
-        assert_eq!(prometheus_name("foo", "{packet}/s", Gauge), "foo_per_second");
-        assert_eq!(prometheus_name("foo__bar", "ms", Histogram), "foo_bar_milliseconds");
-        assert_eq!(prometheus_name("2xx.responses", "", Gauge), "_2xx_responses");
-        assert_eq!(prometheus_name("foo", "m/s", Gauge), "foo_meters_per_second");
+        assert_eq!(
+            prometheus_name("foo_percent", "%", ObservableGauge),
+            "foo_percent"
+        );
+        assert_eq!(
+            prometheus_name("foo.bar", "{packet}", UpDownCounter),
+            "foo_bar"
+        );
+        assert_eq!(
+            prometheus_name("foo", "{packet}/s", Gauge),
+            "foo_per_second"
+        );
+        assert_eq!(
+            prometheus_name("foo__bar", "ms", Histogram),
+            "foo_bar_milliseconds"
+        );
+        assert_eq!(
+            prometheus_name("2xx.responses", "", Gauge),
+            "_2xx_responses"
+        );
+        assert_eq!(
+            prometheus_name("foo", "m/s", Gauge),
+            "foo_meters_per_second"
+        );
         assert_eq!(prometheus_name("cost", "USD", Counter), "cost_USD_total");
-        assert_eq!(prometheus_name("cost_total", "{USD}", Counter), "cost_total");
+        assert_eq!(
+            prometheus_name("cost_total", "{USD}", Counter),
+            "cost_total"
+        );
         assert_eq!(prometheus_name("rate", "{ratio}", ObservableGauge), "rate");
     }
 }

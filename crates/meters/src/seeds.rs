@@ -8,7 +8,12 @@ use crate::descriptor::DURATION_BUCKETS;
 
 /// Byte-size buckets for request/response body histograms: 100 B .. 10 MB.
 pub const SIZE_BUCKETS: &[f64] = &[
-    100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0,
+    100.0,
+    1_000.0,
+    10_000.0,
+    100_000.0,
+    1_000_000.0,
+    10_000_000.0,
 ];
 
 crate::label_enum! {

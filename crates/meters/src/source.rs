@@ -150,7 +150,11 @@ impl<T: Clone + Send + Sync + 'static> CachedSource<T> {
 
     /// Stores a freshly obtained value.
     pub fn store(&self, value: T) {
-        let mut s = self.inner.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut s = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         s.value = Some(value);
         s.updated = Some(Instant::now());
         s.last_error = None;
@@ -162,7 +166,11 @@ impl<T: Clone + Send + Sync + 'static> CachedSource<T> {
         match result {
             Ok(v) => self.store(v),
             Err(e) => {
-                let mut s = self.inner.state.write().unwrap_or_else(PoisonError::into_inner);
+                let mut s = self
+                    .inner
+                    .state
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
                 s.last_error = Some(e.to_string());
                 s.failures += 1;
             }
@@ -176,7 +184,11 @@ impl<T: Clone + Send + Sync + 'static> CachedSource<T> {
 
     /// The cached value if it is fresh, else why not.
     pub fn fresh(&self) -> Result<T, StaleError> {
-        let s = self.inner.state.read().unwrap_or_else(PoisonError::into_inner);
+        let s = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         match (&s.value, s.updated) {
             (Some(v), Some(at)) => {
                 let age = at.elapsed();
@@ -200,7 +212,11 @@ impl<T: Clone + Send + Sync + 'static> CachedSource<T> {
 
     /// Value, age, staleness and counters.
     pub fn snapshot(&self) -> CacheSnapshot<T> {
-        let s = self.inner.state.read().unwrap_or_else(PoisonError::into_inner);
+        let s = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let age = s.updated.map(|at| at.elapsed());
         CacheSnapshot {
             value: s.value.clone(),
@@ -244,7 +260,11 @@ impl<T: Clone + Send + Sync + 'static> CachedSource<T> {
     ///
     /// The thread stops when the returned [`Refresher`] is dropped or stopped. A panic in
     /// `fetch` is caught and recorded as a failed refresh.
-    pub fn spawn_refresher<F, E>(&self, interval: Duration, mut fetch: F) -> std::io::Result<Refresher>
+    pub fn spawn_refresher<F, E>(
+        &self,
+        interval: Duration,
+        mut fetch: F,
+    ) -> std::io::Result<Refresher>
     where
         F: FnMut() -> Result<T, E> + Send + 'static,
         E: fmt::Display,

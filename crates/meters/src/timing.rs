@@ -124,7 +124,11 @@ impl<'a, HL: LabelSet, CL: LabelSet> Operation<'a, HL, CL> {
     ) -> Result<T, E> {
         let start = Instant::now();
         let result = op();
-        self.record(start.elapsed(), duration_labels, count_labels(result.is_ok()));
+        self.record(
+            start.elapsed(),
+            duration_labels,
+            count_labels(result.is_ok()),
+        );
         result
     }
 
@@ -138,7 +142,11 @@ impl<'a, HL: LabelSet, CL: LabelSet> Operation<'a, HL, CL> {
     ) -> Result<T, E> {
         let start = Instant::now();
         let result = op.await;
-        self.record(start.elapsed(), duration_labels, count_labels(result.is_ok()));
+        self.record(
+            start.elapsed(),
+            duration_labels,
+            count_labels(result.is_ok()),
+        );
         result
     }
 }

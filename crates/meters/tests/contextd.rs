@@ -70,16 +70,27 @@ fn all_31_prometheus_names_survive_translation() {
     assert_eq!(count(|k| k == InstrumentKind::ObservableGauge), 11);
     // The two unit choices that keep names stable; the spec units would break them.
     assert_eq!(
-        prometheus_name("contextd_embedding_cost_total", "USD", InstrumentKind::Counter),
+        prometheus_name(
+            "contextd_embedding_cost_total",
+            "USD",
+            InstrumentKind::Counter
+        ),
         "contextd_embedding_cost_USD_total"
     );
     assert_eq!(
-        prometheus_name("contextd_skill_success_rate", "1", InstrumentKind::ObservableGauge),
+        prometheus_name(
+            "contextd_skill_success_rate",
+            "1",
+            InstrumentKind::ObservableGauge
+        ),
         "contextd_skill_success_rate_ratio"
     );
     assert!(find("contextd_bugs_total").is_some());
     assert_eq!(find("http.server.requests").map(|e| e.number), Some(31));
-    assert_eq!(find("http_server_requests_total").map(|e| e.number), Some(31));
+    assert_eq!(
+        find("http_server_requests_total").map(|e| e.number),
+        Some(31)
+    );
 }
 
 /// Records every one of the 25 instruments, then checks each exported metric against its
@@ -89,7 +100,8 @@ fn every_contextd_instrument_is_exported_as_declared() {
     let p = Pipeline::with_view(cardinality_views(DESCRIPTORS));
     let m = ContextdMeters::new(&p.meter());
     let model = "text-embedding-3-small";
-    m.mcp_tool_calls.add(2, (Tool::CheckpointSave, Status::Success));
+    m.mcp_tool_calls
+        .add(2, (Tool::CheckpointSave, Status::Success));
     m.mcp_tool_duration.record(0.02, Tool::CheckpointSave);
     m.checkpoint_operations.add(1, CheckpointOp::Create);
     m.checkpoint_duration.record(0.3, CheckpointOp::Create);
@@ -113,7 +125,8 @@ fn every_contextd_instrument_is_exported_as_declared() {
         .add(1, (DbErrorType::QueryFailed, "project_ab12"));
     m.checkpoints_total.register_value(|| 12u64);
     m.remediations_total.register_value(|| Some(3u64));
-    m.skills_total.register_value(|| Ok::<u64, std::io::Error>(5));
+    m.skills_total
+        .register_value(|| Ok::<u64, std::io::Error>(5));
     m.skill_success_rate.register(|o| {
         o.observe(0.75, "skill-a");
         o.observe(1.0, "skill-b");
@@ -182,7 +195,10 @@ fn every_contextd_instrument_is_exported_as_declared() {
     let cost = &exported["contextd_embedding_cost_total"];
     assert!((cost.point(&[("model", model)]).unwrap().value - 0.02).abs() < 1e-12);
     assert_eq!(
-        exported["contextd_tests_total"].point(&[("type", "e2e")]).unwrap().value,
+        exported["contextd_tests_total"]
+            .point(&[("type", "e2e")])
+            .unwrap()
+            .value,
         30.0
     );
     assert_eq!(exported["contextd_test_coverage_percent"].total(), 68.4);
@@ -201,7 +217,11 @@ fn concurrent_recording_gives_exact_totals() {
                 for i in 0..PER_THREAD {
                     // Same bound series from every thread, plus a per-thread one.
                     m.mcp_tool_calls.add(1, (Tool::Status, Status::Success));
-                    let status = if t % 2 == 0 { Status::Success } else { Status::Error };
+                    let status = if t % 2 == 0 {
+                        Status::Success
+                    } else {
+                        Status::Error
+                    };
                     m.mcp_tool_calls.add(1, (Tool::Troubleshoot, status));
                     m.mcp_tool_duration.record(0.001, Tool::Status);
                     m.embedding_tokens.add(3, "shared-model");
@@ -219,21 +239,35 @@ fn concurrent_recording_gives_exact_totals() {
     let calls = &e["contextd_mcp_tool_calls_total"];
     let total = (THREADS * PER_THREAD) as f64;
     assert_eq!(
-        calls.point(&[("tool_name", "status"), ("status", "success")]).unwrap().value,
+        calls
+            .point(&[("tool_name", "status"), ("status", "success")])
+            .unwrap()
+            .value,
         total
     );
     assert_eq!(
-        calls.point(&[("tool_name", "troubleshoot"), ("status", "success")]).unwrap().value,
+        calls
+            .point(&[("tool_name", "troubleshoot"), ("status", "success")])
+            .unwrap()
+            .value,
         total / 2.0
     );
     assert_eq!(
-        calls.point(&[("tool_name", "troubleshoot"), ("status", "error")]).unwrap().value,
+        calls
+            .point(&[("tool_name", "troubleshoot"), ("status", "error")])
+            .unwrap()
+            .value,
         total / 2.0
     );
-    let dur = e["contextd_mcp_tool_duration_seconds"].point(&[("tool_name", "status")]).cloned();
+    let dur = e["contextd_mcp_tool_duration_seconds"]
+        .point(&[("tool_name", "status")])
+        .cloned();
     assert_eq!(dur.unwrap().count, THREADS * PER_THREAD);
     assert_eq!(
-        e["contextd_embedding_tokens_total"].point(&[("model", "shared-model")]).unwrap().value,
+        e["contextd_embedding_tokens_total"]
+            .point(&[("model", "shared-model")])
+            .unwrap()
+            .value,
         3.0 * total
     );
     let cost = e["contextd_embedding_cost_total"].total();
@@ -335,11 +369,17 @@ fn timing_helpers_record_duration_and_status_together() {
     let e = p.collect();
     let calls = &e["contextd_mcp_tool_calls_total"];
     assert_eq!(
-        calls.point(&[("tool_name", "list_patterns"), ("status", "success")]).unwrap().value,
+        calls
+            .point(&[("tool_name", "list_patterns"), ("status", "success")])
+            .unwrap()
+            .value,
         1.0
     );
     assert_eq!(
-        calls.point(&[("tool_name", "list_patterns"), ("status", "error")]).unwrap().value,
+        calls
+            .point(&[("tool_name", "list_patterns"), ("status", "error")])
+            .unwrap()
+            .value,
         1.0
     );
     let d = &e["contextd_mcp_tool_duration_seconds"];
@@ -362,7 +402,10 @@ fn async_database_op_records_errors_by_type() {
     let e = p.collect();
     assert_eq!(
         e["contextd_database_errors_total"]
-            .point(&[("error_type", "connection_timeout"), ("database", "project_ff")])
+            .point(&[
+                ("error_type", "connection_timeout"),
+                ("database", "project_ff")
+            ])
             .unwrap()
             .value,
         1.0

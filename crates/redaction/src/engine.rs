@@ -32,6 +32,7 @@ pub(crate) struct CompiledRule {
     pub(crate) matcher: Matcher,
     pub(crate) validate: Option<Validator>,
     pub(crate) literal: Option<&'static str>,
+    pub(crate) requires: Option<u8>,
 }
 
 /// Values never redacted (documented examples, test fixtures, ...).
@@ -59,8 +60,9 @@ type RuleSet = [u64; MAX_RULES / 64];
 
 pub(crate) struct Engine {
     prefilter: Option<AhoCorasick>,
-    /// Prefilter pattern id -> rule index.
-    keyword_rule: Vec<usize>,
+    /// Prefilter pattern id -> (rule index, keyword must match exactly in case).
+    keyword_rule: Vec<(usize, bool)>,
+    patterns: Vec<Vec<u8>>,
     /// Rules without keywords: they run on every value.
     always: RuleSet,
     rules: Vec<CompiledRule>,
@@ -71,10 +73,11 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// `rules` are in priority order; `keywords[i]` are rule `i`'s keywords.
+    /// `rules` are in priority order; `keywords[i]` are rule `i`'s keywords,
+    /// each with an exact-case flag.
     pub(crate) fn new(
         rules: Vec<CompiledRule>,
-        keywords: Vec<Vec<String>>,
+        keywords: Vec<Vec<(String, bool)>>,
         allow: AllowValues,
         renderer: Renderer,
         kind_count: usize,
@@ -83,13 +86,13 @@ impl Engine {
         let mut keyword_rule = Vec::new();
         let mut always = [0u64; MAX_RULES / 64];
         for (rule, words) in keywords.iter().enumerate() {
-            let words: Vec<&String> = words.iter().filter(|w| !w.is_empty()).collect();
+            let words: Vec<&(String, bool)> = words.iter().filter(|w| !w.0.is_empty()).collect();
             if words.is_empty() {
                 always[rule / 64] |= 1 << (rule % 64);
             }
-            for w in words {
+            for (w, exact) in words {
                 patterns.push(w.as_bytes().to_vec());
-                keyword_rule.push(rule);
+                keyword_rule.push((rule, *exact));
             }
         }
         let prefilter = if patterns.is_empty() {
@@ -106,6 +109,7 @@ impl Engine {
         Ok(Self {
             prefilter,
             keyword_rule,
+            patterns,
             always,
             rules,
             allow,
@@ -120,7 +124,11 @@ impl Engine {
         let mut selected = self.always;
         if let Some(ac) = &self.prefilter {
             for m in ac.find_overlapping_iter(bytes) {
-                let rule = self.keyword_rule[m.pattern().as_usize()];
+                let id = m.pattern().as_usize();
+                let (rule, exact) = self.keyword_rule[id];
+                if exact && bytes[m.start()..m.end()] != self.patterns[id][..] {
+                    continue;
+                }
                 selected[rule / 64] |= 1 << (rule % 64);
             }
         }
@@ -144,46 +152,71 @@ impl Engine {
 
     fn run_rule(&self, rule_index: usize, text: &[u8], hits: &mut Vec<Hit>) {
         let rule = &self.rules[rule_index];
-        let mut push = |whole: (usize, usize), secret: (usize, usize)| {
+        if let Some(byte) = rule.requires
+            && memchr::memchr(byte, text).is_none()
+        {
+            return;
+        }
+        // Returns whether the candidate was a secret.
+        let mut push = |whole: (usize, usize), secret: (usize, usize)| -> bool {
             let (start, end) = secret;
             if start >= end {
-                return;
+                return false;
             }
             let s = &text[start..end];
             if let Some(validate) = rule.validate
                 && !validate(&text[whole.0..whole.1], s)
             {
-                return;
+                return false;
             }
             if self.renderer.is_own_output(s) || self.allow.allows(s) {
-                return;
+                // Allowed text stays, and so does anything overlapping it.
+                return true;
             }
-            hits.push(Hit { start, end, rule: rule_index });
+            hits.push(Hit {
+                start,
+                end,
+                rule: rule_index,
+            });
+            true
         };
         match &rule.matcher {
-            Matcher::Regex { regex, groups: false } => {
-                for m in regex.find_iter(text) {
-                    push((m.start(), m.end()), (m.start(), m.end()));
-                }
-            }
-            Matcher::Regex { regex, groups: true } => {
+            Matcher::Regex { regex, groups } => {
                 let mut locs = regex.capture_locations();
                 let mut at = 0;
                 while at <= text.len() {
-                    let Some(m) = regex.captures_read_at(&mut locs, text, at) else {
-                        break;
+                    let (whole, secret) = if *groups {
+                        let Some(m) = regex.captures_read_at(&mut locs, text, at) else {
+                            break;
+                        };
+                        let whole = (m.start(), m.end());
+                        (
+                            whole,
+                            (1..locs.len()).find_map(|i| locs.get(i)).unwrap_or(whole),
+                        )
+                    } else {
+                        let Some(m) = regex.find_at(text, at) else {
+                            break;
+                        };
+                        ((m.start(), m.end()), (m.start(), m.end()))
                     };
-                    let secret = (1..locs.len())
-                        .find_map(|i| locs.get(i))
-                        .unwrap_or((m.start(), m.end()));
-                    push((m.start(), m.end()), secret);
-                    // Resume after the redacted span, not after the whole match:
-                    // patterns that consume a trailing delimiter must not hide
-                    // a secret starting right after it.
-                    at = if secret.1 > at { secret.1 } else { m.end().max(at + 1) };
+                    // After a secret, resume after the redacted span (patterns
+                    // that consume a trailing delimiter must not hide a secret
+                    // right after it). After a rejected look-alike, resume just
+                    // after its start: a candidate the validator rejects must
+                    // not hide a real secret overlapping it. Built-in validators
+                    // only reject short candidates, so this stays linear.
+                    let next = if push(whole, secret) {
+                        secret.1
+                    } else {
+                        whole.0 + 1
+                    };
+                    at = next.max(at + 1);
                 }
             }
-            Matcher::Pem(pem) => pem.find_all(text, |s, e| push((s, e), (s, e))),
+            Matcher::Pem(pem) => pem.find_all(text, |s, e| {
+                push((s, e), (s, e));
+            }),
         }
     }
 

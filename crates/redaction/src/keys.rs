@@ -45,13 +45,20 @@ fn is_sep(b: u8) -> bool {
 }
 
 fn norm(b: u8) -> u8 {
-    if is_sep(b) { b'_' } else { b.to_ascii_lowercase() }
+    if is_sep(b) {
+        b'_'
+    } else {
+        b.to_ascii_lowercase()
+    }
 }
 
 /// Bucket of a last segment in the 256-bit filter.
 fn bucket(last_segment: &[u8]) -> usize {
     let last = last_segment.last().map_or(0, |b| b.to_ascii_lowercase());
-    (last as usize).wrapping_mul(31).wrapping_add(last_segment.len()) & 0xff
+    (last as usize)
+        .wrapping_mul(31)
+        .wrapping_add(last_segment.len())
+        & 0xff
 }
 
 fn last_segment(key: &[u8]) -> &[u8] {
@@ -100,7 +107,8 @@ impl KeyMatcher {
     pub(crate) fn is_sensitive(&self, key: &str) -> bool {
         let k = key.as_bytes();
         let b = bucket(last_segment(k));
-        if self.filter[b / 64] & (1 << (b % 64)) != 0 && self.names.iter().any(|n| suffix_match(k, n))
+        if self.filter[b / 64] & (1 << (b % 64)) != 0
+            && self.names.iter().any(|n| suffix_match(k, n))
         {
             return true;
         }
@@ -116,7 +124,10 @@ fn suffix_match(key: &[u8], pattern: &[u8]) -> bool {
     if start > 0 && !is_sep(key[start - 1]) {
         return false;
     }
-    key[start..].iter().zip(pattern).all(|(a, b)| norm(*a) == *b)
+    key[start..]
+        .iter()
+        .zip(pattern)
+        .all(|(a, b)| norm(*a) == *b)
 }
 
 #[cfg(test)]
@@ -124,7 +135,10 @@ mod tests {
     use super::*;
 
     fn matcher() -> KeyMatcher {
-        let names: Vec<String> = DEFAULT_SENSITIVE_KEYS.iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = DEFAULT_SENSITIVE_KEYS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         KeyMatcher::new(&names, Vec::new(), vec!["auth.token_type".into()])
     }
 

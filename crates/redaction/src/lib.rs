@@ -60,5 +60,6 @@ pub use log::RedactingLogProcessor;
 pub use metrics::{KIND_ATTRIBUTE, REDACTIONS_METRIC};
 pub use redactor::{BuildError, DEFAULT_ALLOW_VALUES, Redactor, RedactorBuilder, Rule};
 pub use replacement::{HMAC_DIGEST_BYTES, HmacKey, Replacement};
+pub use rules::builtin_patterns;
 pub use span::{BoxedSpanProcessor, RedactingSpanProcessor};
 pub use values::{MAX_DEPTH, TOO_DEEP};

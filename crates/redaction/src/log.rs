@@ -25,8 +25,8 @@ impl Redactor {
         let mut attributes: Option<Vec<(Key, AnyValue)>> = None;
         for (i, (key, value)) in record.attributes_iter().enumerate() {
             if let Some(new) = self.redact_any_value(Some(key.as_str()), value) {
-                attributes.get_or_insert_with(|| record.attributes_iter().cloned().collect())[i].1 =
-                    new;
+                attributes.get_or_insert_with(|| record.attributes_iter().cloned().collect())[i]
+                    .1 = new;
             }
         }
         if let Some(attributes) = attributes {
@@ -38,7 +38,9 @@ impl Redactor {
     /// logger provider BEFORE the batch/simple processor that exports: the SDK
     /// calls processors in registration order with the same record.
     pub fn log_processor(&self) -> RedactingLogProcessor {
-        RedactingLogProcessor { redactor: self.clone() }
+        RedactingLogProcessor {
+            redactor: self.clone(),
+        }
     }
 }
 

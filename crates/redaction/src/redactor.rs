@@ -119,7 +119,10 @@ impl Default for RedactorBuilder {
             builtin_rules: true,
             disabled: Vec::new(),
             rules: Vec::new(),
-            sensitive_keys: DEFAULT_SENSITIVE_KEYS.iter().map(|s| s.to_string()).collect(),
+            sensitive_keys: DEFAULT_SENSITIVE_KEYS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             sensitive_key_regexes: Vec::new(),
             allow_keys: Vec::new(),
             allow_values: DEFAULT_ALLOW_VALUES.iter().map(|s| s.to_string()).collect(),
@@ -226,23 +229,39 @@ impl RedactorBuilder {
                 }
                 let matcher = match b.matcher {
                     BuiltinMatcher::Regex(pattern) => {
-                        let regex = compile_bytes(pattern).map_err(|source| {
-                            BuildError::InvalidRule { kind: b.kind.to_string(), source }
-                        })?;
+                        let regex =
+                            compile_bytes(pattern).map_err(|source| BuildError::InvalidRule {
+                                kind: b.kind.to_string(),
+                                source,
+                            })?;
                         let groups = regex.captures_len() > 1;
                         Matcher::Regex { regex, groups }
                     }
-                    BuiltinMatcher::Pem => Matcher::Pem(Box::new(PemMatcher::new().map_err(
-                        |source| BuildError::InvalidRule { kind: b.kind.to_string(), source },
-                    )?)),
+                    BuiltinMatcher::Pem => {
+                        Matcher::Pem(Box::new(PemMatcher::new().map_err(|source| {
+                            BuildError::InvalidRule {
+                                kind: b.kind.to_string(),
+                                source,
+                            }
+                        })?))
+                    }
                 };
                 rules.push(CompiledRule {
                     kind: kind_id(b.kind),
                     matcher,
                     validate: b.validate,
                     literal: b.literal,
+                    requires: b.requires,
                 });
-                keywords.push(b.keywords.iter().map(|k| k.to_string()).collect());
+                keywords.push(
+                    b.keywords
+                        .iter()
+                        .map(|k| match k.strip_prefix('=') {
+                            Some(exact) => (exact.to_string(), true),
+                            None => (k.to_string(), false),
+                        })
+                        .collect(),
+                );
             }
         }
         for r in &self.rules {
@@ -253,30 +272,38 @@ impl RedactorBuilder {
             if !valid_kind {
                 return Err(BuildError::InvalidKind(r.kind.clone()));
             }
-            let regex = compile_bytes(&r.pattern)
-                .map_err(|source| BuildError::InvalidRule { kind: r.kind.clone(), source })?;
+            let regex = compile_bytes(&r.pattern).map_err(|source| BuildError::InvalidRule {
+                kind: r.kind.clone(),
+                source,
+            })?;
             let groups = regex.captures_len() > 1;
             rules.push(CompiledRule {
                 kind: kind_id(&r.kind),
                 matcher: Matcher::Regex { regex, groups },
                 validate: None,
                 literal: None,
+                requires: None,
             });
-            keywords.push(r.keywords.clone());
+            keywords.push(r.keywords.iter().map(|k| (k.clone(), false)).collect());
         }
         if rules.len() > MAX_RULES {
             return Err(BuildError::TooManyRules(rules.len()));
         }
 
-        let mut allow = AllowValues::default();
-        allow.exact = self
-            .allow_values
-            .iter()
-            .map(|v| v.as_bytes().to_vec().into_boxed_slice())
-            .collect();
+        let mut allow = AllowValues {
+            exact: self
+                .allow_values
+                .iter()
+                .map(|v| v.as_bytes().to_vec().into_boxed_slice())
+                .collect(),
+            regexes: Vec::new(),
+        };
         for pattern in &self.allow_value_regexes {
             allow.regexes.push(compile_bytes(pattern).map_err(|source| {
-                BuildError::InvalidPattern { pattern: pattern.clone(), source }
+                BuildError::InvalidPattern {
+                    pattern: pattern.clone(),
+                    source,
+                }
             })?);
         }
 
@@ -304,7 +331,11 @@ impl RedactorBuilder {
             Renderer::new(&self.replacement, &kind_names).map_err(|()| BuildError::EmptyHmacKey)?;
         let engine = Engine::new(rules, keywords, allow, renderer, kind_names.len())?;
         Ok(Redactor {
-            inner: Arc::new(Inner { engine, keys, kinds: kind_names }),
+            inner: Arc::new(Inner {
+                engine,
+                keys,
+                kinds: kind_names,
+            }),
         })
     }
 }

@@ -81,11 +81,17 @@ impl Renderer {
     /// Errors only when the HMAC key is empty.
     pub(crate) fn new(style: &Replacement, kinds: &[Arc<str>]) -> Result<Self, ()> {
         Ok(match style {
-            Replacement::Label => {
-                Renderer::Fixed(kinds.iter().map(|k| format!("[REDACTED:{k}]").into()).collect())
-            }
+            Replacement::Label => Renderer::Fixed(
+                kinds
+                    .iter()
+                    .map(|k| format!("[REDACTED:{k}]").into())
+                    .collect(),
+            ),
             Replacement::Custom(text) => Renderer::Fixed(
-                kinds.iter().map(|k| text.replace("{kind}", k).into()).collect(),
+                kinds
+                    .iter()
+                    .map(|k| text.replace("{kind}", k).into())
+                    .collect(),
             ),
             Replacement::Hmac(key) => {
                 if key.bytes().is_empty() {
@@ -94,7 +100,10 @@ impl Renderer {
                 let mac = HmacSha256::new_from_slice(key.bytes()).map_err(|_| ())?;
                 Renderer::Hmac(
                     Box::new(mac),
-                    kinds.iter().map(|k| format!("[REDACTED:{k}:").into()).collect(),
+                    kinds
+                        .iter()
+                        .map(|k| format!("[REDACTED:{k}:").into())
+                        .collect(),
                 )
             }
         })
@@ -119,15 +128,32 @@ impl Renderer {
         }
     }
 
-    /// True when `secret` already is this redactor's output for some kind, so
-    /// redacting twice changes nothing (and returns `Cow::Borrowed`).
+    /// True when `secret` consists only of this redactor's output (one or
+    /// more adjacent replacements), so redacting twice changes nothing (and
+    /// returns `Cow::Borrowed`).
     pub(crate) fn is_own_output(&self, secret: &[u8]) -> bool {
-        if secret.starts_with(b"[REDACTED") || secret == b"REDACTED" || secret == b"REDACTED:REDACTED" {
-            return true;
+        let mut rest = secret;
+        while !rest.is_empty() {
+            let skip = if rest.starts_with(b"REDACTED:REDACTED") {
+                17
+            } else if rest.starts_with(b"REDACTED") {
+                8
+            } else if rest.starts_with(b"[REDACTED") {
+                match memchr::memchr(b']', rest) {
+                    Some(i) => i + 1,
+                    None => return false,
+                }
+            } else if let Renderer::Fixed(v) = self
+                && let Some(r) = v
+                    .iter()
+                    .find(|r| !r.is_empty() && rest.starts_with(r.as_bytes()))
+            {
+                r.len()
+            } else {
+                return false;
+            };
+            rest = &rest[skip..];
         }
-        match self {
-            Renderer::Fixed(v) => v.iter().any(|r| r.as_bytes() == secret),
-            Renderer::Hmac(..) => false,
-        }
+        !secret.is_empty()
     }
 }

@@ -35,6 +35,9 @@ pub(crate) struct BuiltinRule {
     /// A fixed replacement mandated by the semantic conventions, used whatever
     /// the configured replacement style.
     pub(crate) literal: Option<&'static str>,
+    /// A byte every match contains: when absent from the value the rule is
+    /// skipped without running its regex (cheap `memchr`).
+    pub(crate) requires: Option<u8>,
 }
 
 const fn regex(
@@ -48,6 +51,7 @@ const fn regex(
         matcher: BuiltinMatcher::Regex(pattern),
         validate: None,
         literal: None,
+        requires: None,
     }
 }
 
@@ -61,6 +65,7 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             matcher: BuiltinMatcher::Pem,
             validate: None,
             literal: None,
+            requires: None,
         },
         regex(
             kinds::JWT,
@@ -97,7 +102,9 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
         ),
         regex(
             kinds::SLACK_TOKEN,
-            &["xoxa", "xoxb", "xoxp", "xoxo", "xoxr", "xoxs", "xoxe", "xapp-"],
+            &[
+                "xoxa", "xoxb", "xoxp", "xoxo", "xoxr", "xoxs", "xoxe", "xapp-",
+            ],
             r"(?-u)\b(?:xox[abposre](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}|xapp-[0-9]-[A-Za-z0-9-]{10,})",
         ),
         regex(
@@ -117,11 +124,7 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             &["aiza"],
             r"(?-u)\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)",
         ),
-        regex(
-            kinds::NPM_TOKEN,
-            &["npm_"],
-            r"(?-u)\bnpm_[A-Za-z0-9]{36}\b",
-        ),
+        regex(kinds::NPM_TOKEN, &["npm_"], r"(?-u)\bnpm_[A-Za-z0-9]{36}\b"),
         regex(
             kinds::PYPI_TOKEN,
             &["pypi-ageichlwas5vcmc"],
@@ -141,11 +144,10 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             kind: kinds::URL_CREDENTIALS,
             keywords: &["://"],
             // userinfo with a colon; greedy so a `@` inside the password is covered.
-            matcher: BuiltinMatcher::Regex(
-                r#"(?-u)://([^\s/?#@:"'<>\\]*:[^\s/?#"'<>\\]*)@"#,
-            ),
+            matcher: BuiltinMatcher::Regex(r#"(?-u)://([^\s/?#@:"'<>\\]*:[^\s/?#"'<>\\]*)@"#),
             validate: None,
             literal: Some("REDACTED:REDACTED"),
+            requires: Some(b'@'),
         },
         BuiltinRule {
             kind: kinds::URL_QUERY_SECRET,
@@ -161,13 +163,17 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             ),
             validate: None,
             literal: Some("REDACTED"),
+            requires: Some(b'='),
         },
         BuiltinRule {
             kind: kinds::BASIC_AUTH,
             keywords: &["basic"],
-            matcher: BuiltinMatcher::Regex(r"(?-u)\b(?:Basic|basic|BASIC)[ \t]+([A-Za-z0-9+/]{6,}={0,2})"),
+            matcher: BuiltinMatcher::Regex(
+                r"(?-u)\b(?:Basic|basic|BASIC)[ \t]+([A-Za-z0-9+/]{6,}={0,2})",
+            ),
             validate: Some(is_basic_credential),
             literal: None,
+            requires: None,
         },
         BuiltinRule {
             kind: kinds::BEARER_TOKEN,
@@ -177,15 +183,19 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             ),
             validate: Some(is_token_like),
             literal: None,
+            requires: None,
         },
         BuiltinRule {
             kind: kinds::AUTHORIZATION,
             keywords: &["authorization"],
+            // Only registered auth schemes are skipped before the value, so a
+            // bare token followed by a word is not mistaken for a scheme.
             matcher: BuiltinMatcher::Regex(
                 r#"(?i-u)\b(?:proxy-)?authorization(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?:(?:bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|aws4-hmac-sha256|hoba|mutual|vapid|dpop|oauth|mac|sso|scram-sha-1|scram-sha-256)[ \t]+)?([^\s"'\\,;]+)"#,
             ),
             validate: Some(is_token_like),
             literal: None,
+            requires: None,
         },
         BuiltinRule {
             kind: kinds::CREDENTIAL_PAIR,
@@ -193,7 +203,6 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
                 "password",
                 "passwd",
                 "passphrase",
-                "pwd",
                 "secret",
                 "token",
                 "apikey",
@@ -212,14 +221,16 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             // `max_tokens=` and `token_count=` no). Values: "json string",
             // 'single quoted', \"escaped json\", or a bare run up to a delimiter.
             matcher: BuiltinMatcher::Regex(
-                r#"(?i-u)(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|signature)(?:\\?["'])?[ \t]*[:=][ \t]*(?:"((?:[^"\\\r\n]|\\[^\r\n])*)"|'([^'\r\n]*)'|\\"((?:[^"\\]|\\[^"])*)\\"|([^\s&;,"'\\<>]+))"#,
+                r#"(?i-u)(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|signature)(?:\\?["'])?[ \t]*[:=][ \t]*(?:"((?:[^"\\\r\n]|\\[^\r\n])*)"|'([^'\r\n]*)'|\\"((?:[^"\\]|\\[^"])*)\\"|([^\s&;,"'\\<>]+))"#,
             ),
             validate: Some(is_credential_value),
             literal: None,
+            requires: None,
         },
         BuiltinRule {
             kind: kinds::USERNAME,
-            keywords: &["/home/", "/users/", "\\users\\", ":\\\\users"],
+            // `=`: exact-case keyword (`/api/users/` must not trigger the rule).
+            keywords: &["=/home/", "=/Users/", ":\\users", ":\\\\users", ":/users"],
             // Unix homes only after a delimiter (so `/api/home/x/` and
             // `https://site/home/x/` stay), Windows profiles after a drive
             // letter; the user must be followed by a separator.
@@ -228,6 +239,7 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             ),
             validate: Some(is_personal_user),
             literal: None,
+            requires: None,
         },
     ]
 }
@@ -239,9 +251,9 @@ fn is_token_like(_whole: &[u8], secret: &[u8]) -> bool {
         return false;
     }
     secret.len() >= 20
-        || secret
-            .iter()
-            .any(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'='))
+        || secret.iter().any(|b| {
+            b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+        })
 }
 
 /// `Basic` credentials are base64("user:password"): decode and require a colon
@@ -258,24 +270,23 @@ fn is_basic_credential(_whole: &[u8], secret: &[u8]) -> bool {
     }
 }
 
-/// Values of `password=` style pairs. Rejects JSON literals, and `PWD=/path`
-/// (the shell's working directory, not a password).
-fn is_credential_value(whole: &[u8], secret: &[u8]) -> bool {
-    if secret.is_empty() {
-        return false;
-    }
-    for literal in [&b"null"[..], b"true", b"false", b"none", b"undefined"] {
-        if secret.eq_ignore_ascii_case(literal) {
-            return false;
-        }
-    }
-    let pwd_key = whole.len() >= 3 && whole[..3].eq_ignore_ascii_case(b"pwd");
-    !(pwd_key && secret.first() == Some(&b'/'))
+/// Values of `password=` style pairs: JSON literals are not secrets.
+fn is_credential_value(_whole: &[u8], secret: &[u8]) -> bool {
+    !secret.is_empty()
+        && ![&b"null"[..], b"true", b"false", b"none", b"undefined"]
+            .iter()
+            .any(|literal| secret.eq_ignore_ascii_case(literal))
 }
 
 /// Shared, non-personal profile directories stay readable.
 fn is_personal_user(_whole: &[u8], secret: &[u8]) -> bool {
-    const SHARED: &[&[u8]] = &[b"Shared", b"Public", b"Default", b"Default User", b"All Users"];
+    const SHARED: &[&[u8]] = &[
+        b"Shared",
+        b"Public",
+        b"Default",
+        b"Default User",
+        b"All Users",
+    ];
     !SHARED.iter().any(|s| secret.eq_ignore_ascii_case(s))
 }
 
@@ -338,4 +349,23 @@ impl PemMatcher {
             at = block_end.max(h.end());
         }
     }
+}
+
+/// A regex equivalent of the PEM matcher (lazy, hence quadratic on hostile
+/// input: only for documentation and comparison).
+const PEM_EQUIVALENT: &str = r"(?-u)-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?s:.)*?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----";
+
+/// The built-in by-value rules as `(kind, regex pattern)`, in priority order.
+///
+/// For documentation and for comparisons (the benchmarks' naive baseline runs
+/// every one of these on every value); the engine itself adds the keyword
+/// prefilter, validators and a linear PEM scanner on top.
+pub fn builtin_patterns() -> Vec<(&'static str, &'static str)> {
+    builtin_rules()
+        .into_iter()
+        .map(|r| match r.matcher {
+            BuiltinMatcher::Regex(p) => (r.kind, p),
+            BuiltinMatcher::Pem => (r.kind, PEM_EQUIVALENT),
+        })
+        .collect()
 }

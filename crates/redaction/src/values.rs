@@ -37,7 +37,7 @@ impl Redactor {
                             None => s.clone(),
                         })
                         .collect();
-                    changed.then(|| Value::Array(Array::String(items)))
+                    changed.then_some(Value::Array(Array::String(items)))
                 }
                 Value::String(s) => self.replace_whole(s.as_str()).map(Value::from),
                 other => self.replace_whole(&other.as_str()).map(Value::from),

@@ -35,7 +35,10 @@ fn corpus_recall_and_false_positive_rate_per_kind() {
         if !out.contains(case.secret.as_str()) && !out.contains(tail) {
             row.removed += 1;
         } else {
-            misses.push(format!("{} / {}: {:?} -> {:?}", case.kind, case.context, case.text, out));
+            misses.push(format!(
+                "{} / {}: {:?} -> {:?}",
+                case.kind, case.context, case.text, out
+            ));
         }
         if out.contains(case.marker.as_str()) {
             row.labelled += 1;
@@ -86,9 +89,21 @@ fn corpus_recall_and_false_positive_rate_per_kind() {
             }
         }
     }
-    for key in ["http.route", "url.full", "gen_ai.usage.input_tokens", "trace_id", "user.id"] {
-        if redactor.redact_value(key, &"GET /api/v1/items".into()).is_some() {
-            table.entry(kinds::SENSITIVE_KEY).or_default().false_positives += 1;
+    for key in [
+        "http.route",
+        "url.full",
+        "gen_ai.usage.input_tokens",
+        "trace_id",
+        "user.id",
+    ] {
+        if redactor
+            .redact_value(key, &"GET /api/v1/items".into())
+            .is_some()
+        {
+            table
+                .entry(kinds::SENSITIVE_KEY)
+                .or_default()
+                .false_positives += 1;
             fp_examples.push(format!("key {key} treated as sensitive"));
         }
     }
@@ -115,9 +130,17 @@ fn corpus_recall_and_false_positive_rate_per_kind() {
     assert!(total_pos >= 500, "corpus too small: {total_pos}");
     assert!(total_neg >= 200, "too few negatives: {total_neg}");
     for kind in support::VALUE_KINDS {
-        assert!(table.get(kind).is_some_and(|r| r.cases > 0), "no cases for {kind}");
+        assert!(
+            table.get(kind).is_some_and(|r| r.cases > 0),
+            "no cases for {kind}"
+        );
     }
-    assert!(misses.is_empty(), "{} secrets not removed:\n{}", misses.len(), misses.join("\n"));
+    assert!(
+        misses.is_empty(),
+        "{} secrets not removed:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
     assert!(
         fp_examples.is_empty(),
         "{} negatives changed:\n{}",
@@ -126,6 +149,9 @@ fn corpus_recall_and_false_positive_rate_per_kind() {
     );
     // Every kind's replacement names the kind (or is the semconv literal).
     for (kind, row) in &table {
-        assert_eq!(row.labelled, row.cases, "{kind}: some redactions carry another kind's label");
+        assert_eq!(
+            row.labelled, row.cases,
+            "{kind}: some redactions carry another kind's label"
+        );
     }
 }

@@ -9,7 +9,10 @@ use telemetry_redaction::{BuildError, Redactor, Replacement, Rule, kinds};
 #[test]
 fn clean_text_is_borrowed_and_redaction_is_idempotent() {
     let r = Redactor::default();
-    assert!(matches!(r.redact("GET /api/v1/users/42?page=2"), Cow::Borrowed(_)));
+    assert!(matches!(
+        r.redact("GET /api/v1/users/42?page=2"),
+        Cow::Borrowed(_)
+    ));
     assert!(matches!(r.redact(""), Cow::Borrowed(_)));
     // A keyword without a secret runs a rule that finds nothing: still borrowed.
     assert!(matches!(r.redact("the token is missing"), Cow::Borrowed(_)));
@@ -27,8 +30,14 @@ fn clean_text_is_borrowed_and_redaction_is_idempotent() {
 
 #[test]
 fn hmac_pseudonyms_are_stable_keyed_and_hide_the_secret() {
-    let a = Redactor::builder().replacement(Replacement::hmac(b"key-one-0123456789abcdef0123456789")).build().unwrap();
-    let b = Redactor::builder().replacement(Replacement::hmac(b"key-two-0123456789abcdef0123456789")).build().unwrap();
+    let a = Redactor::builder()
+        .replacement(Replacement::hmac(b"key-one-0123456789abcdef0123456789"))
+        .build()
+        .unwrap();
+    let b = Redactor::builder()
+        .replacement(Replacement::hmac(b"key-two-0123456789abcdef0123456789"))
+        .build()
+        .unwrap();
     let token = format!("ghp_{}", "A1b2C3d4".repeat(5).get(..36).unwrap());
     let text = format!("push with {token}");
     let out_a1 = a.redact(&text).into_owned();
@@ -36,9 +45,15 @@ fn hmac_pseudonyms_are_stable_keyed_and_hide_the_secret() {
     let out_b = b.redact(&text).into_owned();
     assert!(!out_a1.contains(&token));
     let pseudo = out_a1.strip_prefix("push with ").unwrap();
-    assert!(pseudo.starts_with("[REDACTED:github_token:") && pseudo.ends_with(']'), "{pseudo}");
+    assert!(
+        pseudo.starts_with("[REDACTED:github_token:") && pseudo.ends_with(']'),
+        "{pseudo}"
+    );
     assert_eq!(pseudo.len(), "[REDACTED:github_token:]".len() + 16);
-    assert!(out_a2.ends_with(pseudo), "same secret, same key -> same pseudonym");
+    assert!(
+        out_a2.ends_with(pseudo),
+        "same secret, same key -> same pseudonym"
+    );
     assert_ne!(out_b, out_a1, "another key gives another pseudonym");
     // Semconv literals are kept whatever the style.
     assert_eq!(a.redact("https://u:p@h/x"), "https://REDACTED:REDACTED@h/x");
@@ -46,17 +61,28 @@ fn hmac_pseudonyms_are_stable_keyed_and_hide_the_secret() {
     let v = a.redact_value("password", &"hunter2".into()).unwrap();
     assert!(v.as_str().starts_with("[REDACTED:sensitive_key:"));
     assert!(matches!(
-        Redactor::builder().replacement(Replacement::hmac(b"")).build(),
+        Redactor::builder()
+            .replacement(Replacement::hmac(b""))
+            .build(),
         Err(BuildError::EmptyHmacKey)
     ));
 }
 
 #[test]
 fn custom_replacement_substitutes_the_kind() {
-    let r = Redactor::builder().replacement(Replacement::custom("<{kind}>")).build().unwrap();
+    let r = Redactor::builder()
+        .replacement(Replacement::custom("<{kind}>"))
+        .build()
+        .unwrap();
     assert_eq!(r.redact("password=hunter2"), "password=<credential_pair>");
-    let r = Redactor::builder().replacement(Replacement::custom("***")).build().unwrap();
-    assert_eq!(r.redact("password=hunter2 token=abc"), "password=*** token=***");
+    let r = Redactor::builder()
+        .replacement(Replacement::custom("***"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        r.redact("password=hunter2 token=abc"),
+        "password=*** token=***"
+    );
     assert!(matches!(r.redact("password=***"), Cow::Borrowed(_)));
 }
 
@@ -73,23 +99,42 @@ fn user_rules_allow_lists_and_disabled_kinds() {
         .disable_kind(kinds::USERNAME)
         .build()
         .unwrap();
-    assert_eq!(r.redact("badge EMP-123456 ok"), "badge EMP-[REDACTED:employee_id] ok");
-    assert_eq!(r.redact("host internal-abcdefgh"), "host [REDACTED:always_on]");
-    assert!(matches!(r.redact("ghp_000000000000000000000000000000000000"), Cow::Borrowed(_)));
+    assert_eq!(
+        r.redact("badge EMP-123456 ok"),
+        "badge EMP-[REDACTED:employee_id] ok"
+    );
+    assert_eq!(
+        r.redact("host internal-abcdefgh"),
+        "host [REDACTED:always_on]"
+    );
+    assert!(matches!(
+        r.redact("ghp_000000000000000000000000000000000000"),
+        Cow::Borrowed(_)
+    ));
     assert!(matches!(r.redact("AKIA0000000000000000"), Cow::Borrowed(_)));
     assert!(matches!(r.redact("/home/alice/src"), Cow::Borrowed(_)));
-    assert!(r.redact_value("app.token_hint", &"password=x".into()).is_none());
+    assert!(
+        r.redact_value("app.token_hint", &"password=x".into())
+            .is_none()
+    );
     assert!(r.redact_value("card.PIN", &1234i64.into()).is_some());
     assert!(r.redact_value("X-Acme-Session", &"abc".into()).is_some());
     assert!(r.kinds().any(|k| k == "employee_id"));
 
-    let err = Redactor::builder().rule(Rule::new("bad", "(unclosed")).build().unwrap_err();
+    let err = Redactor::builder()
+        .rule(Rule::new("bad", "(unclosed"))
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("bad"), "{err}");
     assert!(matches!(
-        Redactor::builder().rule(Rule::new("has space", "x")).build(),
+        Redactor::builder()
+            .rule(Rule::new("has space", "x"))
+            .build(),
         Err(BuildError::InvalidKind(_))
     ));
-    let too_many = (0..300).fold(Redactor::builder(), |b, i| b.rule(Rule::new(format!("r{i}"), "x")));
+    let too_many = (0..300).fold(Redactor::builder(), |b, i| {
+        b.rule(Rule::new(format!("r{i}"), "x"))
+    });
     assert!(matches!(too_many.build(), Err(BuildError::TooManyRules(_))));
 }
 
@@ -97,8 +142,14 @@ fn user_rules_allow_lists_and_disabled_kinds() {
 fn documented_aws_examples_are_kept_unless_asked() {
     let r = Redactor::default();
     assert!(matches!(r.redact("AKIAIOSFODNN7EXAMPLE"), Cow::Borrowed(_)));
-    let strict = Redactor::builder().without_default_allow_values().build().unwrap();
-    assert_eq!(strict.redact("AKIAIOSFODNN7EXAMPLE"), "[REDACTED:aws_access_key_id]");
+    let strict = Redactor::builder()
+        .without_default_allow_values()
+        .build()
+        .unwrap();
+    assert_eq!(
+        strict.redact("AKIAIOSFODNN7EXAMPLE"),
+        "[REDACTED:aws_access_key_id]"
+    );
 }
 
 #[test]
@@ -113,24 +164,42 @@ fn specific_formats() {
             r#"{\"api_key\":\"abc def\"}"#,
             r#"{\"api_key\":\"[REDACTED:credential_pair]\"}"#,
         ),
-        ("redis://:s3cr3t@cache:6379/0", "redis://REDACTED:REDACTED@cache:6379/0"),
+        (
+            "redis://:s3cr3t@cache:6379/0",
+            "redis://REDACTED:REDACTED@cache:6379/0",
+        ),
         ("https://u:p@ss@host/x", "https://REDACTED:REDACTED@host/x"),
-        ("ssh://git@github.com/org/repo", "ssh://git@github.com/org/repo"),
+        (
+            "ssh://git@github.com/org/repo",
+            "ssh://git@github.com/org/repo",
+        ),
         (
             "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX",
             "https://hooks.slack.com/[REDACTED:slack_webhook]",
         ),
         ("PWD=/home/ubuntu/x", "PWD=/home/[REDACTED:username]/x"),
-        ("Pwd=hunter2;", "Pwd=[REDACTED:credential_pair];"),
-        ("C:\\\\Users\\\\alice\\\\x", "C:\\\\Users\\\\[REDACTED:username]\\\\x"),
-        ("file:///home/bob/notes.txt", "file:///home/[REDACTED:username]/notes.txt"),
+        ("Passwd=hunter2;", "Passwd=[REDACTED:credential_pair];"),
+        (
+            "C:\\\\Users\\\\alice\\\\x",
+            "C:\\\\Users\\\\[REDACTED:username]\\\\x",
+        ),
+        (
+            "file:///home/bob/notes.txt",
+            "file:///home/[REDACTED:username]/notes.txt",
+        ),
         ("/Users/Shared/x and /home/", "/Users/Shared/x and /home/"),
         (
             "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\nkqhkiG9w0BAQEF",
             "[REDACTED:private_key]",
         ),
-        ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [REDACTED:basic_auth]"),
-        ("a basic question about settings", "a basic question about settings"),
+        (
+            "Authorization: Basic dXNlcjpwYXNz",
+            "Authorization: Basic [REDACTED:basic_auth]",
+        ),
+        (
+            "a basic question about settings",
+            "a basic question about settings",
+        ),
     ];
     for (input, want) in cases {
         assert_eq!(r.redact(input), want, "input {input:?}");
@@ -142,13 +211,32 @@ fn never_breaks_utf8_and_never_panics_on_mixed_input() {
     let r = Redactor::default();
     let mut rng = Rng::new(99);
     let pieces = [
-        "é", "日本語", "🙂", "\u{0}", "\u{feff}", "password=", "/home/", "ユーザー", "://", ":", "@",
-        "\\", "\"", "eyJ", "Bearer ", "-----BEGIN PRIVATE KEY-----", "sk-ant-", "AKIA", "\n", " ",
+        "é",
+        "日本語",
+        "🙂",
+        "\u{0}",
+        "\u{feff}",
+        "password=",
+        "/home/",
+        "ユーザー",
+        "://",
+        ":",
+        "@",
+        "\\",
+        "\"",
+        "eyJ",
+        "Bearer ",
+        "-----BEGIN PRIVATE KEY-----",
+        "sk-ant-",
+        "AKIA",
+        "\n",
+        " ",
     ];
     for _ in 0..2000 {
         let mut s = String::new();
         for _ in 0..rng.below(40) {
-            s.push_str(*rng.pick(&pieces[..]));
+            let piece: &&str = rng.pick(&pieces[..]);
+            s.push_str(piece);
             if rng.below(3) == 0 {
                 let n = rng.below(50);
                 s.push_str(&rng.alnum(n));
@@ -160,7 +248,10 @@ fn never_breaks_utf8_and_never_panics_on_mixed_input() {
         assert!(std::str::from_utf8(out.as_bytes()).is_ok());
     }
     assert_eq!(r.redact("/home/ユーザー/x"), "/home/[REDACTED:username]/x");
-    assert_eq!(r.redact("password=pässwörd€ ok"), "password=[REDACTED:credential_pair] ok");
+    assert_eq!(
+        r.redact("password=pässwörd€ ok"),
+        "password=[REDACTED:credential_pair] ok"
+    );
 }
 
 #[test]
@@ -209,4 +300,27 @@ fn one_megabyte_values_complete() {
     }
     let dense = r.redact(&inputs[1]);
     assert!(!dense.contains(&secret));
+}
+
+#[test]
+fn a_rejected_look_alike_does_not_hide_an_overlapping_secret() {
+    // Found by the fuzzer: the first "Authorization:" value is rejected as
+    // not token-like and used to swallow the second, real one.
+    let r = Redactor::default();
+    let text = "Authorization: B\u{1}Authorization: Bearer fb3UUUUUUVearer";
+    let once = r.redact(text);
+    assert_eq!(
+        once,
+        "Authorization: B\u{1}Authorization: Bearer [REDACTED:bearer_token]"
+    );
+    assert!(matches!(r.redact(&once), Cow::Borrowed(_)));
+}
+
+#[test]
+fn adjacent_replacements_are_stable() {
+    // Found by the fuzzer: a query value followed directly by an authorization
+    // value gave "sig=REDACTED[REDACTED:authorization]", re-redacted on a second pass.
+    let r = Redactor::default();
+    let once = r.redact("x?sig=]5url_q\u{1}Authorization:#0000000000000000000000co(");
+    assert!(matches!(r.redact(&once), Cow::Borrowed(_)), "{once}");
 }

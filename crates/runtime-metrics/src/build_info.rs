@@ -139,10 +139,8 @@ pub mod build_script {
     //! telemetry-runtime-metrics = { workspace = true, default-features = false }
     //! ```
     //! ```no_run
-    //! // build.rs
-    //! fn main() {
-    //!     telemetry_runtime_metrics::build_script::emit();
-    //! }
+    //! // build.rs: `fn main() { ... }` calls
+    //! telemetry_runtime_metrics::build_script::emit();
     //! ```
 
     use std::path::PathBuf;
@@ -202,7 +200,9 @@ pub mod build_script {
             if let Some(path) = git(&["rev-parse", "--git-path", path]) {
                 let path = PathBuf::from(path);
                 let path = if path.is_relative() {
-                    std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
+                    std::env::current_dir()
+                        .map(|d| d.join(&path))
+                        .unwrap_or(path)
                 } else {
                     path
                 };

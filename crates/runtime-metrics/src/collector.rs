@@ -95,6 +95,16 @@ impl Collector {
         Some(Arc::clone(&state.snapshot))
     }
 
+    /// The reading taken at registration to find the available sources. It is not offered to
+    /// the first collection, which reads afresh (so rates such as CPU utilisation already have
+    /// a previous reading to compare with).
+    pub(crate) fn initial_reading(&self) -> Arc<Snapshot> {
+        let mut state = self.lock();
+        let _ = refresh(&mut state);
+        state.taken = None;
+        Arc::clone(&state.snapshot)
+    }
+
     /// Reads every source now, whatever the age of the last snapshot.
     pub(crate) fn refresh(&self) {
         let _ = refresh(&mut self.lock());
@@ -106,14 +116,19 @@ impl Collector {
     }
 
     /// The observed runtimes' handles and attributes (to spawn the stall probes).
-    pub(crate) fn runtime_handles(&self) -> Vec<(tokio::runtime::Handle, Arc<[opentelemetry::KeyValue]>)> {
-        self.lock().sources.as_ref().map_or_else(Vec::new, |sources| {
-            sources
-                .runtimes
-                .iter()
-                .map(|r| (r.handle().clone(), Arc::clone(&r.attributes)))
-                .collect()
-        })
+    pub(crate) fn runtime_handles(
+        &self,
+    ) -> Vec<(tokio::runtime::Handle, Arc<[opentelemetry::KeyValue]>)> {
+        self.lock()
+            .sources
+            .as_ref()
+            .map_or_else(Vec::new, |sources| {
+                sources
+                    .runtimes
+                    .iter()
+                    .map(|r| (r.handle().clone(), Arc::clone(&r.attributes)))
+                    .collect()
+            })
     }
 
     /// Stops observing: drops the sources (and the tokio handles they hold).

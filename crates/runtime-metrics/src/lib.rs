@@ -66,8 +66,10 @@
 //! - `libc` (Unix): `getrusage` (CPU time per mode with microsecond resolution, page faults and
 //!   context switches of *all* threads, in one call), `dlsym` for glibc's `mallinfo2`, and a
 //!   `pthread` key to hand back [`CountingAlloc`] slots at thread exit. `sysinfo` was
-//!   considered and not used: it refreshes through its own `System` object, has no context
-//!   switch or fd counts, and costs more per refresh than these direct reads.
+//!   considered: it has no context-switch or file-descriptor counts and no user/system CPU
+//!   split, and goes through its own `System` refresh; on Linux `procfs` + `getrusage` give
+//!   every semconv number directly. (A `sysinfo` backend for memory and uptime on macOS and
+//!   Windows is not implemented yet.)
 //! - `crossbeam-utils`: `CachePadded` for the counting allocator's per-thread slots.
 //! - `tikv-jemalloc-ctl` / `tikv-jemallocator` (feature `jemalloc`): jemalloc statistics, and
 //!   the matching allocator to install.
@@ -78,6 +80,8 @@
 //! - `glibc` (default): `mallinfo2` heap source on linux-gnu.
 //! - `counting` (default): [`CountingAlloc`]; reports only once the application installs it.
 //! - `jemalloc`: jemalloc statistics; re-exports [`Jemalloc`] to install.
+//! - `tokio-schedule-latency`: with `--cfg tokio_unstable`, also tokio's schedule-latency
+//!   histogram (enables tokio's `schedule-latency` feature).
 //!
 //! Build with `RUSTFLAGS="--cfg tokio_unstable"` for tokio's own poll-time and
 //! schedule-latency histograms (see [`names::POLL_TIME_BUCKETS`]).

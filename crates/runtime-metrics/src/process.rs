@@ -80,7 +80,9 @@ impl ProcessSource {
     pub(crate) fn read(&mut self) -> ProcessSample {
         let now = Instant::now();
         let mut sample = ProcessSample {
-            uptime: self.started.map(|started| now.duration_since(started).as_secs_f64()),
+            uptime: self
+                .started
+                .map(|started| now.duration_since(started).as_secs_f64()),
             ..ProcessSample::default()
         };
         #[cfg(unix)]
@@ -116,7 +118,8 @@ impl ProcessSource {
 fn linux_start_instant(process: &procfs::process::Process) -> Option<Instant> {
     use procfs::Current;
     let system_uptime = procfs::Uptime::current().ok()?.uptime;
-    let started_after_boot = process.stat().ok()?.starttime as f64 / procfs::ticks_per_second() as f64;
+    let started_after_boot =
+        process.stat().ok()?.starttime as f64 / procfs::ticks_per_second() as f64;
     let age = (system_uptime - started_after_boot).max(0.0);
     Instant::now().checked_sub(std::time::Duration::from_secs_f64(age))
 }
@@ -149,7 +152,10 @@ mod tests {
         let mut source = ProcessSource::open();
         let first = source.read();
         assert!(first.cpu.is_some());
-        assert!(first.utilization.is_none(), "no utilisation without a previous sample");
+        assert!(
+            first.utilization.is_none(),
+            "no utilisation without a previous sample"
+        );
         assert!(first.memory_usage.unwrap() > 0);
         assert!(first.memory_virtual.unwrap() >= first.memory_usage.unwrap());
         assert!(first.threads.unwrap() >= 1);

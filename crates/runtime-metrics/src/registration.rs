@@ -233,11 +233,14 @@ impl RuntimeMetrics {
         let sources = Sources {
             heap: HeapSources::resolve(&self.allocator_sources),
             process: self.process.then(ProcessSource::open),
-            runtimes: self.runtimes.into_iter().map(ObservedRuntime::new).collect(),
+            runtimes: self
+                .runtimes
+                .into_iter()
+                .map(ObservedRuntime::new)
+                .collect(),
         };
         let collector = Arc::new(Collector::new(sources, self.min_collect_interval));
-        collector.refresh();
-        let first = collector.current().unwrap_or_default();
+        let first = collector.initial_reading();
 
         let mut registrar = Registrar {
             meter,
@@ -286,7 +289,11 @@ impl RuntimeMetrics {
     }
 }
 
-fn check_interval(setting: &'static str, got: Duration, min: Duration) -> Result<(), RegisterError> {
+fn check_interval(
+    setting: &'static str,
+    got: Duration,
+    min: Duration,
+) -> Result<(), RegisterError> {
     if got < min || got > MAX_INTERVAL {
         return Err(RegisterError::InvalidInterval {
             setting,
@@ -324,7 +331,13 @@ impl Registrar<'_> {
         self.instruments.push(InstrumentInfo { name, kind, unit });
     }
 
-    fn u64_gauge(&mut self, name: &'static str, unit: &'static str, description: &'static str, observe: Observe<u64>) {
+    fn u64_gauge(
+        &mut self,
+        name: &'static str,
+        unit: &'static str,
+        description: &'static str,
+        observe: Observe<u64>,
+    ) {
         self.meter
             .u64_observable_gauge(name)
             .with_unit(unit)
@@ -334,7 +347,13 @@ impl Registrar<'_> {
         self.note(name, InstrumentKind::Gauge, unit);
     }
 
-    fn f64_gauge(&mut self, name: &'static str, unit: &'static str, description: &'static str, observe: Observe<f64>) {
+    fn f64_gauge(
+        &mut self,
+        name: &'static str,
+        unit: &'static str,
+        description: &'static str,
+        observe: Observe<f64>,
+    ) {
         self.meter
             .f64_observable_gauge(name)
             .with_unit(unit)
@@ -344,7 +363,13 @@ impl Registrar<'_> {
         self.note(name, InstrumentKind::Gauge, unit);
     }
 
-    fn u64_counter(&mut self, name: &'static str, unit: &'static str, description: &'static str, observe: Observe<u64>) {
+    fn u64_counter(
+        &mut self,
+        name: &'static str,
+        unit: &'static str,
+        description: &'static str,
+        observe: Observe<u64>,
+    ) {
         self.meter
             .u64_observable_counter(name)
             .with_unit(unit)
@@ -354,7 +379,13 @@ impl Registrar<'_> {
         self.note(name, InstrumentKind::Counter, unit);
     }
 
-    fn f64_counter(&mut self, name: &'static str, unit: &'static str, description: &'static str, observe: Observe<f64>) {
+    fn f64_counter(
+        &mut self,
+        name: &'static str,
+        unit: &'static str,
+        description: &'static str,
+        observe: Observe<f64>,
+    ) {
         self.meter
             .f64_observable_counter(name)
             .with_unit(unit)
@@ -364,7 +395,13 @@ impl Registrar<'_> {
         self.note(name, InstrumentKind::Counter, unit);
     }
 
-    fn i64_up_down(&mut self, name: &'static str, unit: &'static str, description: &'static str, observe: Observe<i64>) {
+    fn i64_up_down(
+        &mut self,
+        name: &'static str,
+        unit: &'static str,
+        description: &'static str,
+        observe: Observe<i64>,
+    ) {
         self.meter
             .i64_observable_up_down_counter(name)
             .with_unit(unit)
@@ -384,7 +421,10 @@ impl Registrar<'_> {
             "Live heap bytes according to the allocator in use (not RSS).",
             |s, o| {
                 for h in &s.heap {
-                    o.observe(h.live, &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())]);
+                    o.observe(
+                        h.live,
+                        &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
+                    );
                 }
             },
         );
@@ -396,7 +436,10 @@ impl Registrar<'_> {
                 |s, o| {
                     for h in &s.heap {
                         if let Some(mapped) = h.mapped {
-                            o.observe(mapped, &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())]);
+                            o.observe(
+                                mapped,
+                                &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
+                            );
                         }
                     }
                 },
@@ -407,12 +450,17 @@ impl Registrar<'_> {
     fn process(&mut self, first: &Snapshot) {
         let p = &first.process;
         if p.cpu.is_some() {
-            self.f64_counter(names::PROCESS_CPU_TIME, "s", "Total CPU seconds broken down by different CPU modes.", |s, o| {
-                if let Some(cpu) = s.process.cpu {
-                    o.observe(cpu.user, &[KeyValue::new(names::CPU_MODE, "user")]);
-                    o.observe(cpu.system, &[KeyValue::new(names::CPU_MODE, "system")]);
-                }
-            });
+            self.f64_counter(
+                names::PROCESS_CPU_TIME,
+                "s",
+                "Total CPU seconds broken down by different CPU modes.",
+                |s, o| {
+                    if let Some(cpu) = s.process.cpu {
+                        o.observe(cpu.user, &[KeyValue::new(names::CPU_MODE, "user")]);
+                        o.observe(cpu.system, &[KeyValue::new(names::CPU_MODE, "system")]);
+                    }
+                },
+            );
             self.f64_gauge(
                 names::PROCESS_CPU_UTILIZATION,
                 "1",
@@ -426,25 +474,40 @@ impl Registrar<'_> {
             );
         }
         if p.memory_usage.is_some() {
-            self.i64_up_down(names::PROCESS_MEMORY_USAGE, "By", "The amount of physical memory in use (resident set size).", |s, o| {
-                if let Some(v) = s.process.memory_usage {
-                    o.observe(saturating_i64(v), &[]);
-                }
-            });
+            self.i64_up_down(
+                names::PROCESS_MEMORY_USAGE,
+                "By",
+                "The amount of physical memory in use (resident set size).",
+                |s, o| {
+                    if let Some(v) = s.process.memory_usage {
+                        o.observe(saturating_i64(v), &[]);
+                    }
+                },
+            );
         }
         if p.memory_virtual.is_some() {
-            self.i64_up_down(names::PROCESS_MEMORY_VIRTUAL, "By", "The amount of committed virtual memory.", |s, o| {
-                if let Some(v) = s.process.memory_virtual {
-                    o.observe(saturating_i64(v), &[]);
-                }
-            });
+            self.i64_up_down(
+                names::PROCESS_MEMORY_VIRTUAL,
+                "By",
+                "The amount of committed virtual memory.",
+                |s, o| {
+                    if let Some(v) = s.process.memory_virtual {
+                        o.observe(saturating_i64(v), &[]);
+                    }
+                },
+            );
         }
         if p.threads.is_some() {
-            self.i64_up_down(names::PROCESS_THREAD_COUNT, "{thread}", "Process threads count.", |s, o| {
-                if let Some(v) = s.process.threads {
-                    o.observe(saturating_i64(v), &[]);
-                }
-            });
+            self.i64_up_down(
+                names::PROCESS_THREAD_COUNT,
+                "{thread}",
+                "Process threads count.",
+                |s, o| {
+                    if let Some(v) = s.process.threads {
+                        o.observe(saturating_i64(v), &[]);
+                    }
+                },
+            );
         }
         if p.fds.is_some() {
             self.i64_up_down(
@@ -465,8 +528,20 @@ impl Registrar<'_> {
                 "Number of times the process has been context switched.",
                 |s, o| {
                     if let Some((voluntary, involuntary)) = s.process.context_switches {
-                        o.observe(voluntary, &[KeyValue::new(names::PROCESS_CONTEXT_SWITCH_TYPE, "voluntary")]);
-                        o.observe(involuntary, &[KeyValue::new(names::PROCESS_CONTEXT_SWITCH_TYPE, "involuntary")]);
+                        o.observe(
+                            voluntary,
+                            &[KeyValue::new(
+                                names::PROCESS_CONTEXT_SWITCH_TYPE,
+                                "voluntary",
+                            )],
+                        );
+                        o.observe(
+                            involuntary,
+                            &[KeyValue::new(
+                                names::PROCESS_CONTEXT_SWITCH_TYPE,
+                                "involuntary",
+                            )],
+                        );
                     }
                 },
             );
@@ -478,18 +553,29 @@ impl Registrar<'_> {
                 "Number of page faults the process has made.",
                 |s, o| {
                     if let Some((minor, major)) = s.process.page_faults {
-                        o.observe(minor, &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "minor")]);
-                        o.observe(major, &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "major")]);
+                        o.observe(
+                            minor,
+                            &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "minor")],
+                        );
+                        o.observe(
+                            major,
+                            &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "major")],
+                        );
                     }
                 },
             );
         }
         if p.uptime.is_some() {
-            self.f64_gauge(names::PROCESS_UPTIME, "s", "The time the process has been running.", |s, o| {
-                if let Some(v) = s.process.uptime {
-                    o.observe(v, &[]);
-                }
-            });
+            self.f64_gauge(
+                names::PROCESS_UPTIME,
+                "s",
+                "The time the process has been running.",
+                |s, o| {
+                    if let Some(v) = s.process.uptime {
+                        o.observe(v, &[]);
+                    }
+                },
+            );
         }
     }
 
@@ -497,16 +583,26 @@ impl Registrar<'_> {
         if first.runtimes.is_empty() {
             return;
         }
-        self.u64_gauge(names::ALIVE_TASKS, "{task}", "Tasks alive in the tokio runtime (spawned, not yet completed).", |s, o| {
-            for r in &s.runtimes {
-                o.observe(r.alive_tasks, &r.attributes);
-            }
-        });
-        self.u64_gauge(names::WORKERS, "{thread}", "Worker threads of the tokio runtime.", |s, o| {
-            for r in &s.runtimes {
-                o.observe(r.workers, &r.attributes);
-            }
-        });
+        self.u64_gauge(
+            names::ALIVE_TASKS,
+            "{task}",
+            "Tasks alive in the tokio runtime (spawned, not yet completed).",
+            |s, o| {
+                for r in &s.runtimes {
+                    o.observe(r.alive_tasks, &r.attributes);
+                }
+            },
+        );
+        self.u64_gauge(
+            names::WORKERS,
+            "{thread}",
+            "Worker threads of the tokio runtime.",
+            |s, o| {
+                for r in &s.runtimes {
+                    o.observe(r.workers, &r.attributes);
+                }
+            },
+        );
         self.u64_gauge(
             names::GLOBAL_QUEUE_DEPTH,
             "{task}",
@@ -532,13 +628,18 @@ impl Registrar<'_> {
             );
         }
         if first.runtimes.iter().any(|r| r.parks.is_some()) {
-            self.u64_counter(names::WORKER_PARKS, "{park}", "Times the tokio runtime's workers parked, summed over workers.", |s, o| {
-                for r in &s.runtimes {
-                    if let Some(v) = r.parks {
-                        o.observe(v, &r.attributes);
+            self.u64_counter(
+                names::WORKER_PARKS,
+                "{park}",
+                "Times the tokio runtime's workers parked, summed over workers.",
+                |s, o| {
+                    for r in &s.runtimes {
+                        if let Some(v) = r.parks {
+                            o.observe(v, &r.attributes);
+                        }
                     }
-                }
-            });
+                },
+            );
         }
     }
 
@@ -547,22 +648,41 @@ impl Registrar<'_> {
         if first.runtimes.is_empty() {
             return;
         }
-        self.u64_counter(names::TASK_POLLS, "{poll}", "Task polls, summed over workers (tokio_unstable).", |s, o| {
-            for r in &s.runtimes {
-                o.observe(r.unstable.polls, &r.attributes);
-            }
-        });
-        self.u64_counter(names::SPAWNED_TASKS, "{task}", "Tasks spawned since the runtime started (tokio_unstable).", |s, o| {
-            for r in &s.runtimes {
-                o.observe(r.unstable.spawned_tasks, &r.attributes);
-            }
-        });
-        self.u64_gauge(names::BLOCKING_THREADS, "{thread}", "Threads of the runtime's blocking pool (tokio_unstable).", |s, o| {
-            for r in &s.runtimes {
-                o.observe(r.unstable.blocking_threads, &r.attributes);
-            }
-        });
-        if first.runtimes.iter().any(|r| r.unstable.poll_time.is_some()) {
+        self.u64_counter(
+            names::TASK_POLLS,
+            "{poll}",
+            "Task polls, summed over workers (tokio_unstable).",
+            |s, o| {
+                for r in &s.runtimes {
+                    o.observe(r.unstable.polls, &r.attributes);
+                }
+            },
+        );
+        self.u64_counter(
+            names::SPAWNED_TASKS,
+            "{task}",
+            "Tasks spawned since the runtime started (tokio_unstable).",
+            |s, o| {
+                for r in &s.runtimes {
+                    o.observe(r.unstable.spawned_tasks, &r.attributes);
+                }
+            },
+        );
+        self.u64_gauge(
+            names::BLOCKING_THREADS,
+            "{thread}",
+            "Threads of the runtime's blocking pool (tokio_unstable).",
+            |s, o| {
+                for r in &s.runtimes {
+                    o.observe(r.unstable.blocking_threads, &r.attributes);
+                }
+            },
+        );
+        if first
+            .runtimes
+            .iter()
+            .any(|r| r.unstable.poll_time.is_some())
+        {
             self.u64_counter(
                 names::POLL_TIME_BUCKETS,
                 "{poll}",
@@ -578,7 +698,11 @@ impl Registrar<'_> {
                 },
             );
         }
-        if first.runtimes.iter().any(|r| r.unstable.schedule_latency.is_some()) {
+        if first
+            .runtimes
+            .iter()
+            .any(|r| r.unstable.schedule_latency.is_some())
+        {
             self.u64_counter(
                 names::SCHEDULE_LATENCY_BUCKETS,
                 "{task}",

@@ -102,7 +102,10 @@ pub(crate) async fn stall_probe(
     loop {
         tokio::time::sleep_until(due).await;
         let woke = tokio::time::Instant::now();
-        histogram.record(woke.saturating_duration_since(due).as_secs_f64(), &attributes);
+        histogram.record(
+            woke.saturating_duration_since(due).as_secs_f64(),
+            &attributes,
+        );
         due = woke + interval;
     }
 }
@@ -127,6 +130,7 @@ pub(crate) mod unstable {
     #[derive(Debug, Default)]
     pub(crate) struct HistogramLayout {
         pub(crate) poll_time: Option<Arc<[Vec<KeyValue>]>>,
+        /// Needs tokio's `schedule-latency` cargo feature (our `tokio-schedule-latency`).
         pub(crate) schedule_latency: Option<Arc<[Vec<KeyValue>]>>,
     }
 
@@ -162,6 +166,7 @@ pub(crate) mod unstable {
                         runtime,
                     )
                 }),
+                #[cfg(feature = "tokio-schedule-latency")]
                 schedule_latency: metrics.schedule_latency_histogram_enabled().then(|| {
                     bucket_attributes(
                         (0..metrics.schedule_latency_histogram_num_buckets())
@@ -169,9 +174,14 @@ pub(crate) mod unstable {
                         runtime,
                     )
                 }),
+                #[cfg(not(feature = "tokio-schedule-latency"))]
+                schedule_latency: None,
             }
         }
     }
+
+    /// Each bucket's attributes (runtime id + `le`) and its cumulative count.
+    pub(crate) type CumulativeBuckets = (Arc<[Vec<KeyValue>]>, Vec<u64>);
 
     /// Unstable readings of one runtime.
     #[derive(Clone, Debug, Default)]
@@ -180,8 +190,8 @@ pub(crate) mod unstable {
         pub(crate) spawned_tasks: u64,
         pub(crate) blocking_threads: u64,
         /// Cumulative counts per bucket with the bucket's attributes.
-        pub(crate) poll_time: Option<(Arc<[Vec<KeyValue>]>, Vec<u64>)>,
-        pub(crate) schedule_latency: Option<(Arc<[Vec<KeyValue>]>, Vec<u64>)>,
+        pub(crate) poll_time: Option<CumulativeBuckets>,
+        pub(crate) schedule_latency: Option<CumulativeBuckets>,
     }
 
     fn cumulative(buckets: usize, workers: usize, count: impl Fn(usize, usize) -> u64) -> Vec<u64> {
@@ -207,12 +217,15 @@ pub(crate) mod unstable {
                     });
                     (Arc::clone(attributes), counts)
                 }),
+                #[cfg(feature = "tokio-schedule-latency")]
                 schedule_latency: layout.schedule_latency.as_ref().map(|attributes| {
                     let counts = cumulative(attributes.len(), workers, |w, b| {
                         metrics.schedule_latency_histogram_bucket_count(w, b)
                     });
                     (Arc::clone(attributes), counts)
                 }),
+                #[cfg(not(feature = "tokio-schedule-latency"))]
+                schedule_latency: None,
             }
         }
     }

@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
-use opentelemetry_sdk::Resource;
 
 /// Counters of one export pipeline.
 #[derive(Debug, Default)]
@@ -109,7 +109,9 @@ impl Accounting {
         type Pick = fn(&Accounting) -> &Counters;
         let exported: [(&'static str, &'static str, Pick); 3] = [
             ("otel.sdk.exporter.span.exported", "{span}", |a| &a.spans),
-            ("otel.sdk.exporter.log.exported", "{log_record}", |a| &a.logs),
+            ("otel.sdk.exporter.log.exported", "{log_record}", |a| {
+                &a.logs
+            }),
             (
                 "otel.sdk.exporter.metric_data_point.exported",
                 "{data_point}",
@@ -134,14 +136,18 @@ impl Accounting {
         }
         let dropped: [(&'static str, &'static str, Pick); 2] = [
             ("otel.sdk.processor.span.processed", "{span}", |a| &a.spans),
-            ("otel.sdk.processor.log.processed", "{log_record}", |a| &a.logs),
+            ("otel.sdk.processor.log.processed", "{log_record}", |a| {
+                &a.logs
+            }),
         ];
         for (name, unit, pick) in dropped {
             let acc = Arc::clone(self);
             meter
                 .u64_observable_counter(name)
                 .with_unit(unit)
-                .with_description("Records turned away by the export queue (error.type=queue_full).")
+                .with_description(
+                    "Records turned away by the export queue (error.type=queue_full).",
+                )
                 .with_callback(move |obs| {
                     let c = pick(&acc);
                     obs.observe(
@@ -195,10 +201,10 @@ impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
         if !span.span_context.is_sampled() {
             return;
         }
-        if let Some(acc) = &self.counters {
-            if !acc.spans.admit(self.capacity) {
-                return;
-            }
+        if let Some(acc) = &self.counters
+            && !acc.spans.admit(self.capacity)
+        {
+            return;
         }
         truncate_all(&mut span.attributes, self.max_value_len);
         for event in span.events.events.iter_mut() {
@@ -240,15 +246,11 @@ pub(crate) struct AdmissionLogProcessor<P> {
 impl<P: opentelemetry_sdk::logs::LogProcessor> opentelemetry_sdk::logs::LogProcessor
     for AdmissionLogProcessor<P>
 {
-    fn emit(
-        &self,
-        data: &mut SdkLogRecord,
-        scope: &opentelemetry::InstrumentationScope,
-    ) {
-        if let Some(acc) = &self.counters {
-            if !acc.logs.admit(self.capacity) {
-                return;
-            }
+    fn emit(&self, data: &mut SdkLogRecord, scope: &opentelemetry::InstrumentationScope) {
+        if let Some(acc) = &self.counters
+            && !acc.logs.admit(self.capacity)
+        {
+            return;
         }
         self.inner.emit(data, scope);
     }

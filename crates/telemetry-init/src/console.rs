@@ -48,12 +48,12 @@ where
             let mut leaf = None;
             for span in scope.from_root() {
                 let ext = span.extensions();
-                if let Some(fields) = ext.get::<FormattedFields<JsonFields>>() {
-                    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(fields) {
-                        for (k, v) in map {
-                            if !k.starts_with("otel.") {
-                                obj.insert(k, v);
-                            }
+                if let Some(fields) = ext.get::<FormattedFields<JsonFields>>()
+                    && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(fields)
+                {
+                    for (k, v) in map {
+                        if !k.starts_with("otel.") {
+                            obj.insert(k, v);
                         }
                     }
                 }
@@ -81,7 +81,8 @@ struct JsonVisitor<'a>(&'a mut Map<String, Value>);
 
 impl Visit for JsonVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), Value::String(value.into()));
+        self.0
+            .insert(field.name().into(), Value::String(value.into()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.record_str(field, &format!("{value:?}"));
@@ -129,17 +130,29 @@ pub(crate) fn rfc3339_now() -> String {
     )
 }
 
-/// Makes writers that buffer one formatted event and write it, redacted, to stdout in one call.
-pub(crate) struct RedactingStdout {
-    pub redactor: Option<ValueRedactor>,
+/// Where console lines go.
+pub(crate) type ConsoleSink = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Writes to stdout, ignoring a closed stdout: console output must never take the service down.
+pub(crate) fn stdout_sink() -> ConsoleSink {
+    std::sync::Arc::new(|line: &str| {
+        let _ = io::stdout().lock().write_all(line.as_bytes());
+    })
 }
 
-impl<'a> MakeWriter<'a> for RedactingStdout {
+/// Makes writers that buffer one formatted event and hand it, redacted, to the sink in one call.
+pub(crate) struct RedactingWriter {
+    pub redactor: Option<ValueRedactor>,
+    pub sink: ConsoleSink,
+}
+
+impl<'a> MakeWriter<'a> for RedactingWriter {
     type Writer = LineWriter<'a>;
     fn make_writer(&'a self) -> Self::Writer {
         LineWriter {
             buf: Vec::with_capacity(256),
             redactor: self.redactor.as_ref(),
+            sink: &self.sink,
         }
     }
 }
@@ -148,6 +161,7 @@ impl<'a> MakeWriter<'a> for RedactingStdout {
 pub(crate) struct LineWriter<'a> {
     buf: Vec<u8>,
     redactor: Option<&'a ValueRedactor>,
+    sink: &'a ConsoleSink,
 }
 
 impl Write for LineWriter<'_> {
@@ -167,8 +181,7 @@ impl Drop for LineWriter<'_> {
             Some(redacted) => redacted,
             None => text.into_owned(),
         };
-        // Console output must never take the service down: a closed stdout is ignored.
-        let _ = io::stdout().lock().write_all(out.as_bytes());
+        (self.sink)(&out);
     }
 }
 

@@ -82,7 +82,48 @@ impl std::fmt::Debug for Guard {
 pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     let mut config = builder.resolve_config();
     let accounting = Arc::new(Accounting::default());
-    let resource = resource::build(&config);
+    #[allow(unused_mut)]
+    let mut resource = resource::build(&config);
+    #[cfg(feature = "redaction")]
+    if let Some(redactor) = builder.redaction.clone() {
+        resource = redactor.redact_resource(&resource);
+        let for_spans = redactor.clone();
+        builder.hooks.span_wrappers.push(Box::new(move |p| {
+            crate::BoxedSpanProcessor::new(for_spans.span_processor(p))
+        }));
+        builder
+            .hooks
+            .pre_log_processors
+            .insert(0, crate::BoxedLogProcessor::new(redactor.log_processor()));
+        if builder.redactor.is_none() {
+            let for_console = redactor.clone();
+            builder.redactor = Some(Arc::new(move |v: &str| match for_console.redact(v) {
+                std::borrow::Cow::Owned(s) => Some(s),
+                std::borrow::Cow::Borrowed(_) => None,
+            }));
+        }
+        let for_metrics = redactor;
+        builder.on_start.push(Box::new(move |mp| {
+            for_metrics.register_metrics(&opentelemetry::metrics::MeterProvider::meter(
+                mp,
+                "telemetry-redaction",
+            ));
+            Box::new(()) as Box<dyn Any + Send>
+        }));
+    }
+    #[cfg(feature = "runtime-metrics")]
+    if let Some(rm) = builder.runtime_metrics.take() {
+        builder.on_start.push(Box::new(move |mp| {
+            let meter = opentelemetry::metrics::MeterProvider::meter(mp, "telemetry-runtime-metrics");
+            match rm.with_current_tokio_runtime().build().register(&meter) {
+                Ok(handle) => Box::new(handle) as Box<dyn Any + Send>,
+                Err(e) => {
+                    tracing::warn!(target: "telemetry", error = %e, "runtime metrics not registered");
+                    Box::new(())
+                }
+            }
+        }));
+    }
     let pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
     accounting.register(&opentelemetry::metrics::MeterProvider::meter(
         &pipelines.meter_provider,
@@ -95,6 +136,10 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         tracer_provider: &pipelines.tracer_provider,
         logger_provider: &pipelines.logger_provider,
         redactor: builder.redactor.clone(),
+        sink: builder
+            .console_sink
+            .clone()
+            .unwrap_or_else(crate::console::stdout_sink),
         export,
     });
 
@@ -105,6 +150,20 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         opentelemetry::global::set_tracer_provider(pipelines.tracer_provider.clone());
         opentelemetry::global::set_meter_provider(pipelines.meter_provider.clone());
         opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
+    }
+
+    #[cfg(feature = "metrics-facade")]
+    if builder.global {
+        let meter =
+            opentelemetry::metrics::MeterProvider::meter(&pipelines.meter_provider, "metrics");
+        if telemetry_meters::install_metrics_recorder(meter).is_err() {
+            config.warnings.push(crate::ConfigWarning {
+                variable: "metrics recorder".into(),
+                value: "already installed".into(),
+                problem: "another `metrics` recorder was installed before telemetry::init()".into(),
+                fallback: "metrics::counter!/gauge!/histogram! keep going to that recorder".into(),
+            });
+        }
     }
 
     let keep_alive = builder
@@ -227,11 +286,9 @@ impl Guard {
             Signal::Logs => p.logger.shutdown_with_timeout(timeout),
         });
         self.keep_alive.clear();
-        if let Some(p) = self.providers.take() {
-            if let Some(rt) = p.grpc_runtime {
-                // Never blocks, so it is safe inside an async context.
-                rt.shutdown_background();
-            }
+        if let Some(rt) = self.providers.take().and_then(|p| p.grpc_runtime) {
+            // Never blocks, so it is safe inside an async context.
+            rt.shutdown_background();
         }
         report
     }

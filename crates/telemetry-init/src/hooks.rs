@@ -86,6 +86,18 @@ impl LogProcessor for BoxedLogProcessor {
 }
 
 pub(crate) type SpanWrapper = Box<dyn Fn(BoxedSpanProcessor) -> BoxedSpanProcessor>;
+pub(crate) type CustomSpanExporter = Box<
+    dyn FnOnce(
+        &crate::Config,
+        Option<std::sync::Arc<crate::accounting::Accounting>>,
+    ) -> BoxedSpanProcessor,
+>;
+pub(crate) type CustomLogExporter = Box<
+    dyn FnOnce(
+        &crate::Config,
+        Option<std::sync::Arc<crate::accounting::Accounting>>,
+    ) -> BoxedLogProcessor,
+>;
 pub(crate) type MeterCustomizer = Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder>;
 
 #[derive(Default)]
@@ -94,6 +106,8 @@ pub(crate) struct Hooks {
     pub extra_span_processors: Vec<BoxedSpanProcessor>,
     pub pre_log_processors: Vec<BoxedLogProcessor>,
     pub meter_customizers: Vec<MeterCustomizer>,
+    pub custom_span_exporters: Vec<CustomSpanExporter>,
+    pub custom_log_exporters: Vec<CustomLogExporter>,
     #[cfg(feature = "testing")]
     pub in_memory: Option<crate::testing::InMemoryExporters>,
 }

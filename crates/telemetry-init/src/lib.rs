@@ -74,6 +74,10 @@ use hooks::Hooks;
 /// it is clean. Used for log records and console output (see [`Builder::value_redactor`]).
 pub type ValueRedactor = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
+type OnStart =
+    Box<dyn FnOnce(&opentelemetry_sdk::metrics::SdkMeterProvider) -> Box<dyn std::any::Any + Send>>;
+
 /// Errors from [`init`]. Bad configuration values are not errors: they produce warnings and
 /// documented fallbacks.
 #[derive(Debug, thiserror::Error)]
@@ -117,10 +121,15 @@ pub fn builder() -> Builder {
 pub struct Builder {
     overrides: Overrides,
     hooks: Hooks,
-    env: Option<Box<dyn Fn(&str) -> Option<String>>>,
+    env: Option<EnvLookup>,
     redactor: Option<ValueRedactor>,
+    console_sink: Option<console::ConsoleSink>,
     global: bool,
-    on_start: Vec<Box<dyn FnOnce(&opentelemetry_sdk::metrics::SdkMeterProvider) -> Box<dyn std::any::Any + Send>>>,
+    #[cfg(feature = "redaction")]
+    redaction: Option<telemetry_redaction::Redactor>,
+    #[cfg(feature = "runtime-metrics")]
+    runtime_metrics: Option<telemetry_runtime_metrics::RuntimeMetricsBuilder>,
+    on_start: Vec<OnStart>,
 }
 
 impl Default for Builder {
@@ -130,7 +139,12 @@ impl Default for Builder {
             hooks: Hooks::default(),
             env: None,
             redactor: None,
+            console_sink: None,
             global: true,
+            #[cfg(feature = "redaction")]
+            redaction: Some(telemetry_redaction::Redactor::default()),
+            #[cfg(feature = "runtime-metrics")]
+            runtime_metrics: Some(telemetry_runtime_metrics::RuntimeMetrics::builder()),
             on_start: Vec::new(),
         }
     }
@@ -280,6 +294,34 @@ impl Builder {
         self
     }
 
+    /// Exports spans to `exporter` as well, through the same pipeline as the built-in exporters
+    /// (redaction, limits, bounded batching, export counting).
+    pub fn with_span_exporter(
+        mut self,
+        exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    ) -> Self {
+        self.hooks
+            .custom_span_exporters
+            .push(Box::new(move |config, counters| {
+                BoxedSpanProcessor::new(pipeline::span_pipeline(exporter, config, counters))
+            }));
+        self
+    }
+
+    /// Exports log records to `exporter` as well, through the same pipeline as the built-in
+    /// exporters.
+    pub fn with_log_exporter(
+        mut self,
+        exporter: impl opentelemetry_sdk::logs::LogExporter + 'static,
+    ) -> Self {
+        self.hooks
+            .custom_log_exporters
+            .push(Box::new(move |config, counters| {
+                BoxedLogProcessor::new(pipeline::log_pipeline(exporter, config, counters))
+            }));
+        self
+    }
+
     /// Adds a log processor that runs before the exporting ones and may edit records.
     pub fn with_log_processor(
         mut self,
@@ -294,7 +336,9 @@ impl Builder {
     /// Adds a metric view (e.g. cardinality limits, histogram boundaries).
     pub fn with_view<V>(mut self, view: V) -> Self
     where
-        V: Fn(&opentelemetry_sdk::metrics::Instrument) -> Option<opentelemetry_sdk::metrics::Stream>
+        V: Fn(
+                &opentelemetry_sdk::metrics::Instrument,
+            ) -> Option<opentelemetry_sdk::metrics::Stream>
             + Send
             + Sync
             + 'static,
@@ -323,14 +367,56 @@ impl Builder {
         self
     }
 
+    /// Sends console lines to `sink` instead of stdout (each call gets one complete, redacted
+    /// event, newline included).
+    pub fn console_writer(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.console_sink = Some(Arc::new(sink));
+        self
+    }
+
     /// Runs `start` with the meter provider once it exists and keeps what it returns alive until
     /// the guard shuts down (e.g. a runtime-metrics handle).
     pub fn on_meter_provider<T: Send + 'static>(
         mut self,
         start: impl FnOnce(&opentelemetry_sdk::metrics::SdkMeterProvider) -> T + 'static,
     ) -> Self {
-        self.on_start
-            .push(Box::new(move |mp| Box::new(start(mp)) as Box<dyn std::any::Any + Send>));
+        self.on_start.push(Box::new(move |mp| {
+            Box::new(start(mp)) as Box<dyn std::any::Any + Send>
+        }));
+        self
+    }
+
+    /// Replaces the default redactor (feature `redaction`, on by default), e.g. to add rules or
+    /// allowed values.
+    #[cfg(feature = "redaction")]
+    pub fn redactor(mut self, redactor: telemetry_redaction::Redactor) -> Self {
+        self.redaction = Some(redactor);
+        self
+    }
+
+    /// Turns redaction of spans, logs, console lines and the resource off (it is on by
+    /// default).
+    #[cfg(feature = "redaction")]
+    pub fn without_redaction(mut self) -> Self {
+        self.redaction = None;
+        self
+    }
+
+    /// Configures the runtime metrics that `init` registers (feature `runtime-metrics`, on by
+    /// default). The tokio runtime current at `init` is added automatically.
+    #[cfg(feature = "runtime-metrics")]
+    pub fn runtime_metrics(
+        mut self,
+        builder: telemetry_runtime_metrics::RuntimeMetricsBuilder,
+    ) -> Self {
+        self.runtime_metrics = Some(builder);
+        self
+    }
+
+    /// Does not register runtime metrics.
+    #[cfg(feature = "runtime-metrics")]
+    pub fn without_runtime_metrics(mut self) -> Self {
+        self.runtime_metrics = None;
         self
     }
 

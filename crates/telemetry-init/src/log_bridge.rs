@@ -7,13 +7,13 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use opentelemetry::logs::{AnyValue, LogRecord, Logger, Severity};
 use opentelemetry::Key;
+use opentelemetry::logs::{AnyValue, LogRecord, Logger, Severity};
 use opentelemetry_sdk::logs::SdkLogger;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
 
 use crate::ValueRedactor;
 
@@ -39,7 +39,10 @@ impl<S: Subscriber> Layer<S> for LogBridge {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let sev = severity(meta.level());
-        if !self.logger.event_enabled(sev, meta.target(), Some(meta.name())) {
+        if !self
+            .logger
+            .event_enabled(sev, meta.target(), Some(meta.name()))
+        {
             return;
         }
         let mut record = self.logger.create_log_record();

@@ -5,17 +5,23 @@ use std::sync::Arc;
 
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{BatchConfigBuilder as LogBatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder as LogBatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider,
+};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanLimits,
+};
 
-use crate::accounting::{Accounting, AdmissionLogProcessor, AdmissionSpanProcessor, CountingExporter};
+use crate::Error;
+use crate::accounting::{
+    Accounting, AdmissionLogProcessor, AdmissionSpanProcessor, CountingExporter,
+};
 use crate::config::{
-    BatchSettings, Compression, Config, ExporterKind, OtlpSettings, Protocol, SamplerSetting, Signal,
-    TemporalityPreference,
+    BatchSettings, Compression, Config, ExporterKind, OtlpSettings, Protocol, SamplerSetting,
+    Signal, TemporalityPreference,
 };
 use crate::hooks::Hooks;
-use crate::Error;
 
 /// The providers and what keeps them running.
 pub(crate) struct Pipelines {
@@ -33,10 +39,13 @@ pub(crate) fn build(
     hooks: &mut Hooks,
 ) -> Result<Pipelines, Error> {
     let needs_grpc = !config.sdk_disabled
-        && [Signal::Traces, Signal::Metrics, Signal::Logs].iter().any(|s| {
-            let s = config.signal(*s);
-            s.otlp.protocol == Protocol::Grpc && s.exporters.contains(&ExporterKind::Otlp)
-        });
+        && [Signal::Traces, Signal::Metrics, Signal::Logs]
+            .iter()
+            .any(|s| {
+                let s = config.signal(*s);
+                s.otlp.protocol == Protocol::Grpc && s.exporters.contains(&ExporterKind::Otlp)
+            });
+    #[cfg(feature = "grpc")]
     let grpc_runtime = if needs_grpc {
         Some(
             tokio::runtime::Builder::new_multi_thread()
@@ -49,9 +58,16 @@ pub(crate) fn build(
     } else {
         None
     };
+    // Without the `grpc` feature no signal can use gRPC (the configuration falls back).
+    #[cfg(not(feature = "grpc"))]
+    let grpc_runtime: Option<tokio::runtime::Runtime> = {
+        let _ = needs_grpc;
+        None
+    };
     let rt = grpc_runtime.as_ref().map(|r| r.handle().clone());
 
-    let tracer_provider = tracer_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
+    let tracer_provider =
+        tracer_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
     let meter_provider = meter_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
     let logger_provider = logger_provider(config, resource, accounting, hooks, rt.as_ref())?;
     Ok(Pipelines {
@@ -97,61 +113,103 @@ fn tracer_provider(
     rt: Option<&tokio::runtime::Handle>,
 ) -> Result<SdkTracerProvider, Error> {
     let limits = config.limits;
-    let mut span_limits = SpanLimits::default();
-    span_limits.max_attributes_per_span = limits.span_attribute_count;
-    span_limits.max_events_per_span = limits.span_event_count;
-    span_limits.max_links_per_span = limits.span_link_count;
-    span_limits.max_attributes_per_event = limits.event_attribute_count;
-    span_limits.max_attributes_per_link = limits.link_attribute_count;
+    let span_limits = SpanLimits {
+        max_attributes_per_span: limits.span_attribute_count,
+        max_events_per_span: limits.span_event_count,
+        max_links_per_span: limits.span_link_count,
+        max_attributes_per_event: limits.event_attribute_count,
+        max_attributes_per_link: limits.link_attribute_count,
+    };
     let mut builder = SdkTracerProvider::builder()
         .with_resource(resource)
         .with_sampler(sampler(config.sampler))
         .with_span_limits(span_limits);
 
-    let b = &config.span_batch;
-    for (i, kind) in exporters_of(config, Signal::Traces).iter().enumerate() {
+    let kinds = exporters_of(config, Signal::Traces);
+    for (i, kind) in kinds.iter().enumerate() {
         let counters = (i == 0).then(|| Arc::clone(accounting));
-        let batch_config = BatchConfigBuilder::default()
-            .with_scheduled_delay(b.schedule_delay)
-            .with_max_export_batch_size(b.max_export_batch_size)
-            .with_max_queue_size(sdk_queue_size(b))
-            .build();
-        macro_rules! processor {
-            ($exporter:expr) => {{
-                let exporter = CountingExporter {
-                    inner: $exporter,
-                    counters: counters.clone(),
-                };
-                let batch = BatchSpanProcessor::builder(exporter)
-                    .with_batch_config(batch_config)
-                    .build();
-                AdmissionSpanProcessor {
-                    inner: batch,
-                    counters: counters.clone(),
-                    capacity: b.max_queue_size,
-                    max_value_len: limits.span_attribute_value_length,
-                }
-            }};
-        }
         builder = match kind {
             ExporterKind::Otlp => {
-                let exporter = otlp_span_exporter(&bounded(&config.traces.otlp, b), rt)?;
-                hooks.add_span_processor(builder, processor!(exporter))
+                let otlp = bounded(&config.traces.otlp, &config.span_batch);
+                let exporter = otlp_span_exporter(&otlp, rt)?;
+                hooks.add_span_processor(builder, span_pipeline(exporter, config, counters))
             }
             ExporterKind::Console => hooks.add_span_processor(
                 builder,
-                processor!(opentelemetry_stdout::SpanExporter::default()),
+                span_pipeline(
+                    opentelemetry_stdout::SpanExporter::default(),
+                    config,
+                    counters,
+                ),
             ),
             ExporterKind::InMemory => match hooks.in_memory_spans() {
-                Some(exporter) => hooks.add_span_processor(builder, processor!(exporter)),
+                Some(e) => hooks.add_span_processor(builder, span_pipeline(e, config, counters)),
                 None => builder,
             },
         };
+    }
+    let custom = std::mem::take(&mut hooks.custom_span_exporters);
+    for (i, make) in custom.into_iter().enumerate() {
+        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        if !config.sdk_disabled {
+            builder = hooks.add_span_processor(builder, make(config, counters));
+        }
     }
     for processor in hooks.take_extra_span_processors() {
         builder = builder.with_span_processor(processor);
     }
     Ok(builder.build())
+}
+
+/// Admission control, value limits, batching and export counting around `exporter`.
+pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
+    exporter: E,
+    config: &Config,
+    counters: Option<Arc<Accounting>>,
+) -> AdmissionSpanProcessor<BatchSpanProcessor> {
+    let b = &config.span_batch;
+    let batch_config = BatchConfigBuilder::default()
+        .with_scheduled_delay(b.schedule_delay)
+        .with_max_export_batch_size(b.max_export_batch_size)
+        .with_max_queue_size(sdk_queue_size(b))
+        .build();
+    let exporter = CountingExporter {
+        inner: exporter,
+        counters: counters.clone(),
+    };
+    AdmissionSpanProcessor {
+        inner: BatchSpanProcessor::builder(exporter)
+            .with_batch_config(batch_config)
+            .build(),
+        counters,
+        capacity: b.max_queue_size,
+        max_value_len: config.limits.span_attribute_value_length,
+    }
+}
+
+/// Admission control, batching and export counting around `exporter`.
+pub(crate) fn log_pipeline<E: LogExporter + 'static>(
+    exporter: E,
+    config: &Config,
+    counters: Option<Arc<Accounting>>,
+) -> AdmissionLogProcessor<BatchLogProcessor> {
+    let b = &config.log_batch;
+    let batch_config = LogBatchConfigBuilder::default()
+        .with_scheduled_delay(b.schedule_delay)
+        .with_max_export_batch_size(b.max_export_batch_size)
+        .with_max_queue_size(sdk_queue_size(b))
+        .build();
+    let exporter = CountingExporter {
+        inner: exporter,
+        counters: counters.clone(),
+    };
+    AdmissionLogProcessor {
+        inner: BatchLogProcessor::builder(exporter)
+            .with_batch_config(batch_config)
+            .build(),
+        counters,
+        capacity: b.max_queue_size,
+    }
 }
 
 fn temporality(t: TemporalityPreference) -> Temporality {
@@ -213,41 +271,32 @@ fn logger_provider(
     for processor in hooks.take_pre_log_processors() {
         builder = builder.with_log_processor(processor);
     }
-    let b = &config.log_batch;
-    for (i, kind) in exporters_of(config, Signal::Logs).iter().enumerate() {
+    let kinds = exporters_of(config, Signal::Logs);
+    for (i, kind) in kinds.iter().enumerate() {
         let counters = (i == 0).then(|| Arc::clone(accounting));
-        let batch_config = LogBatchConfigBuilder::default()
-            .with_scheduled_delay(b.schedule_delay)
-            .with_max_export_batch_size(b.max_export_batch_size)
-            .with_max_queue_size(sdk_queue_size(b))
-            .build();
-        macro_rules! processor {
-            ($exporter:expr) => {{
-                let exporter = CountingExporter {
-                    inner: $exporter,
-                    counters: counters.clone(),
-                };
-                AdmissionLogProcessor {
-                    inner: BatchLogProcessor::builder(exporter)
-                        .with_batch_config(batch_config)
-                        .build(),
-                    counters: counters.clone(),
-                    capacity: b.max_queue_size,
-                }
-            }};
-        }
         builder = match kind {
-            ExporterKind::Otlp => builder.with_log_processor(processor!(otlp_log_exporter(
-                &bounded(&config.logs.otlp, b),
-                rt
-            )?)),
-            ExporterKind::Console => builder
-                .with_log_processor(processor!(opentelemetry_stdout::LogExporter::default())),
+            ExporterKind::Otlp => {
+                let otlp = bounded(&config.logs.otlp, &config.log_batch);
+                let exporter = otlp_log_exporter(&otlp, rt)?;
+                builder.with_log_processor(log_pipeline(exporter, config, counters))
+            }
+            ExporterKind::Console => builder.with_log_processor(log_pipeline(
+                opentelemetry_stdout::LogExporter::default(),
+                config,
+                counters,
+            )),
             ExporterKind::InMemory => match hooks.in_memory_logs() {
-                Some(exporter) => builder.with_log_processor(processor!(exporter)),
+                Some(e) => builder.with_log_processor(log_pipeline(e, config, counters)),
                 None => builder,
             },
         };
+    }
+    let custom = std::mem::take(&mut hooks.custom_log_exporters);
+    for (i, make) in custom.into_iter().enumerate() {
+        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        if !config.sdk_disabled {
+            builder = builder.with_log_processor(make(config, counters));
+        }
     }
     Ok(builder.build())
 }
@@ -337,22 +386,37 @@ type Grpc<E> = crate::transport::OnRuntime<E>;
 fn otlp_span_exporter(
     s: &OtlpSettings,
     rt: Option<&tokio::runtime::Handle>,
-) -> Result<EitherExporter<opentelemetry_otlp::SpanExporter, Grpc<opentelemetry_otlp::SpanExporter>>, Error> {
+) -> Result<
+    EitherExporter<opentelemetry_otlp::SpanExporter, Grpc<opentelemetry_otlp::SpanExporter>>,
+    Error,
+> {
     let _ = rt;
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
-        return grpc_exporter!(opentelemetry_otlp::SpanExporter::builder(), s, Signal::Traces, rt)
-            .map(EitherExporter::Grpc);
+        return grpc_exporter!(
+            opentelemetry_otlp::SpanExporter::builder(),
+            s,
+            Signal::Traces,
+            rt
+        )
+        .map(EitherExporter::Grpc);
     }
-    http_exporter!(opentelemetry_otlp::SpanExporter::builder(), s, Signal::Traces)
-        .map(EitherExporter::Http)
+    http_exporter!(
+        opentelemetry_otlp::SpanExporter::builder(),
+        s,
+        Signal::Traces
+    )
+    .map(EitherExporter::Http)
 }
 
 fn otlp_metric_exporter(
     s: &OtlpSettings,
     t: Temporality,
     rt: Option<&tokio::runtime::Handle>,
-) -> Result<EitherExporter<opentelemetry_otlp::MetricExporter, Grpc<opentelemetry_otlp::MetricExporter>>, Error> {
+) -> Result<
+    EitherExporter<opentelemetry_otlp::MetricExporter, Grpc<opentelemetry_otlp::MetricExporter>>,
+    Error,
+> {
     let _ = rt;
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
@@ -375,12 +439,20 @@ fn otlp_metric_exporter(
 fn otlp_log_exporter(
     s: &OtlpSettings,
     rt: Option<&tokio::runtime::Handle>,
-) -> Result<EitherExporter<opentelemetry_otlp::LogExporter, Grpc<opentelemetry_otlp::LogExporter>>, Error> {
+) -> Result<
+    EitherExporter<opentelemetry_otlp::LogExporter, Grpc<opentelemetry_otlp::LogExporter>>,
+    Error,
+> {
     let _ = rt;
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
-        return grpc_exporter!(opentelemetry_otlp::LogExporter::builder(), s, Signal::Logs, rt)
-            .map(EitherExporter::Grpc);
+        return grpc_exporter!(
+            opentelemetry_otlp::LogExporter::builder(),
+            s,
+            Signal::Logs,
+            rt
+        )
+        .map(EitherExporter::Grpc);
     }
     http_exporter!(opentelemetry_otlp::LogExporter::builder(), s, Signal::Logs)
         .map(EitherExporter::Http)

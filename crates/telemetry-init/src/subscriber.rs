@@ -11,10 +11,10 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use crate::config::{Config, ConfigWarning, ConsoleFormat};
-use crate::console::{JsonFormat, RateLimit, RedactingStdout};
-use crate::log_bridge::LogBridge;
 use crate::ValueRedactor;
+use crate::config::{Config, ConfigWarning, ConsoleFormat};
+use crate::console::{ConsoleSink, JsonFormat, RateLimit, RedactingWriter};
+use crate::log_bridge::LogBridge;
 
 /// The target of the HTTP middleware's request spans: always exported, whatever `RUST_LOG` says.
 pub const HTTP_SPAN_TARGET: &str = "telemetry::http";
@@ -34,11 +34,7 @@ fn directives(base: &str, extra: &[(&str, &str)]) -> String {
     out
 }
 
-fn filter(
-    directives: &str,
-    user_filter: &str,
-    warnings: &mut Vec<ConfigWarning>,
-) -> EnvFilter {
+fn filter(directives: &str, user_filter: &str, warnings: &mut Vec<ConfigWarning>) -> EnvFilter {
     match EnvFilter::builder().parse(directives) {
         Ok(f) => f,
         Err(e) => {
@@ -64,6 +60,7 @@ pub(crate) struct Parts<'a> {
     pub tracer_provider: &'a SdkTracerProvider,
     pub logger_provider: &'a SdkLoggerProvider,
     pub redactor: Option<ValueRedactor>,
+    pub sink: ConsoleSink,
     pub export: bool,
 }
 
@@ -74,6 +71,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         tracer_provider,
         logger_provider,
         redactor,
+        sink,
         export,
     } = parts;
     let user = config.log_filter.clone();
@@ -115,8 +113,9 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         interval: Duration::from_secs(30),
         last: Mutex::new(HashMap::new()),
     };
-    let writer = || RedactingStdout {
+    let writer = || RedactingWriter {
         redactor: redactor.clone(),
+        sink: sink.clone(),
     };
     let console: Option<Box<dyn Layer<Registry> + Send + Sync>> = match config.console_format {
         ConsoleFormat::Off => None,

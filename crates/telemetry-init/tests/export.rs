@@ -94,8 +94,16 @@ fn assert_all_arrived(receiver: &FakeReceiver, n: usize) {
             receiver.resource_attribute(signal, "deployment.environment.name"),
             Some(AttrValue::from("ci"))
         );
-        assert!(receiver.resource_attribute(signal, "service.instance.id").is_some());
-        assert!(receiver.resource_attribute(signal, "telemetry.sdk.language").is_some());
+        assert!(
+            receiver
+                .resource_attribute(signal, "service.instance.id")
+                .is_some()
+        );
+        assert!(
+            receiver
+                .resource_attribute(signal, "telemetry.sdk.language")
+                .is_some()
+        );
         assert!(receiver.resource_attribute(signal, "host.name").is_some());
     }
 }
@@ -279,7 +287,10 @@ fn span_creation_never_waits_on_a_hung_collector() {
     while accepted.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(accepted.load(Ordering::SeqCst) > 0, "the exporter connected");
+    assert!(
+        accepted.load(Ordering::SeqCst) > 0,
+        "the exporter connected"
+    );
     // An export is now in flight and blocked on the network. Creating spans must not wait.
     tracing::dispatcher::with_default(guard.dispatch(), || {
         for i in 0..5_000 {
@@ -293,7 +304,11 @@ fn span_creation_never_waits_on_a_hung_collector() {
         "the blocked export is still in flight while 5,000 spans were created: {stats:?}"
     );
     // The queue is bounded: the overflow is counted, not buffered without limit.
-    assert_eq!(stats.spans.dropped + stats.spans.in_flight, 5_001, "{stats:?}");
+    assert_eq!(
+        stats.spans.dropped + stats.spans.in_flight,
+        5_001,
+        "{stats:?}"
+    );
     assert!(stats.spans.in_flight <= 2048, "{stats:?}");
 }
 
@@ -350,5 +365,8 @@ fn garbage_environment_never_panics_and_is_reported() {
         assert!(vars.contains(var), "no warning for {var}: {vars:?}");
     }
     let text = guard.config().warnings[0].to_string();
-    assert!(text.contains("is invalid") && text.contains("using"), "{text}");
+    assert!(
+        text.contains("is invalid") && text.contains("using"),
+        "{text}"
+    );
 }

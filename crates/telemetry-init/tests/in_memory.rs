@@ -22,19 +22,38 @@ fn span_tree_with_attributes_and_events_is_captured_exactly() {
     let root = c.span("checkpoint_save");
     let child = c.span("embed");
     assert_eq!(child.parent_span_id, root.span_context.span_id());
-    assert_eq!(
-        child.span_context.trace_id(),
-        root.span_context.trace_id()
-    );
+    assert_eq!(child.span_context.trace_id(), root.span_context.trace_id());
     assert_eq!(child.span_kind, SpanKind::Client);
-    assert_eq!(attribute(&root, "checkpoint_id").map(|v| v.as_str().into_owned()), Some("cp-1".into()));
-    assert_eq!(attribute(&root, "top_k"), Some(&opentelemetry::Value::I64(5)));
-    assert_eq!(attribute(&child, "provider").map(|v| v.to_string()), Some("openai".into()));
-    let event = child.events.iter().next().expect("the info event is a span event");
+    assert_eq!(
+        attribute(&root, "checkpoint_id").map(|v| v.as_str().into_owned()),
+        Some("cp-1".into())
+    );
+    assert_eq!(
+        attribute(&root, "top_k"),
+        Some(&opentelemetry::Value::I64(5))
+    );
+    assert_eq!(
+        attribute(&child, "provider").map(|v| v.to_string()),
+        Some("openai".into())
+    );
+    let event = child
+        .events
+        .iter()
+        .next()
+        .expect("the info event is a span event");
     assert_eq!(event.name, "embedded");
-    assert!(event.attributes.iter().any(|kv| kv.key.as_str() == "tokens" && kv.value == opentelemetry::Value::I64(42)));
+    assert!(
+        event
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "tokens" && kv.value == opentelemetry::Value::I64(42))
+    );
     // An error event marks the span as failed.
-    assert!(matches!(root.status, Status::Error { .. }), "{:?}", root.status);
+    assert!(
+        matches!(root.status, Status::Error { .. }),
+        "{:?}",
+        root.status
+    );
     assert!(root.parent_span_id == opentelemetry::trace::SpanId::INVALID);
 }
 

@@ -1,10 +1,11 @@
-//! The instruments dashboards may query: the contextd catalog of `telemetry-meters` (31) and
-//! the seed services' sets ([`crate::seeds`]), by Prometheus name.
+//! The instruments dashboards may query, by Prometheus name: the contextd catalog of
+//! `telemetry-meters` (31) and the seed 003/004 services' sets (`telemetry_meters::seeds`).
 
 use std::collections::BTreeMap;
 
 use telemetry_meters::contextd::CATALOG;
-use telemetry_meters::{InstrumentDescriptor, InstrumentKind};
+use telemetry_meters::seeds::{AgentTraceMeters, AutomationMeters};
+use telemetry_meters::{InstrumentDescriptor, InstrumentKind, InstrumentSet};
 
 use crate::Error;
 
@@ -73,7 +74,13 @@ impl Instrument {
 /// Prometheus label name of an OTel attribute key (`http.route` → `http_route`).
 pub fn label_name(key: &str) -> String {
     key.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -102,7 +109,11 @@ impl Catalog {
             let i = Instrument::from_descriptor(entry.descriptor, "contextd catalog");
             by_name.insert(i.prometheus_name.clone(), i);
         }
-        for (source, set) in crate::seeds::seed_sets() {
+        let seeds: [(&'static str, &'static [InstrumentDescriptor]); 2] = [
+            ("seed 003 automation", AutomationMeters::DESCRIPTORS),
+            ("seed 004 agenttrace", AgentTraceMeters::DESCRIPTORS),
+        ];
+        for (source, set) in seeds {
             for d in set {
                 let i = Instrument::from_descriptor(d, source);
                 by_name.entry(i.prometheus_name.clone()).or_insert(i);

@@ -34,7 +34,13 @@ pub fn all(catalog: &Catalog) -> Result<Vec<Dashboard>, Error> {
     ])
 }
 
-fn dashboard(uid: &str, title: &str, description: &str, tags: &[&str], rows: Vec<Row>) -> Dashboard {
+fn dashboard(
+    uid: &str,
+    title: &str,
+    description: &str,
+    tags: &[&str],
+    rows: Vec<Row>,
+) -> Dashboard {
     let mut all_tags = vec!["telemetry".to_owned()];
     all_tags.extend(tags.iter().map(|t| (*t).to_owned()));
     Dashboard {
@@ -60,7 +66,13 @@ fn http_summary(c: &Lookup<'_>) -> Result<Vec<Panel>, Error> {
     let requests = c.m("http_server_requests_total")?;
     let duration = c.m("http_server_request_duration_seconds")?;
     Ok(vec![
-        Panel::new(Stat, "HTTP requests/s", "reqps", requests.rate(&[], &[])?, "requests/s"),
+        Panel::new(
+            Stat,
+            "HTTP requests/s",
+            "reqps",
+            requests.rate(&[], &[])?,
+            "requests/s",
+        ),
         Panel::new(
             Stat,
             "HTTP 5xx ratio",
@@ -106,12 +118,24 @@ fn contextd_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
 
     let mut service = http_summary(&c)?;
     service.push(
-        Panel::new(Stat, "Live heap", "bytes", heap_live.gauge("sum", &[], &[])?, "heap")
-            .describe("Bytes allocated through the allocator in use (not RSS)."),
+        Panel::new(
+            Stat,
+            "Live heap",
+            "bytes",
+            heap_live.gauge("sum", &[], &[])?,
+            "heap",
+        )
+        .describe("Bytes allocated through the allocator in use (not RSS)."),
     );
     service.push(
-        Panel::new(TimeSeries, "Alive tokio tasks", "short", tasks.gauge("sum", &[], &["job"])?, "{{job}}")
-            .width(24),
+        Panel::new(
+            TimeSeries,
+            "Alive tokio tasks",
+            "short",
+            tasks.gauge("sum", &[], &["job"])?,
+            "{{job}}",
+        )
+        .width(24),
     );
 
     Ok(dashboard(
@@ -151,8 +175,20 @@ fn contextd_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
             Row::new(
                 "Checkpoints and remediations",
                 vec![
-                    Panel::new(Stat, "Checkpoints stored", "short", cp_total.gauge("sum", &[], &[])?, "checkpoints"),
-                    Panel::new(Stat, "Remediations stored", "short", rem_total.gauge("sum", &[], &[])?, "remediations"),
+                    Panel::new(
+                        Stat,
+                        "Checkpoints stored",
+                        "short",
+                        cp_total.gauge("sum", &[], &[])?,
+                        "checkpoints",
+                    ),
+                    Panel::new(
+                        Stat,
+                        "Remediations stored",
+                        "short",
+                        rem_total.gauge("sum", &[], &[])?,
+                        "remediations",
+                    ),
                     Panel::new(
                         Stat,
                         "Median checkpoint search score",
@@ -217,7 +253,10 @@ fn contextd_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
                         emb_duration.quantile(0.5, &[], &["provider"])?,
                         "p50 {{provider}}",
                     )
-                    .target(emb_duration.quantile(0.95, &[], &["provider"])?, "p95 {{provider}}")
+                    .target(
+                        emb_duration.quantile(0.95, &[], &["provider"])?,
+                        "p95 {{provider}}",
+                    )
                     .threshold(2.0, "red"),
                     Panel::new(
                         TimeSeries,
@@ -233,7 +272,9 @@ fn contextd_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
                         emb_cost.increase_over_range(&[], &[])?,
                         "USD",
                     )
-                    .describe("tokens / 1e6 * price per model, summed over the selected time range."),
+                    .describe(
+                        "tokens / 1e6 * price per model, summed over the selected time range.",
+                    ),
                 ],
             ),
             Row::new(
@@ -283,28 +324,62 @@ fn contextd_testing(catalog: &Catalog) -> Result<Dashboard, Error> {
             Row::new(
                 "Quality now",
                 vec![
-                    Panel::new(Gauge, "Test coverage", "percent", coverage.gauge("max", &[], &[])?, "coverage")
-                        .range(0.0, 100.0)
-                        .threshold(60.0, "orange")
-                        .threshold(80.0, "green"),
-                    Panel::new(Stat, "Tests", "short", tests.gauge("sum", &[], &[])?, "tests"),
+                    Panel::new(
+                        Gauge,
+                        "Test coverage",
+                        "percent",
+                        coverage.gauge("max", &[], &[])?,
+                        "coverage",
+                    )
+                    .range(0.0, 100.0)
+                    .threshold(60.0, "orange")
+                    .threshold(80.0, "green"),
+                    Panel::new(
+                        Stat,
+                        "Tests",
+                        "short",
+                        tests.gauge("sum", &[], &[])?,
+                        "tests",
+                    ),
                     Panel::new(
                         Stat,
                         "Open critical bugs",
                         "short",
-                        bugs.gauge("sum", &[("severity", "=", "critical"), ("status", "=", "open")], &[])?,
+                        bugs.gauge(
+                            "sum",
+                            &[("severity", "=", "critical"), ("status", "=", "open")],
+                            &[],
+                        )?,
                         "open critical",
                     )
                     .threshold(1.0, "red"),
-                    Panel::new(Stat, "Regression tests", "short", regression.gauge("sum", &[], &[])?, "regression tests"),
+                    Panel::new(
+                        Stat,
+                        "Regression tests",
+                        "short",
+                        regression.gauge("sum", &[], &[])?,
+                        "regression tests",
+                    ),
                 ],
             ),
             Row::new(
                 "Trends",
                 vec![
-                    Panel::new(TimeSeries, "Coverage over time", "percent", coverage.gauge("max", &[], &["job"])?, "{{job}}")
-                        .range(0.0, 100.0),
-                    Panel::new(TimeSeries, "Tests by type", "short", tests.gauge("sum", &[], &["type"])?, "{{type}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Coverage over time",
+                        "percent",
+                        coverage.gauge("max", &[], &["job"])?,
+                        "{{job}}",
+                    )
+                    .range(0.0, 100.0),
+                    Panel::new(
+                        TimeSeries,
+                        "Tests by type",
+                        "short",
+                        tests.gauge("sum", &[], &["type"])?,
+                        "{{type}}",
+                    ),
                     Panel::new(
                         BarGauge,
                         "Bugs by severity and status",
@@ -342,7 +417,13 @@ fn contextd_agents_skills(catalog: &Catalog) -> Result<Dashboard, Error> {
             Row::new(
                 "Skills",
                 vec![
-                    Panel::new(Stat, "Skills stored", "short", skills.gauge("sum", &[], &[])?, "skills"),
+                    Panel::new(
+                        Stat,
+                        "Skills stored",
+                        "short",
+                        skills.gauge("sum", &[], &[])?,
+                        "skills",
+                    ),
                     Panel::new(
                         Stat,
                         "Mean skill success rate",
@@ -502,10 +583,17 @@ fn http_red(catalog: &Catalog) -> Result<Dashboard, Error> {
                         TimeSeries,
                         "Measured requests/s by protocol",
                         "reqps",
-                        duration.observation_rate(&[], &["network_protocol_version", "url_scheme"])?,
+                        duration
+                            .observation_rate(&[], &["network_protocol_version", "url_scheme"])?,
                         "HTTP/{{network_protocol_version}} {{url_scheme}}",
                     ),
-                    Panel::new(Heatmap, "Duration distribution", "s", duration.heatmap(&[])?, "{{le}}"),
+                    Panel::new(
+                        Heatmap,
+                        "Duration distribution",
+                        "s",
+                        duration.heatmap(&[])?,
+                        "{{le}}",
+                    ),
                 ],
             ),
         ],
@@ -704,32 +792,61 @@ fn automation_execution(catalog: &Catalog) -> Result<Dashboard, Error> {
             Row::new(
                 "Request overview",
                 vec![
-                    Panel::new(TimeSeries, "Request rate by status", "reqps", requests.rate(&[], &["status"])?, "{{status}}"),
                     Panel::new(
                         TimeSeries,
-                        "Error rate by reason",
+                        "Request rate by status",
                         "reqps",
-                        errors.rate(&[], &["reason"])?,
-                        "{{reason}}",
+                        requests.rate(&[], &["status"])?,
+                        "{{status}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Error rate by tool",
+                        "reqps",
+                        errors.rate(&[], &["tool"])?,
+                        "{{tool}}",
                     )
-                    .target(requests.ratio(&[("status", "=", "error")], &[], &[])?, "error ratio")
+                    .target(
+                        requests.ratio(&[("status", "=", "error")], &[], &[])?,
+                        "error ratio",
+                    )
                     .threshold(0.05, "red")
-                    .describe("The 5% threshold of the error-rate alert applies to the error ratio."),
+                    .describe(
+                        "The 5% threshold of the error-rate alert applies to the error ratio.",
+                    ),
                 ],
             ),
             Row::new(
                 "Latency",
                 vec![
-                    Panel::new(TimeSeries, "Request duration P50/P95/P99", "s", duration.quantile(0.5, &[], &[])?, "p50")
-                        .target(duration.quantile(0.95, &[], &[])?, "p95")
-                        .target(duration.quantile(0.99, &[], &[])?, "p99")
-                        .threshold(1.0, "red"),
-                    Panel::new(TimeSeries, "Requests by tool", "reqps", requests.rate(&[], &["tool"])?, "{{tool}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Request duration P50/P95/P99",
+                        "s",
+                        duration.quantile(0.5, &[], &[])?,
+                        "p50",
+                    )
+                    .target(duration.quantile(0.95, &[], &[])?, "p95")
+                    .target(duration.quantile(0.99, &[], &[])?, "p99")
+                    .threshold(1.0, "red"),
+                    Panel::new(
+                        TimeSeries,
+                        "Requests by tool",
+                        "reqps",
+                        requests.rate(&[], &["tool"])?,
+                        "{{tool}}",
+                    ),
                 ],
             ),
             Row::new(
                 "Distribution",
-                vec![Panel::new(Heatmap, "Duration heatmap", "s", duration.heatmap(&[])?, "{{le}}")],
+                vec![Panel::new(
+                    Heatmap,
+                    "Duration heatmap",
+                    "s",
+                    duration.heatmap(&[])?,
+                    "{{le}}",
+                )],
             ),
         ],
     ))
@@ -745,7 +862,7 @@ fn automation_selector(catalog: &Catalog) -> Result<Dashboard, Error> {
     let db_errors = c.m("selector_db_errors_total")?;
     let entries = c.m("selector_cache_entries")?;
     let ttl = c.m("selector_cache_ttl_seconds")?;
-    let build = c.m("selector_build_info")?;
+    let build = c.m("automation_build_info")?;
     let hit_rate = format!(
         "{} / ({} + {})",
         hits.rate(&[], &[])?,
@@ -761,8 +878,20 @@ fn automation_selector(catalog: &Catalog) -> Result<Dashboard, Error> {
             Row::new(
                 "Request overview",
                 vec![
-                    Panel::new(TimeSeries, "Request rate by status", "reqps", requests.rate(&[], &["status"])?, "{{status}}"),
-                    Panel::new(TimeSeries, "Request rate by source", "reqps", requests.rate(&[], &["source"])?, "{{source}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Request rate by status",
+                        "reqps",
+                        requests.rate(&[], &["status"])?,
+                        "{{status}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Request rate by source",
+                        "reqps",
+                        requests.rate(&[], &["source"])?,
+                        "{{source}}",
+                    ),
                 ],
             ),
             Row::new(
@@ -772,19 +901,43 @@ fn automation_selector(catalog: &Catalog) -> Result<Dashboard, Error> {
                         .range(0.0, 1.0)
                         .threshold(0.5, "orange")
                         .threshold(0.8, "green"),
-                    Panel::new(Stat, "DB errors in range", "short", db_errors.increase_over_range(&[], &[])?, "errors")
-                        .threshold(1.0, "red"),
-                    Panel::new(Stat, "Cache entries", "short", entries.gauge("sum", &[], &[])?, "entries"),
+                    Panel::new(
+                        Stat,
+                        "DB errors in range",
+                        "short",
+                        db_errors.increase_over_range(&[], &[])?,
+                        "errors",
+                    )
+                    .threshold(1.0, "red"),
+                    Panel::new(
+                        Stat,
+                        "Cache entries",
+                        "short",
+                        entries.gauge("sum", &[], &[])?,
+                        "entries",
+                    ),
                     Panel::new(Stat, "Cache TTL", "s", ttl.gauge("max", &[], &[])?, "ttl"),
                 ],
             ),
             Row::new(
                 "Performance",
                 vec![
-                    Panel::new(TimeSeries, "Request duration P50/P95/P99", "s", duration.quantile(0.5, &[], &[])?, "p50")
-                        .target(duration.quantile(0.95, &[], &[])?, "p95")
-                        .target(duration.quantile(0.99, &[], &[])?, "p99"),
-                    Panel::new(TimeSeries, "Cache eviction rate", "ops", evictions.rate(&[], &[])?, "evictions/s"),
+                    Panel::new(
+                        TimeSeries,
+                        "Request duration P50/P95/P99",
+                        "s",
+                        duration.quantile(0.5, &[], &[])?,
+                        "p50",
+                    )
+                    .target(duration.quantile(0.95, &[], &[])?, "p95")
+                    .target(duration.quantile(0.99, &[], &[])?, "p99"),
+                    Panel::new(
+                        TimeSeries,
+                        "Cache eviction rate",
+                        "ops",
+                        evictions.rate(&[], &[])?,
+                        "evictions/s",
+                    ),
                 ],
             ),
             Row::new(
@@ -838,18 +991,36 @@ fn agenttrace_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
                     )
                     .threshold(0.01, "orange")
                     .threshold(0.05, "red"),
-                    Panel::new(Stat, "P99 latency", "s", duration.quantile(0.99, &[], &[])?, "p99")
-                        .threshold(0.5, "orange")
-                        .threshold(1.0, "red"),
+                    Panel::new(
+                        Stat,
+                        "P99 latency",
+                        "s",
+                        duration.quantile(0.99, &[], &[])?,
+                        "p99",
+                    )
+                    .threshold(0.5, "orange")
+                    .threshold(1.0, "red"),
                 ],
             ),
             Row::new(
                 "Ingestion and workers",
                 vec![
-                    Panel::new(TimeSeries, "Traces ingested/s", "ops", traces.rate(&[], &[])?, "traces/s")
-                        .target(observations.rate(&[], &[])?, "observations/s"),
-                    Panel::new(TimeSeries, "Worker queue depth", "short", queue.gauge("max", &[], &["queue"])?, "{{queue}}")
-                        .threshold(10000.0, "red"),
+                    Panel::new(
+                        TimeSeries,
+                        "Traces ingested/s",
+                        "ops",
+                        traces.rate(&[], &[])?,
+                        "traces/s",
+                    )
+                    .target(observations.rate(&[], &[])?, "observations/s"),
+                    Panel::new(
+                        TimeSeries,
+                        "Worker queue depth",
+                        "short",
+                        queue.gauge("max", &[], &["queue"])?,
+                        "{{queue}}",
+                    )
+                    .threshold(10000.0, "red"),
                     Panel::new(
                         TimeSeries,
                         "Jobs processed/s by type and status",
@@ -867,13 +1038,19 @@ fn agenttrace_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
                         TimeSeries,
                         "Connections",
                         "short",
-                        active.gauge("sum", &[], &[])?,
-                        "active",
+                        active.gauge("sum", &[], &["db"])?,
+                        "active {{db}}",
                     )
-                    .target(idle.gauge("sum", &[], &[])?, "idle")
-                    .target(max.gauge("sum", &[], &[])?, "max"),
-                    Panel::new(TimeSeries, "Query P99", "s", query.quantile(0.99, &[], &[])?, "p99")
-                        .threshold(10.0, "red"),
+                    .target(idle.gauge("sum", &[], &["db"])?, "idle {{db}}")
+                    .target(max.gauge("sum", &[], &["db"])?, "max {{db}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Query P99",
+                        "s",
+                        query.quantile(0.99, &[], &[])?,
+                        "p99",
+                    )
+                    .threshold(10.0, "red"),
                 ],
             ),
         ],

@@ -323,11 +323,25 @@ impl Dashboard {
         })
     }
 
-    /// The JSON file content (pretty, trailing newline).
+    /// The JSON file content (pretty, keys sorted, trailing newline).
     pub fn render(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.to_json())
+        let mut s = serde_json::to_string_pretty(&sorted(self.to_json()))
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
+    }
+}
+
+/// Rebuilds objects with their keys in sorted order, so the output does not depend on whether
+/// some other crate in the build enables serde_json's `preserve_order` feature.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
     }
 }

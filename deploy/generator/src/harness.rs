@@ -109,9 +109,8 @@ impl Prometheus {
     pub fn start(opts: &PrometheusOptions) -> Result<Self, Error> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("temporary directory", e))?;
         let interval = format!("{}s", opts.interval.as_secs().max(1));
-        let mut config = format!(
-            "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
-        );
+        let mut config =
+            format!("global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n");
         if let Some(rules) = &opts.rules_dir {
             config.push_str(&format!(
                 "rule_files:\n  - {:?}\n",
@@ -158,19 +157,23 @@ impl Prometheus {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .map_err(|e| Error::Http(e.to_string()))?;
-            let mut prom = Prometheus {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-                log,
-                http,
-                _dir: tempfile::tempdir().map_err(|e| Error::io("temporary directory", e))?,
-            };
-            match prom.wait_ready(opts.startup_timeout) {
+            let url = format!("http://127.0.0.1:{port}");
+            let mut child = child;
+            match wait_ready(&mut child, &http, &url, &log, opts.startup_timeout) {
                 Ok(()) => {
-                    prom._dir = dir;
-                    return Ok(prom);
+                    return Ok(Prometheus {
+                        child,
+                        url,
+                        log,
+                        http,
+                        _dir: dir,
+                    });
                 }
-                Err(e) => last_error = Some(e),
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    last_error = Some(e);
+                }
             }
         }
         Err(last_error.unwrap_or_else(|| Error::Tool {
@@ -184,40 +187,21 @@ impl Prometheus {
         &self.url
     }
 
-    fn log_tail(&self) -> String {
-        let log = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    fn wait_ready(&mut self, timeout: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::Tool {
-                    tool: "prometheus".to_owned(),
-                    reason: format!("exited with {status}:\n{}", self.log_tail()),
-                });
-            }
-            if let Ok(r) = self.http.get(format!("{}/-/ready", self.url)).send()
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            sleep(Duration::from_millis(200));
-        }
-        Err(Error::Tool {
-            tool: "prometheus".to_owned(),
-            reason: format!("not ready after {timeout:?}:\n{}", self.log_tail()),
-        })
+    /// The last lines Prometheus logged.
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log)
     }
 
     /// Instant query; returns the result vector (an empty vector is no data).
     pub fn query(&self, expr: &str) -> Result<Vec<Value>, Error> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/api/v1/query", self.url),
+            &[("query", expr)],
+        )
+        .map_err(|e| Error::Http(e.to_string()))?;
         let resp = self
             .http
-            .get(format!("{}/api/v1/query", self.url))
-            .query(&[("query", expr)])
+            .get(url)
             .send()
             .map_err(|e| Error::Http(e.to_string()))?;
         let body: Value = resp.json().map_err(|e| Error::Http(e.to_string()))?;
@@ -259,6 +243,40 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn log_tail(log: &std::path::Path) -> String {
+    let log = fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+fn wait_ready(
+    child: &mut Child,
+    http: &reqwest::blocking::Client,
+    url: &str,
+    log: &std::path::Path,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Error::Tool {
+                tool: "prometheus".to_owned(),
+                reason: format!("exited with {status}:\n{}", log_tail(log)),
+            });
+        }
+        if let Ok(r) = http.get(format!("{url}/-/ready")).send()
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        sleep(Duration::from_millis(200));
+    }
+    Err(Error::Tool {
+        tool: "prometheus".to_owned(),
+        reason: format!("not ready after {timeout:?}:\n{}", log_tail(log)),
+    })
 }
 
 fn free_port() -> Result<u16, Error> {
@@ -329,10 +347,9 @@ fn leaf_selectors(
 
 fn collect_selectors(e: &promql_parser::parser::Expr, out: &mut Vec<(String, String)>) {
     use promql_parser::parser::Expr;
-    let mut push = |vs: &promql_parser::parser::VectorSelector| {
-        let name = vs.name.clone().unwrap_or_default();
-        out.push((name, vs.to_string()));
-    };
+    fn push(vs: &promql_parser::parser::VectorSelector, out: &mut Vec<(String, String)>) {
+        out.push((vs.name.clone().unwrap_or_default(), vs.to_string()));
+    }
     match e {
         Expr::Aggregate(a) => {
             collect_selectors(&a.expr, out);
@@ -347,8 +364,8 @@ fn collect_selectors(e: &promql_parser::parser::Expr, out: &mut Vec<(String, Str
         }
         Expr::Paren(p) => collect_selectors(&p.expr, out),
         Expr::Subquery(s) => collect_selectors(&s.expr, out),
-        Expr::VectorSelector(vs) => push(vs),
-        Expr::MatrixSelector(ms) => push(&ms.vs),
+        Expr::VectorSelector(vs) => push(vs, out),
+        Expr::MatrixSelector(ms) => push(&ms.vs, out),
         Expr::Call(c) => {
             for a in &c.args.args {
                 collect_selectors(a, out);

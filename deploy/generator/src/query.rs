@@ -186,6 +186,18 @@ impl Default for Variables {
     }
 }
 
+impl Variables {
+    /// Values for running against a freshly started Prometheus: every job with at least one
+    /// character, 5m rate windows (enough for slow scrapers), 1h ranges.
+    pub fn harness() -> Self {
+        Variables {
+            job: ".+".to_owned(),
+            rate_interval: "5m".to_owned(),
+            range: "1h".to_owned(),
+        }
+    }
+}
+
 /// Replaces Grafana variables in a dashboard query, giving plain PromQL.
 pub fn instantiate(expr: &str, vars: &Variables) -> String {
     expr.replace("$__rate_interval", &vars.rate_interval)

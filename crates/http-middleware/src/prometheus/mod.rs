@@ -37,7 +37,8 @@ use naming::PromKind;
 /// Content type of the Prometheus text format 0.0.4.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Content type of the OpenMetrics 1.0 text format.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// A metric reader that renders the meter provider's metrics in Prometheus formats on demand.
 ///
@@ -126,7 +127,9 @@ impl Format {
     /// Negotiates from an `Accept` header: OpenMetrics when it is acceptable with a q-value at
     /// least that of `text/plain`, Prometheus text otherwise (and without a header).
     pub fn from_accept(accept: Option<&str>) -> Self {
-        let Some(accept) = accept else { return Self::Text };
+        let Some(accept) = accept else {
+            return Self::Text;
+        };
         let (mut om, mut text) = (0.0f32, 0.0f32);
         for range in accept.split(',') {
             let mut parts = range.split(';').map(str::trim);
@@ -141,7 +144,11 @@ impl Format {
                 _ => {}
             }
         }
-        if om > 0.0 && om >= text { Self::OpenMetrics } else { Self::Text }
+        if om > 0.0 && om >= text {
+            Self::OpenMetrics
+        } else {
+            Self::Text
+        }
     }
 
     /// The `Content-Type` of this format.
@@ -156,14 +163,22 @@ impl Format {
 impl PrometheusExporter {
     /// Starts building an exporter.
     pub fn builder() -> PrometheusExporterBuilder {
-        PrometheusExporterBuilder { config: ExporterConfig { scope_labels: true, target_info: true } }
+        PrometheusExporterBuilder {
+            config: ExporterConfig {
+                scope_labels: true,
+                target_info: true,
+            },
+        }
     }
 
     /// Collects from the meter provider and encodes for the given `Accept` header.
     pub fn render(&self, accept: Option<&str>) -> Result<Exposition, ScrapeError> {
         let format = Format::from_accept(accept);
         let body = self.render_format(format)?;
-        Ok(Exposition { content_type: format.content_type(), body })
+        Ok(Exposition {
+            content_type: format.content_type(),
+            body,
+        })
     }
 
     /// Collects and encodes in an explicit format.
@@ -238,7 +253,11 @@ pub(crate) enum FamilyKind {
 pub(crate) enum SampleValue {
     Number(Number),
     /// Non-cumulative bucket counts with their upper bounds (the last is `+Inf`).
-    Histogram { sum: f64, count: u64, buckets: Vec<(f64, u64)> },
+    Histogram {
+        sum: f64,
+        count: u64,
+        buckets: Vec<(f64, u64)>,
+    },
 }
 
 pub(crate) type Labels = Vec<(String, String)>;
@@ -257,7 +276,10 @@ pub(crate) struct Family {
 
 /// Maps OTel attributes to sorted Prometheus labels; keys colliding after sanitisation are
 /// merged with `;`, ordered by original key (spec rule).
-fn labels<'a>(attrs: impl Iterator<Item = (&'a Key, &'a Value)>, extra: &[(String, String)]) -> Labels {
+fn labels<'a>(
+    attrs: impl Iterator<Item = (&'a Key, &'a Value)>,
+    extra: &[(String, String)],
+) -> Labels {
     let mut map: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (k, v) in attrs {
         map.entry(naming::sanitize_label_name(k.as_str()))
@@ -268,7 +290,10 @@ fn labels<'a>(attrs: impl Iterator<Item = (&'a Key, &'a Value)>, extra: &[(Strin
         .into_iter()
         .map(|(k, mut vs)| {
             vs.sort();
-            (k, vs.into_iter().map(|(_, v)| v).collect::<Vec<_>>().join(";"))
+            (
+                k,
+                vs.into_iter().map(|(_, v)| v).collect::<Vec<_>>().join(";"),
+            )
         })
         .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
         .collect();
@@ -286,21 +311,30 @@ fn convert(rm: &ResourceMetrics, config: &ExporterConfig) -> Vec<Family> {
             help: "Target metadata".to_owned(),
             unit: None,
             kind: FamilyKind::Info,
-            samples: vec![(labels(rm.resource().iter(), &[]), SampleValue::Number(Number::U(1)))],
+            samples: vec![(
+                labels(rm.resource().iter(), &[]),
+                SampleValue::Number(Number::U(1)),
+            )],
         });
         index.insert("target_info".to_owned(), 0);
     }
     for scope in rm.scope_metrics() {
         let mut scope_labels = Vec::new();
         if config.scope_labels {
-            scope_labels.push(("otel_scope_name".to_owned(), scope.scope().name().to_owned()));
+            scope_labels.push((
+                "otel_scope_name".to_owned(),
+                scope.scope().name().to_owned(),
+            ));
             if let Some(v) = scope.scope().version() {
                 scope_labels.push(("otel_scope_version".to_owned(), v.to_owned()));
             }
         }
         for metric in scope.metrics() {
             let Some((kind, samples)) = samples(metric.data(), &scope_labels) else {
-                tracing::debug!(metric = metric.name(), "exponential histograms are not exposed to Prometheus");
+                tracing::debug!(
+                    metric = metric.name(),
+                    "exponential histograms are not exposed to Prometheus"
+                );
                 continue;
             };
             let prom_kind = match kind {
@@ -330,7 +364,10 @@ fn convert(rm: &ResourceMetrics, config: &ExporterConfig) -> Vec<Family> {
     families
 }
 
-fn samples(data: &AggregatedMetrics, extra: &Labels) -> Option<(FamilyKind, Vec<(Labels, SampleValue)>)> {
+fn samples(
+    data: &AggregatedMetrics,
+    extra: &Labels,
+) -> Option<(FamilyKind, Vec<(Labels, SampleValue)>)> {
     fn of<T: Copy>(
         data: &MetricData<T>,
         extra: &Labels,
@@ -343,20 +380,35 @@ fn samples(data: &AggregatedMetrics, extra: &Labels) -> Option<(FamilyKind, Vec<
             MetricData::Gauge(g) => (
                 FamilyKind::Gauge,
                 g.data_points()
-                    .map(|dp| (attrs(&mut dp.attributes()), SampleValue::Number(num(dp.value()))))
+                    .map(|dp| {
+                        (
+                            attrs(&mut dp.attributes()),
+                            SampleValue::Number(num(dp.value())),
+                        )
+                    })
                     .collect(),
             ),
             MetricData::Sum(s) => (
-                if s.is_monotonic() { FamilyKind::Counter } else { FamilyKind::Gauge },
+                if s.is_monotonic() {
+                    FamilyKind::Counter
+                } else {
+                    FamilyKind::Gauge
+                },
                 s.data_points()
-                    .map(|dp| (attrs(&mut dp.attributes()), SampleValue::Number(num(dp.value()))))
+                    .map(|dp| {
+                        (
+                            attrs(&mut dp.attributes()),
+                            SampleValue::Number(num(dp.value())),
+                        )
+                    })
                     .collect(),
             ),
             MetricData::Histogram(h) => (
                 FamilyKind::Histogram,
                 h.data_points()
                     .map(|dp| {
-                        let mut buckets: Vec<(f64, u64)> = dp.bounds().zip(dp.bucket_counts()).collect();
+                        let mut buckets: Vec<(f64, u64)> =
+                            dp.bounds().zip(dp.bucket_counts()).collect();
                         let inf = dp.bucket_counts().last().unwrap_or(0);
                         buckets.push((f64::INFINITY, inf));
                         let value = SampleValue::Histogram {
@@ -401,7 +453,8 @@ impl prometheus_client::collector::Collector for Families {
                     .unwrap_or(&family.name),
                 None => &family.name,
             };
-            let mut metric = encoder.encode_descriptor(stem, &family.help, unit.as_ref(), metric_type)?;
+            let mut metric =
+                encoder.encode_descriptor(stem, &family.help, unit.as_ref(), metric_type)?;
             for (labels, value) in &family.samples {
                 match (family.kind, value) {
                     (FamilyKind::Info, _) => metric.encode_info(labels)?,
@@ -409,7 +462,10 @@ impl prometheus_client::collector::Collector for Families {
                         let mut m = metric.encode_family(labels)?;
                         match *n {
                             Number::U(v) => m.encode_counter::<NoLabelSet, _, u64>(&v, None)?,
-                            Number::I(v) => m.encode_counter::<NoLabelSet, _, u64>(&v.max(0).unsigned_abs(), None)?,
+                            Number::I(v) => m.encode_counter::<NoLabelSet, _, u64>(
+                                &v.max(0).unsigned_abs(),
+                                None,
+                            )?,
                             Number::F(v) => m.encode_counter::<NoLabelSet, _, f64>(&v, None)?,
                         }
                     }
@@ -421,7 +477,14 @@ impl prometheus_client::collector::Collector for Families {
                             Number::F(v) => m.encode_gauge(&v)?,
                         }
                     }
-                    (FamilyKind::Histogram, SampleValue::Histogram { sum, count, buckets }) => {
+                    (
+                        FamilyKind::Histogram,
+                        SampleValue::Histogram {
+                            sum,
+                            count,
+                            buckets,
+                        },
+                    ) => {
                         metric
                             .encode_family(labels)?
                             .encode_histogram::<NoLabelSet>(*sum, *count, buckets, None)?;
@@ -470,7 +533,10 @@ pub mod actix {
 
     /// Serves one scrape for the request: 200 with the exposition, or 500 with the reason.
     pub fn scrape(exporter: &PrometheusExporter, req: &HttpRequest) -> HttpResponse {
-        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
         match exporter.render(accept) {
             Ok(e) => HttpResponse::Ok().content_type(e.content_type).body(e.body),
             Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
@@ -482,9 +548,11 @@ pub mod actix {
         move |cfg| {
             cfg.app_data(web::Data::new(exporter)).route(
                 "/metrics",
-                web::get().to(|exporter: web::Data<PrometheusExporter>, req: HttpRequest| async move {
-                    scrape(&exporter, &req)
-                }),
+                web::get().to(
+                    |exporter: web::Data<PrometheusExporter>, req: HttpRequest| async move {
+                        scrape(&exporter, &req)
+                    },
+                ),
             );
         }
     }

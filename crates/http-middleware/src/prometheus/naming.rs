@@ -1,9 +1,10 @@
 //! OpenTelemetry -> Prometheus name translation, per the OTel specification "Prometheus and
 //! OpenMetrics Compatibility" (metric names, unit suffixes, `_total`, label names).
 //!
-//! `telemetry-meters` is building the workspace-wide translation function in parallel; this
-//! module implements the same spec rules so the exporter does not wait on it. Replace with
-//! `telemetry_meters::prometheus_name` once that lands (the unit tests here pin the behaviour).
+//! Metric names come from `telemetry_meters::prometheus_name` (the workspace's single
+//! translation); this module adds what the exposition needs on top of it: label-name
+//! sanitisation and the unit word for the OpenMetrics `# UNIT` line. The tests pin the team
+//! contract names.
 
 /// What kind of Prometheus family a metric becomes (it changes the suffix rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,12 +15,6 @@ pub enum PromKind {
     Gauge,
     /// Histogram.
     Histogram,
-}
-
-/// Replaces characters outside `[a-zA-Z0-9_:]` with `_`, collapses runs of `_`, and prefixes a
-/// leading digit with `_`.
-pub fn sanitize_metric_name(name: &str) -> String {
-    sanitize(name, true)
 }
 
 /// Label names: characters outside `[a-zA-Z0-9_]` become `_`, runs of `_` collapse, and a
@@ -132,21 +127,22 @@ pub fn unit_suffix(unit: &str, kind: PromKind) -> Option<String> {
     }
 }
 
-/// The Prometheus family name (without `_total`) and the unit word it ends with, if any.
+/// The Prometheus family name (without `_total`) and the unit word it ends with, if any (for
+/// the OpenMetrics `# UNIT` line). The name itself comes from the workspace-wide translation,
+/// `telemetry_meters::prometheus_name`, so dashboards, docs and this exposition agree.
 pub fn family_name(name: &str, unit: &str, kind: PromKind) -> (String, Option<String>) {
-    let mut family = sanitize_metric_name(name);
-    if kind == PromKind::Counter {
-        if let Some(stem) = family.strip_suffix("_total") {
-            family = stem.to_owned();
-        }
-    }
-    let unit = unit_suffix(unit, kind);
-    if let Some(unit) = &unit {
-        if !family.ends_with(&format!("_{unit}")) {
-            family.push('_');
-            family.push_str(unit);
-        }
-    }
+    use telemetry_meters::InstrumentKind;
+    let meters_kind = match kind {
+        PromKind::Counter => InstrumentKind::Counter,
+        PromKind::Gauge => InstrumentKind::Gauge,
+        PromKind::Histogram => InstrumentKind::Histogram,
+    };
+    let full = telemetry_meters::prometheus_name(name, unit, meters_kind);
+    let family = match kind {
+        PromKind::Counter => full.strip_suffix("_total").unwrap_or(&full).to_owned(),
+        _ => full,
+    };
+    let unit = unit_suffix(unit, kind).filter(|u| family.ends_with(&format!("_{u}")));
     (family, unit)
 }
 
@@ -200,13 +196,29 @@ mod tests {
     #[test]
     fn spec_rules() {
         use PromKind::*;
-        assert_eq!(prometheus_name("cpu.utilization", "1", Gauge), "cpu_utilization_ratio");
+        assert_eq!(
+            prometheus_name("cpu.utilization", "1", Gauge),
+            "cpu_utilization_ratio"
+        );
         assert_eq!(prometheus_name("hits", "1", Counter), "hits_total");
-        assert_eq!(prometheus_name("net.io", "By/s", Gauge), "net_io_bytes_per_second");
-        assert_eq!(prometheus_name("bytes.sent", "By", Counter), "bytes_sent_bytes_total");
+        assert_eq!(
+            prometheus_name("net.io", "By/s", Gauge),
+            "net_io_bytes_per_second"
+        );
+        // otlptranslator rule: a unit word already present as a token is not repeated.
+        assert_eq!(
+            prometheus_name("bytes.sent", "By", Counter),
+            "bytes_sent_total"
+        );
+        assert_eq!(family_name("bytes.sent", "By", Counter).1, None);
+        assert_eq!(prometheus_name("io", "By", Counter), "io_bytes_total");
+        assert_eq!(family_name("io", "By", Counter).1.as_deref(), Some("bytes"));
         assert_eq!(prometheus_name("a..b--c", "", Gauge), "a_b_c");
         assert_eq!(prometheus_name("9lives", "", Gauge), "_9lives");
-        assert_eq!(sanitize_label_name("http.request.method"), "http_request_method");
+        assert_eq!(
+            sanitize_label_name("http.request.method"),
+            "http_request_method"
+        );
         assert_eq!(sanitize_label_name("0key"), "key_0key");
     }
 }

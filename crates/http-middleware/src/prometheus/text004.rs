@@ -97,7 +97,11 @@ pub(crate) fn encode(out: &mut String, families: &[Family]) -> std::fmt::Result 
                     write_number(out, *n)?;
                     out.push('\n');
                 }
-                SampleValue::Histogram { sum, count, buckets } => {
+                SampleValue::Histogram {
+                    sum,
+                    count,
+                    buckets,
+                } => {
                     let mut cumulative = 0u64;
                     for (bound, n) in buckets {
                         cumulative = cumulative.saturating_add(*n);
@@ -132,7 +136,10 @@ mod tests {
                 help: "a\\b\nc".into(),
                 unit: None,
                 kind: FamilyKind::Counter,
-                samples: vec![(vec![("k".into(), "q\"\n\\".into())], SampleValue::Number(Number::U(3)))],
+                samples: vec![(
+                    vec![("k".into(), "q\"\n\\".into())],
+                    SampleValue::Number(Number::U(3)),
+                )],
             },
             Family {
                 name: "lat_seconds".into(),

@@ -30,8 +30,10 @@ pub fn spans() -> &'static InMemorySpanExporter {
             .with_simple_exporter(exporter.clone())
             .build();
         let tracer = provider.tracer("conformance");
-        let subscriber = tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber per test binary");
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("one global subscriber per test binary");
         opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
@@ -52,7 +54,9 @@ impl Telemetry {
     pub fn new() -> Self {
         spans();
         let exporter = PrometheusExporter::default();
-        let provider = SdkMeterProvider::builder().with_reader(exporter.clone()).build();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(exporter.clone())
+            .build();
         Self { provider, exporter }
     }
 
@@ -88,7 +92,8 @@ pub struct Point {
 fn collect_points(data: &AggregatedMetrics, out: &mut Vec<Point>) {
     fn of(d: &MetricData<f64>, out: &mut Vec<Point>) {
         let attrs = |it: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| {
-            it.map(|kv| (kv.key.to_string(), kv.value.to_string())).collect()
+            it.map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect()
         };
         match d {
             MetricData::Histogram(h) => out.extend(h.data_points().map(|dp| Point {
@@ -121,7 +126,8 @@ fn collect_points(data: &AggregatedMetrics, out: &mut Vec<Point>) {
 
 fn of_u64(d: &MetricData<u64>, out: &mut Vec<Point>) {
     let attrs = |it: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| {
-        it.map(|kv| (kv.key.to_string(), kv.value.to_string())).collect()
+        it.map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect()
     };
     match d {
         MetricData::Histogram(h) => out.extend(h.data_points().map(|dp| Point {
@@ -142,7 +148,8 @@ fn of_u64(d: &MetricData<u64>, out: &mut Vec<Point>) {
 
 fn of_i64(d: &MetricData<i64>, out: &mut Vec<Point>) {
     let attrs = |it: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| {
-        it.map(|kv| (kv.key.to_string(), kv.value.to_string())).collect()
+        it.map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect()
     };
     if let MetricData::Sum(s) = d {
         out.extend(s.data_points().map(|dp| Point {
@@ -302,7 +309,9 @@ impl Framework for Axum {
                     }
                 }),
             )
-            .merge(telemetry_http_middleware::health::axum::router(spec.health.clone()))
+            .merge(telemetry_http_middleware::health::axum::router(
+                spec.health.clone(),
+            ))
             .merge(telemetry_http_middleware::prometheus::axum::router(
                 spec.telemetry.exporter.clone(),
             ))
@@ -362,10 +371,14 @@ impl Framework for Actix {
                             "/users/{id}",
                             web::get().to(|id: web::Path<String>| user_body(id.into_inner())),
                         )
-                        .route("/echo", web::post().to(|body: web::Bytes| async move { body }))
+                        .route(
+                            "/echo",
+                            web::post().to(|body: web::Bytes| async move { body }),
+                        )
                         .route(
                             "/fail",
-                            web::get().to(|| async { HttpResponse::InternalServerError().body("boom") }),
+                            web::get()
+                                .to(|| async { HttpResponse::InternalServerError().body("boom") }),
                         )
                         .route(
                             "/slow",
@@ -389,7 +402,9 @@ impl Framework for Actix {
                                 }
                             }),
                         )
-                        .configure(telemetry_http_middleware::health::actix::configure(spec.health.clone()))
+                        .configure(telemetry_http_middleware::health::actix::configure(
+                            spec.health.clone(),
+                        ))
                         .configure(telemetry_http_middleware::prometheus::actix::configure(
                             spec.telemetry.exporter.clone(),
                         ))
@@ -403,7 +418,9 @@ impl Framework for Actix {
                 server.await.expect("server");
             });
         });
-        let handle = handle_rx.recv_timeout(Duration::from_secs(10)).expect("actix server started");
+        let handle = handle_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("actix server started");
         TestServer {
             base: format!("http://{addr}"),
             stop: Some(Box::new(move || {

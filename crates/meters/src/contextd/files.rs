@@ -270,7 +270,10 @@ fn parse_coverage(text: &str) -> Result<f64, String> {
                 .and_then(|c| c.parse::<u64>().ok())
                 .zip(stmts.and_then(|s| s.parse::<u64>().ok()));
             let Some((count, stmts)) = parsed else {
-                return Err(format!("line {}: expected `file:range statements count`", i + 1));
+                return Err(format!(
+                    "line {}: expected `file:range statements count`",
+                    i + 1
+                ));
             };
             total += stmts;
             if count > 0 {
@@ -365,13 +368,12 @@ fn count_tests_in_file(path: &Path) -> Result<u64, ScanError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let marker: fn(&str) -> bool = match ext {
         "go" if name.ends_with("_test.go") => |l| {
-            l.strip_prefix("func Test")
-                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_uppercase() || c == '_' || c == '('))
+            l.strip_prefix("func Test").is_some_and(|r| {
+                r.starts_with(|c: char| c.is_ascii_uppercase() || c == '_' || c == '(')
+            })
         },
         "rs" => |l| {
-            l.starts_with("#[test]")
-                || l.starts_with("#[tokio::test")
-                || l.starts_with("#[rstest")
+            l.starts_with("#[test]") || l.starts_with("#[tokio::test") || l.starts_with("#[rstest")
         },
         "py" => |l| l.starts_with("def test_") || l.starts_with("async def test_"),
         _ => return Ok(0),
@@ -477,7 +479,9 @@ fn parse_bug(path: &Path, text: &str) -> Result<(Severity, BugStatus), ScanError
         reason,
     };
     let sev = field(text, "severity").ok_or_else(|| malformed("no `severity` field".into()))?;
-    let sev: Severity = sev.parse().map_err(|e: crate::ParseLabelError| malformed(e.to_string()))?;
+    let sev: Severity = sev
+        .parse()
+        .map_err(|e: crate::ParseLabelError| malformed(e.to_string()))?;
     let status = match field(text, "status") {
         Some(s) => s
             .parse()
@@ -487,24 +491,39 @@ fn parse_bug(path: &Path, text: &str) -> Result<(Severity, BugStatus), ScanError
     Ok((sev, status))
 }
 
-/// Finds `key: value`, `key = value`, `"key": "value",` or `**Key**: value` (case-insensitive).
+/// Finds `key: value`, `key = value`, `"key": "value"` (also inline JSON) or
+/// `**Key**: value`, case-insensitively, and returns the value.
 fn field<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+    let key_lower = key.to_ascii_lowercase();
     for line in text.lines() {
-        let l = line.trim_start_matches(|c: char| {
-            c.is_whitespace() || matches!(c, '-' | '*' | '#' | '>' | '"' | '\'' | '|' | '{' | ',')
-        });
-        if l.len() < key.len() || !l[..key.len()].eq_ignore_ascii_case(key) {
-            continue;
-        }
-        let rest = l[key.len()..].trim_start_matches(['"', '\'', '*', ' ', '\t']);
-        let Some(value) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) else {
-            continue;
-        };
-        let value = value.trim().trim_matches(|c: char| {
-            c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '*' | '`')
-        });
-        if !value.is_empty() {
-            return Some(value);
+        let lower = line.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(&key_lower).map(|p| p + from) {
+            from = pos + key.len();
+            let boundary = line[..pos]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+            if !boundary {
+                continue;
+            }
+            let rest = line[from..].trim_start_matches(['"', '\'', '*', ' ', '\t']);
+            let Some(value) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) else {
+                continue;
+            };
+            let value = value.trim_start();
+            let value = match value.chars().next() {
+                Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+                _ => value
+                    .split([',', '}'])
+                    .next()
+                    .and_then(|v| v.split(" #").next())
+                    .unwrap_or(""),
+            };
+            let value = value.trim().trim_matches(|c: char| matches!(c, '*' | '`'));
+            if !value.is_empty() {
+                return Some(value);
+            }
         }
     }
     None
@@ -518,14 +537,28 @@ mod tests {
     fn coverage_formats() {
         let go = "mode: set\na.go:1.1,2.2 3 1\na.go:3.1,4.2 1 0\n";
         assert_eq!(parse_coverage(go), Ok(75.0));
-        assert_eq!(parse_coverage("TN:\nSF:a\nLF:10\nLH:5\nend_of_record\n"), Ok(50.0));
+        assert_eq!(
+            parse_coverage("TN:\nSF:a\nLF:10\nLH:5\nend_of_record\n"),
+            Ok(50.0)
+        );
         let xml = r#"<?xml version="1.0"?><coverage line-rate="0.852" branch-rate="0">"#;
         assert!((parse_coverage(xml).unwrap() - 85.2).abs() < 1e-9);
-        assert_eq!(parse_coverage("a.go:1:\tF\t100.0%\ntotal:\t(statements)\t68.4%\n"), Ok(68.4));
+        assert_eq!(
+            parse_coverage("a.go:1:\tF\t100.0%\ntotal:\t(statements)\t68.4%\n"),
+            Ok(68.4)
+        );
         assert_eq!(parse_coverage("85.5%\n"), Ok(85.5));
         assert!(parse_coverage("").unwrap_err().contains("empty"));
-        assert!(parse_coverage("hello world\nfoo").unwrap_err().contains("unrecognised"));
-        assert!(parse_coverage("mode: set\ngarbage\n").unwrap_err().contains("line 2"));
+        assert!(
+            parse_coverage("hello world\nfoo")
+                .unwrap_err()
+                .contains("unrecognised")
+        );
+        assert!(
+            parse_coverage("mode: set\ngarbage\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
         assert!(parse_coverage("LF:0\nLH:0\n").is_err());
     }
 
@@ -533,8 +566,19 @@ mod tests {
     fn fields() {
         assert_eq!(field("---\nseverity: High\n---", "severity"), Some("High"));
         assert_eq!(field("{\"severity\": \"low\",", "severity"), Some("low"));
-        assert_eq!(field("- **Severity**: critical", "severity"), Some("critical"));
+        assert_eq!(
+            field("- **Severity**: critical", "severity"),
+            Some("critical")
+        );
         assert_eq!(field("severity = \"medium\"", "severity"), Some("medium"));
         assert_eq!(field("severityx: no", "severity"), None);
+        assert_eq!(
+            field("{\"severity\": \"low\", \"status\": \"fixed\"}", "status"),
+            Some("fixed")
+        );
+        assert_eq!(
+            field("id: 3\nSeverity: High # triaged", "severity"),
+            Some("High")
+        );
     }
 }

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use crate::cost::PriceTable;
 use crate::descriptor::{
-    DURATION_BUCKETS, HTTP_DURATION_BUCKETS, InstrumentDescriptor, InstrumentKind,
-    SCORE_BUCKETS, ValueType,
+    DURATION_BUCKETS, HTTP_DURATION_BUCKETS, InstrumentDescriptor, InstrumentKind, SCORE_BUCKETS,
+    ValueType,
 };
 use crate::labels::{FreeForm, LabelDescriptor, LabelValues};
 use crate::set::InstrumentSet;

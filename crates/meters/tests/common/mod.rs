@@ -56,9 +56,7 @@ impl Pipeline {
         Self::with_view(|_: &Instrument| -> Option<Stream> { None })
     }
 
-    pub fn with_view(
-        view: impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static,
-    ) -> Self {
+    pub fn with_view(view: impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static) -> Self {
         let exporter = InMemoryMetricExporter::default();
         let provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(exporter.clone()).build())
@@ -129,7 +127,11 @@ fn flatten<T: Copy>(
                 .collect(),
         ),
         MetricData::Sum(s) => (
-            Kind(if s.is_monotonic() { "counter" } else { "updowncounter" }),
+            Kind(if s.is_monotonic() {
+                "counter"
+            } else {
+                "updowncounter"
+            }),
             number,
             s.data_points()
                 .map(|p| Point {

@@ -63,7 +63,12 @@ fn label(kind: &str) -> String {
 }
 
 fn secret(kind: &'static str, expr: String, secret: String) -> Secret {
-    Secret { kind, expr, secret, marker: label(kind) }
+    Secret {
+        kind,
+        expr,
+        secret,
+        marker: label(kind),
+    }
 }
 
 fn whole(kind: &'static str, token: String) -> Secret {
@@ -112,14 +117,24 @@ pub fn generate(kind: &'static str, v: usize, r: &mut Rng) -> Secret {
             whole(k, format!("{p}-{}", r.from(B64URL, 20)))
         }
         k if k == kinds::SLACK_WEBHOOK => {
-            let path = format!("services/T{}/B{}/{}", r.from(B32, 8), r.from(B32, 10), r.alnum(24));
+            let path = format!(
+                "services/T{}/B{}/{}",
+                r.from(B32, 8),
+                r.from(B32, 10),
+                r.alnum(24)
+            );
             secret(k, format!("https://hooks.slack.com/{path}"), path)
         }
         k if k == kinds::SLACK_TOKEN => {
             let p = ["xoxb", "xoxp", "xoxa", "xoxs", "xoxe.xoxp"][v % 5];
             whole(
                 k,
-                format!("{p}-{}-{}-{}", r.from("0123456789", 12), r.from("0123456789", 13), r.alnum(32)),
+                format!(
+                    "{p}-{}-{}-{}",
+                    r.from("0123456789", 12),
+                    r.from("0123456789", 13),
+                    r.alnum(32)
+                ),
             )
         }
         k if k == kinds::STRIPE_KEY => {
@@ -140,16 +155,23 @@ pub fn generate(kind: &'static str, v: usize, r: &mut Rng) -> Secret {
             whole(k, format!("pypi-AgEIcHlwaS5vcmc{}", r.from(B64URL, 120)))
         }
         k if k == kinds::HUGGINGFACE_TOKEN => whole(k, format!("hf_{}", r.alnum(34))),
-        k if k == kinds::SENDGRID_API_KEY => {
-            whole(k, format!("SG.{}.{}", r.from(B64URL, 22), r.from(B64URL, 43)))
-        }
+        k if k == kinds::SENDGRID_API_KEY => whole(
+            k,
+            format!("SG.{}.{}", r.from(B64URL, 22), r.from(B64URL, 43)),
+        ),
         k if k == kinds::URL_CREDENTIALS => {
             let scheme = ["https", "postgres", "redis", "amqp", "mongodb+srv"][v % 5];
             let user = format!("svc{}", r.from(LOWER, 6));
-            let pass = r.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*-", 18);
+            let pass = r.from(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*-",
+                18,
+            );
             Secret {
                 kind: k,
-                expr: format!("{scheme}://{user}:{pass}@db-{}.internal:5432/app", r.below(99)),
+                expr: format!(
+                    "{scheme}://{user}:{pass}@db-{}.internal:5432/app",
+                    r.below(99)
+                ),
                 secret: format!("{user}:{pass}"),
                 marker: "://REDACTED:REDACTED@".into(),
             }
@@ -158,22 +180,47 @@ pub fn generate(kind: &'static str, v: usize, r: &mut Rng) -> Secret {
             let (expr, s) = match v % 4 {
                 0 => {
                     let s = r.from(HEX, 64);
-                    (format!("https://bucket.s3.amazonaws.com/o.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature={s}"), s)
+                    (
+                        format!(
+                            "https://bucket.s3.amazonaws.com/o.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature={s}"
+                        ),
+                        s,
+                    )
                 }
                 1 => {
                     let s = r.from(B64, 43);
-                    (format!("https://acct.blob.core.windows.net/c/b.bin?sv=2022-11-02&sp=r&sig={s}"), s)
+                    (
+                        format!(
+                            "https://acct.blob.core.windows.net/c/b.bin?sv=2022-11-02&sp=r&sig={s}"
+                        ),
+                        s,
+                    )
                 }
                 2 => {
                     let s = r.from(HEX, 128);
-                    (format!("https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature={s}"), s)
+                    (
+                        format!(
+                            "https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature={s}"
+                        ),
+                        s,
+                    )
                 }
                 _ => {
                     let s = r.from(B64, 28);
-                    (format!("https://b.s3.amazonaws.com/k?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1700000000&Signature={s}"), s)
+                    (
+                        format!(
+                            "https://b.s3.amazonaws.com/k?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1700000000&Signature={s}"
+                        ),
+                        s,
+                    )
                 }
             };
-            Secret { kind: k, expr, secret: s, marker: "=REDACTED".into() }
+            Secret {
+                kind: k,
+                expr,
+                secret: s,
+                marker: "=REDACTED".into(),
+            }
         }
         k if k == kinds::BASIC_AUTH => {
             let creds = format!("{}:{}", r.from(LOWER, 6), r.alnum(12));
@@ -181,7 +228,10 @@ pub fn generate(kind: &'static str, v: usize, r: &mut Rng) -> Secret {
             secret(k, format!("Basic {b64}"), b64)
         }
         k if k == kinds::BEARER_TOKEN => {
-            let t = r.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", 40);
+            let t = r.from(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
+                40,
+            );
             secret(k, format!("Bearer {t}"), t)
         }
         k if k == kinds::AUTHORIZATION => {
@@ -194,7 +244,10 @@ pub fn generate(kind: &'static str, v: usize, r: &mut Rng) -> Secret {
             secret(k, expr, t)
         }
         k if k == kinds::CREDENTIAL_PAIR => {
-            let s = r.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*%$", 16);
+            let s = r.from(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*%$",
+                16,
+            );
             let expr = match v % 8 {
                 0 => format!("password={s}"),
                 1 => format!("db_password: {s}"),
@@ -262,7 +315,15 @@ pub fn json_escape(s: &str) -> String {
 }
 
 /// The contexts a secret is placed in.
-pub const CONTEXTS: &[&str] = &["bare", "json", "header", "url", "log", "stacktrace", "json_stacktrace"];
+pub const CONTEXTS: &[&str] = &[
+    "bare",
+    "json",
+    "header",
+    "url",
+    "log",
+    "stacktrace",
+    "json_stacktrace",
+];
 
 pub fn in_context(context: &str, expr: &str) -> String {
     match context {
@@ -337,29 +398,90 @@ pub fn negatives(per_template: usize, seed: u64) -> Vec<(&'static str, String)> 
         out.extend([
             ("trace_id", format!("trace_id={trace}")),
             ("traceparent", format!("traceparent: 00-{trace}-{span}-01")),
-            ("span_id", format!(r#"{{"span_id":"{span}","parent_span_id":"{}"}}"#, r.from(HEX, 16))),
+            (
+                "span_id",
+                format!(
+                    r#"{{"span_id":"{span}","parent_span_id":"{}"}}"#,
+                    r.from(HEX, 16)
+                ),
+            ),
             ("uuid", format!("request {uuid} completed in 12ms")),
-            ("sha1", format!("commit {} Merge branch 'main'", r.from(HEX, 40))),
+            (
+                "sha1",
+                format!("commit {} Merge branch 'main'", r.from(HEX, 40)),
+            ),
             ("sha256", format!("image digest sha256:{}", r.from(HEX, 64))),
             (
                 "base64_image",
-                format!("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA{}==", r.from(B64, 2000)),
+                format!(
+                    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA{}==",
+                    r.from(B64, 2000)
+                ),
             ),
-            ("api_url", format!("https://api.example.com/api/v2/users/{n}/orders?page=2&limit=50&sort=desc")),
-            ("api_url", format!("GET /api/v1/accounts/{n}/tokens/usage HTTP/1.1")),
-            ("api_url", format!("https://shop.example.com/home/products/{n}?ref=homepage")),
+            (
+                "api_url",
+                format!(
+                    "https://api.example.com/api/v2/users/{n}/orders?page=2&limit=50&sort=desc"
+                ),
+            ),
+            (
+                "api_url",
+                format!("GET /api/v1/accounts/{n}/tokens/usage HTTP/1.1"),
+            ),
+            (
+                "api_url",
+                format!("https://shop.example.com/home/products/{n}?ref=homepage"),
+            ),
             ("api_url", format!("/api/users/{n}/home/feed")),
-            ("log_words", format!("max_tokens={n} prompt_tokens: 12 completion_tokens: 40 token_count={n}")),
-            ("log_words", "Authorization header missing; falling back to anonymous".to_string()),
-            ("log_words", "basic usage: run the binary with --help".to_string()),
-            ("log_words", "the bearer of bad news arrived; Bearer authentication failed".to_string()),
-            ("log_words", format!("password reset email sent to user {n}")),
-            ("log_words", "tokenizer: cl100k_base, secretName: db-creds, password_policy=strong".to_string()),
-            ("paths", "/usr/local/bin/app --config /etc/app/config.toml cwd=/home/".to_string()),
-            ("paths", "C:\\Program Files\\App\\app.exe file:///etc/hosts /Users/Shared/data/x".to_string()),
-            ("aws_example", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".to_string()),
-            ("prefix_lookalike", format!("using sk-learn {n}, ghp is a word, eyJhbGciOi, AIza short, xoxo hugs")),
-            ("email_ip", format!("user{n}@example.com from 10.0.{}.{} via ssh://git@github.com/org/repo", r.below(255), r.below(255))),
+            (
+                "log_words",
+                format!("max_tokens={n} prompt_tokens: 12 completion_tokens: 40 token_count={n}"),
+            ),
+            (
+                "log_words",
+                "Authorization header missing; falling back to anonymous".to_string(),
+            ),
+            (
+                "log_words",
+                "basic usage: run the binary with --help".to_string(),
+            ),
+            (
+                "log_words",
+                "the bearer of bad news arrived; Bearer authentication failed".to_string(),
+            ),
+            (
+                "log_words",
+                format!("password reset email sent to user {n}"),
+            ),
+            (
+                "log_words",
+                "tokenizer: cl100k_base, secretName: db-creds, password_policy=strong".to_string(),
+            ),
+            (
+                "paths",
+                "/usr/local/bin/app --config /etc/app/config.toml cwd=/home/".to_string(),
+            ),
+            (
+                "paths",
+                "C:\\Program Files\\App\\app.exe file:///etc/hosts /Users/Shared/data/x"
+                    .to_string(),
+            ),
+            (
+                "aws_example",
+                "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".to_string(),
+            ),
+            (
+                "prefix_lookalike",
+                format!("using sk-learn {n}, ghp is a word, eyJhbGciOi, AIza short, xoxo hugs"),
+            ),
+            (
+                "email_ip",
+                format!(
+                    "user{n}@example.com from 10.0.{}.{} via ssh://git@github.com/org/repo",
+                    r.below(255),
+                    r.below(255)
+                ),
+            ),
             ("hex_blob", format!("checksum={} size={n}", r.from(HEX, 32))),
         ]);
     }

@@ -27,11 +27,6 @@ use crossbeam_utils::CachePadded;
 pub const SLOT_COUNT: usize = 256;
 const OVERFLOW_SHARDS: usize = 16;
 
-/// The thread has not touched the allocator yet.
-const UNCLAIMED: usize = usize::MAX;
-/// The thread uses the fallback shards (no free slot, or its slot was given back at exit).
-const SHARED: usize = usize::MAX - 1;
-
 struct Slot {
     bytes: AtomicIsize,
     owned: AtomicBool,
@@ -49,9 +44,13 @@ static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
-    // Const-initialised and without a destructor: accessing it never allocates, which is what
-    // makes it usable from inside a global allocator.
-    static THREAD_SLOT: Cell<usize> = const { Cell::new(UNCLAIMED) };
+    // Const-initialised and without destructors: accessing them never allocates, which is what
+    // makes them usable from inside a global allocator.
+    /// The counter of the slot this thread owns; `None` before the first allocation, when no
+    /// slot was free, and after the slot was given back at thread exit.
+    static OWNED: Cell<Option<&'static AtomicIsize>> = const { Cell::new(None) };
+    /// Whether this thread already tried to claim a slot (it tries once).
+    static TRIED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// A [`GlobalAlloc`] wrapper that counts live heap bytes, read by the `counting` heap source.
@@ -135,30 +134,41 @@ pub fn counting_live_bytes() -> Option<u64> {
     if !INSTALLED.load(Ordering::Relaxed) {
         return None;
     }
-    let slots = SLOTS
-        .iter()
-        .fold(0isize, |sum, slot| sum.wrapping_add(slot.bytes.load(Ordering::Relaxed)));
-    let total = OVERFLOW
-        .iter()
-        .fold(slots, |sum, shard| sum.wrapping_add(shard.load(Ordering::Relaxed)));
+    let slots = SLOTS.iter().fold(0isize, |sum, slot| {
+        sum.wrapping_add(slot.bytes.load(Ordering::Relaxed))
+    });
+    let total = OVERFLOW.iter().fold(slots, |sum, shard| {
+        sum.wrapping_add(shard.load(Ordering::Relaxed))
+    });
     // Updates in flight on other threads can make the sum briefly negative near zero.
     Some(total.max(0) as u64)
 }
 
 #[inline]
 fn add(delta: isize) {
-    let slot = THREAD_SLOT.try_with(Cell::get).unwrap_or(SHARED);
-    if slot < SLOT_COUNT {
-        // Only the owning thread writes this slot: a plain load + store cannot lose an update.
-        let bytes = &SLOTS[slot].bytes;
-        bytes.store(bytes.load(Ordering::Relaxed).wrapping_add(delta), Ordering::Relaxed);
+    // Hot path: one thread-local load, one test, a plain load + store on a thread-owned line.
+    if let Some(bytes) = OWNED.try_with(Cell::get).ok().flatten() {
+        // Only the owning thread writes this counter: a plain load + store cannot lose an update.
+        bytes.store(
+            bytes.load(Ordering::Relaxed).wrapping_add(delta),
+            Ordering::Relaxed,
+        );
         return;
     }
-    if slot == UNCLAIMED
-        && let Some(claimed) = claim_slot()
-    {
-        let bytes = &SLOTS[claimed].bytes;
-        bytes.store(bytes.load(Ordering::Relaxed).wrapping_add(delta), Ordering::Relaxed);
+    add_slow(delta);
+}
+
+#[cold]
+fn add_slow(delta: isize) {
+    let first_try = TRIED
+        .try_with(|tried| !tried.replace(true))
+        .unwrap_or(false);
+    if first_try && let Some(slot) = claim_slot() {
+        let bytes = &SLOTS[slot].bytes;
+        bytes.store(
+            bytes.load(Ordering::Relaxed).wrapping_add(delta),
+            Ordering::Relaxed,
+        );
         return;
     }
     add_shared(delta);
@@ -167,25 +177,27 @@ fn add(delta: isize) {
 #[cold]
 fn add_shared(delta: isize) {
     // Spread threads without a slot over the shards by the address of their thread-local.
-    let shard = THREAD_SLOT
-        .try_with(|cell| cell as *const Cell<usize> as usize >> 6)
+    let shard = TRIED
+        .try_with(|cell| cell as *const Cell<bool> as usize >> 6)
         .unwrap_or(0)
         % OVERFLOW_SHARDS;
     OVERFLOW[shard].fetch_add(delta, Ordering::Relaxed);
 }
 
-/// Claims a free slot for the current thread, or marks it [`SHARED`] when none is free or the
-/// slot could not be given back at thread exit.
+/// Claims a free slot for the current thread; `None` (the thread then uses the shared shards)
+/// when none is free or the slot could not be given back at thread exit.
 #[cold]
 fn claim_slot() -> Option<usize> {
     INSTALLED.store(true, Ordering::Relaxed);
     let start = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
-    let found = (0..SLOT_COUNT).map(|i| (start + i) % SLOT_COUNT).find(|&i| {
-        SLOTS[i]
-            .owned
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    });
+    let found = (0..SLOT_COUNT)
+        .map(|i| (start + i) % SLOT_COUNT)
+        .find(|&i| {
+            SLOTS[i]
+                .owned
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
     let claimed = found.filter(|&i| {
         let released_at_exit = release::register(i);
         if !released_at_exit {
@@ -193,14 +205,16 @@ fn claim_slot() -> Option<usize> {
         }
         released_at_exit
     });
-    let _ = THREAD_SLOT.try_with(|cell| cell.set(claimed.unwrap_or(SHARED)));
+    if let Some(slot) = claimed {
+        let _ = OWNED.try_with(|owned| owned.set(Some(&SLOTS[slot].bytes)));
+    }
     claimed
 }
 
 /// Gives a slot back when its thread exits.
 fn release_slot(slot: usize) {
     // Later allocations of this exiting thread (other TLS destructors) use the shared shards.
-    let _ = THREAD_SLOT.try_with(|cell| cell.set(SHARED));
+    let _ = OWNED.try_with(|owned| owned.set(None));
     // Release: the next owner's Acquire claim sees every byte count this thread stored.
     SLOTS[slot].owned.store(false, Ordering::Release);
 }

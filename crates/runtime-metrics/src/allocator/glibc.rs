@@ -58,7 +58,13 @@ impl Glibc {
     pub(crate) fn read(&self) -> (u64, u64) {
         // SAFETY: resolved from glibc's own `mallinfo2`, which takes no arguments.
         let info = unsafe { (self.mallinfo2)() };
-        let _ = (info.ordblks, info.smblks, info.hblks, info.usmblks, info.fsmblks);
+        let _ = (
+            info.ordblks,
+            info.smblks,
+            info.hblks,
+            info.usmblks,
+            info.fsmblks,
+        );
         let _ = (info.fordblks, info.keepcost);
         (
             (info.uordblks as u64).saturating_add(info.hblkhd as u64),

@@ -45,8 +45,8 @@ impl Jemalloc {
         let allocated = self.allocated.read().ok()? as u64;
         let mapped = self.mapped.read().ok()? as u64;
         // SAFETY: `stats.retained` is a `size_t` in jemalloc's mallctl namespace.
-        let retained = unsafe { tikv_jemalloc_ctl::raw::read_mib::<usize>(&self.retained) }
-            .ok()? as u64;
+        let retained =
+            unsafe { tikv_jemalloc_ctl::raw::read_mib::<usize>(&self.retained) }.ok()? as u64;
         Some((allocated, mapped.saturating_add(retained)))
     }
 }

@@ -81,25 +81,6 @@ impl HeapSources {
         sources
     }
 
-    /// Sources that will report, with whether they report mapped bytes.
-    pub(crate) fn available(&self) -> Vec<(AllocatorSource, bool)> {
-        #[allow(unused_mut)]
-        let mut out = Vec::new();
-        #[cfg(feature = "jemalloc")]
-        if self.jemalloc.is_some() {
-            out.push((AllocatorSource::Jemalloc, true));
-        }
-        #[cfg(all(feature = "glibc", target_os = "linux", target_env = "gnu"))]
-        if self.glibc.is_some() {
-            out.push((AllocatorSource::Glibc, true));
-        }
-        #[cfg(feature = "counting")]
-        if self.counting {
-            out.push((AllocatorSource::Counting, false));
-        }
-        out
-    }
-
     /// Reads every available source once (one jemalloc epoch, one `mallinfo2` call).
     pub(crate) fn read(&self, out: &mut Vec<HeapSample>) {
         let _ = &out;

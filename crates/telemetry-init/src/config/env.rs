@@ -116,12 +116,7 @@ impl<'a> EnvReader<'a> {
         match v.parse::<usize>() {
             Ok(n) => Some(n),
             Err(_) => {
-                self.warn(
-                    name,
-                    &v,
-                    "expected a non-negative integer",
-                    "the default",
-                );
+                self.warn(name, &v, "expected a non-negative integer", "the default");
                 None
             }
         }

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use env::ConfigWarning;
-pub(crate) use env::{EnvReader, EnvSource, ProcessEnv};
 use env::parse_key_value_list;
+pub(crate) use env::{EnvReader, EnvSource, ProcessEnv};
 
 /// OTLP transport and encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,7 +388,12 @@ impl Config {
         let metric_export_interval = o.metric_export_interval.unwrap_or_else(|| {
             match r.millis("OTEL_METRIC_EXPORT_INTERVAL") {
                 Some(d) if d.is_zero() => {
-                    r.warn("OTEL_METRIC_EXPORT_INTERVAL", "0", "must be positive", "60000");
+                    r.warn(
+                        "OTEL_METRIC_EXPORT_INTERVAL",
+                        "0",
+                        "must be positive",
+                        "60000",
+                    );
                     Duration::from_secs(60)
                 }
                 Some(d) => d,
@@ -522,7 +527,12 @@ fn signal_settings(
             "none" => Compression::None,
             "gzip" if cfg!(feature = "gzip") => Compression::Gzip,
             "gzip" => {
-                r.warn(&var, &raw, "this build lacks the `gzip` cargo feature", "none");
+                r.warn(
+                    &var,
+                    &raw,
+                    "this build lacks the `gzip` cargo feature",
+                    "none",
+                );
                 Compression::None
             }
             _ => {
@@ -542,11 +552,21 @@ fn signal_settings(
                     Some(path)
                 }
                 Ok(_) => {
-                    r.warn(&var, &raw, "the file holds no PEM certificate", "system roots");
+                    r.warn(
+                        &var,
+                        &raw,
+                        "the file holds no PEM certificate",
+                        "system roots",
+                    );
                     None
                 }
                 Err(e) => {
-                    r.warn(&var, &raw, format!("cannot read the file: {e}"), "system roots");
+                    r.warn(
+                        &var,
+                        &raw,
+                        format!("cannot read the file: {e}"),
+                        "system roots",
+                    );
                     None
                 }
             }
@@ -690,7 +710,9 @@ fn propagators(r: &mut EnvReader<'_>) -> Vec<PropagatorSetting> {
             other => r.warn(
                 "OTEL_PROPAGATORS",
                 &raw,
-                format!("unsupported propagator `{other}` (supported: tracecontext, baggage, none)"),
+                format!(
+                    "unsupported propagator `{other}` (supported: tracecontext, baggage, none)"
+                ),
                 "it is skipped",
             ),
         }
@@ -872,7 +894,12 @@ impl fmt::Display for Config {
             } else {
                 exporters.join(",")
             };
-            let headers: Vec<String> = s.otlp.headers.iter().map(|(k, _)| format!("{k}=***")).collect();
+            let headers: Vec<String> = s
+                .otlp
+                .headers
+                .iter()
+                .map(|(k, _)| format!("{k}=***"))
+                .collect();
             writeln!(
                 f,
                 "  {signal:<7} exporters={exporters} endpoint={} protocol={} timeout={}ms compression={:?} headers=[{}]{}",

@@ -89,7 +89,10 @@ fn resource_attribute_garbage_is_reported_and_skipped() {
 fn generic_endpoint_gets_signal_paths_and_per_signal_is_used_as_is() {
     let c = cfg(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
-        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:9999/custom"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "http://logs:9999/custom",
+        ),
     ]);
     assert_eq!(c.traces.otlp.endpoint, "http://collector:4318/v1/traces");
     assert_eq!(c.metrics.otlp.endpoint, "http://collector:4318/v1/metrics");
@@ -104,9 +107,11 @@ fn endpoint_that_is_not_a_url_falls_back_with_a_clear_message() {
     assert!(w.problem.contains("not a URL"), "{w}");
     assert_eq!(w.fallback, "http://localhost:4318/v1/traces");
     let c = cfg(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/y")]);
-    assert!(warning_for(&c, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .problem
-        .contains("scheme `ftp`"));
+    assert!(
+        warning_for(&c, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .problem
+            .contains("scheme `ftp`")
+    );
 }
 
 #[test]
@@ -114,7 +119,10 @@ fn endpoint_credentials_are_masked_in_warnings_and_display() {
     let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "gopher://user:hunter2@host")]);
     let shown = c.to_string();
     assert!(!shown.contains("hunter2"), "{shown}");
-    let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:hunter2@host:4318")]);
+    let c = cfg(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "https://user:hunter2@host:4318",
+    )]);
     assert!(!c.to_string().contains("hunter2"));
 }
 
@@ -140,7 +148,10 @@ fn protocol_per_signal_and_garbage() {
 #[test]
 fn headers_generic_and_per_signal_with_garbage() {
     let c = cfg(&[
-        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret1,x-tenant=a%20b"),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "api-key=secret1,x-tenant=a%20b",
+        ),
         ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "authorization"),
     ]);
     assert_eq!(
@@ -165,9 +176,11 @@ fn timeouts() {
     assert_eq!(c.traces.otlp.timeout, Duration::from_millis(2500));
     // A bad per-signal value falls back to the default rather than the generic value.
     assert_eq!(c.logs.otlp.timeout, Duration::from_secs(10));
-    assert!(warning_for(&c, "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT")
-        .problem
-        .contains("milliseconds"));
+    assert!(
+        warning_for(&c, "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT")
+            .problem
+            .contains("milliseconds")
+    );
     let c = cfg(&[("OTEL_METRIC_EXPORT_TIMEOUT", "1234")]);
     assert_eq!(c.metric_export_timeout, Duration::from_millis(1234));
     assert_eq!(c.metrics.otlp.timeout, Duration::from_millis(1234));
@@ -177,16 +190,20 @@ fn timeouts() {
 fn compression() {
     let c = cfg(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli")]);
     assert_eq!(c.traces.otlp.compression, Compression::None);
-    assert!(warning_for(&c, "OTEL_EXPORTER_OTLP_COMPRESSION")
-        .problem
-        .contains("gzip"));
+    assert!(
+        warning_for(&c, "OTEL_EXPORTER_OTLP_COMPRESSION")
+            .problem
+            .contains("gzip")
+    );
     let c = cfg(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")]);
     if cfg!(feature = "gzip") {
         assert_eq!(c.traces.otlp.compression, Compression::Gzip);
     } else {
-        assert!(warning_for(&c, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
-            .problem
-            .contains("feature"));
+        assert!(
+            warning_for(&c, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
+                .problem
+                .contains("feature")
+        );
     }
 }
 
@@ -194,15 +211,23 @@ fn compression() {
 fn certificate_must_be_a_readable_pem_file() {
     let c = cfg(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem")]);
     assert_eq!(c.traces.otlp.certificate, None);
-    assert!(warning_for(&c, "OTEL_EXPORTER_OTLP_CERTIFICATE")
-        .problem
-        .contains("cannot read"));
+    assert!(
+        warning_for(&c, "OTEL_EXPORTER_OTLP_CERTIFICATE")
+            .problem
+            .contains("cannot read")
+    );
     let dir = std::env::temp_dir().join(format!("telemetry-cert-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let pem = dir.join("ca.pem");
-    std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-        .unwrap();
-    let c = cfg(&[("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", pem.to_str().unwrap())]);
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let c = cfg(&[(
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        pem.to_str().unwrap(),
+    )]);
     assert_eq!(c.traces.otlp.certificate.as_deref(), Some(pem.as_path()));
     assert_eq!(c.logs.otlp.certificate, None);
     let _ = std::fs::remove_dir_all(dir);
@@ -221,9 +246,11 @@ fn exporters_lists_none_and_garbage() {
     );
     assert!(c.metrics.exporters.is_empty());
     assert!(c.logs.exporters.is_empty());
-    assert!(warning_for(&c, "OTEL_LOGS_EXPORTER")
-        .problem
-        .contains("zipkin"));
+    assert!(
+        warning_for(&c, "OTEL_LOGS_EXPORTER")
+            .problem
+            .contains("zipkin")
+    );
 }
 
 #[test]
@@ -244,9 +271,11 @@ fn samplers() {
     assert_eq!(c.sampler, SamplerSetting::AlwaysOff);
     let c = cfg(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]);
     assert_eq!(c.sampler, SamplerSetting::ParentBasedAlwaysOn);
-    assert!(warning_for(&c, "OTEL_TRACES_SAMPLER")
-        .problem
-        .contains("unsupported"));
+    assert!(
+        warning_for(&c, "OTEL_TRACES_SAMPLER")
+            .problem
+            .contains("unsupported")
+    );
 }
 
 #[test]
@@ -282,9 +311,11 @@ fn batch_span_and_log_processor_settings() {
     assert_eq!(c.log_batch.schedule_delay, Duration::from_millis(200));
     assert_eq!(c.log_batch.export_timeout, Duration::from_millis(300));
     assert_eq!(c.log_batch.max_export_batch_size, 10);
-    assert!(warning_for(&c, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
-        .problem
-        .contains("must not exceed"));
+    assert!(
+        warning_for(&c, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
+            .problem
+            .contains("must not exceed")
+    );
 }
 
 #[test]
@@ -297,13 +328,19 @@ fn metric_interval_and_temporality() {
     assert_eq!(c.temporality, TemporalityPreference::Delta);
     let c = cfg(&[
         ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
-        ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sideways"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "sideways",
+        ),
     ]);
     assert_eq!(c.metric_export_interval, Duration::from_secs(60));
     assert_eq!(c.temporality, TemporalityPreference::Cumulative);
     warning_for(&c, "OTEL_METRIC_EXPORT_INTERVAL");
     warning_for(&c, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
-    let c = cfg(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "lowmemory")]);
+    let c = cfg(&[(
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        "lowmemory",
+    )]);
     assert_eq!(c.temporality, TemporalityPreference::LowMemory);
 }
 
@@ -370,9 +407,19 @@ fn builder_overrides_win_over_environment() {
 
 #[test]
 fn display_lists_everything_and_every_warning() {
-    let c = cfg(&[("OTEL_TRACES_SAMPLER_ARG", "abc"), ("OTEL_TRACES_SAMPLER", "traceidratio")]);
+    let c = cfg(&[
+        ("OTEL_TRACES_SAMPLER_ARG", "abc"),
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+    ]);
     let shown = c.to_string();
-    for needle in ["service.name", "traces", "metrics", "logs", "sampler", "warning: OTEL_TRACES_SAMPLER_ARG=\"abc\""] {
+    for needle in [
+        "service.name",
+        "traces",
+        "metrics",
+        "logs",
+        "sampler",
+        "warning: OTEL_TRACES_SAMPLER_ARG=\"abc\"",
+    ] {
         assert!(shown.contains(needle), "missing {needle} in\n{shown}");
     }
 }

@@ -102,7 +102,10 @@ impl Captured<'_> {
     /// All finished spans, in the order they ended.
     pub fn spans(&self) -> Vec<SpanData> {
         self.flush();
-        self.exporters().spans.get_finished_spans().unwrap_or_default()
+        self.exporters()
+            .spans
+            .get_finished_spans()
+            .unwrap_or_default()
     }
 
     /// The finished span named `name`; panics with the names seen if there is none.
@@ -117,7 +120,10 @@ impl Captured<'_> {
 
     /// All finished spans named `name`.
     pub fn spans_named(&self, name: &str) -> Vec<SpanData> {
-        self.spans().into_iter().filter(|s| s.name == name).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
     }
 
     /// All log records.
@@ -197,7 +203,7 @@ impl Captured<'_> {
         &self,
         name: &str,
         attributes: &[KeyValue],
-        points: fn(&MetricData<f64>) -> Vec<(Vec<KeyValue>, f64)>,
+        points: fn(&MetricData<f64>) -> Vec<Series>,
     ) -> Option<f64> {
         let exports = self.metric_exports();
         let last = exports.last()?;
@@ -205,7 +211,7 @@ impl Captured<'_> {
             .scope_metrics()
             .flat_map(|s| s.metrics())
             .find(|m| m.name() == name)?;
-        let all: Vec<(Vec<KeyValue>, f64)> = match metric.data() {
+        let all: Vec<Series> = match metric.data() {
             AggregatedMetrics::F64(d) => points(d),
             AggregatedMetrics::U64(d) => as_f64(d),
             AggregatedMetrics::I64(d) => as_f64(d),
@@ -216,7 +222,10 @@ impl Captured<'_> {
     }
 }
 
-fn as_f64<T: Copy + Into<NumberAsF64>>(data: &MetricData<T>) -> Vec<(Vec<KeyValue>, f64)> {
+/// One series: its attributes and value.
+type Series = (Vec<KeyValue>, f64);
+
+fn as_f64<T: Copy + Into<NumberAsF64>>(data: &MetricData<T>) -> Vec<Series> {
     let conv = |v: T| -> f64 { v.into().0 };
     match data {
         MetricData::Sum(s) => s
@@ -248,7 +257,9 @@ impl From<i64> for NumberAsF64 {
 }
 
 fn same_attributes<'a>(have: impl Iterator<Item = &'a KeyValue>, want: &[KeyValue]) -> bool {
-    let mut have: Vec<(String, Value)> = have.map(|kv| (kv.key.to_string(), kv.value.clone())).collect();
+    let mut have: Vec<(String, Value)> = have
+        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+        .collect();
     let mut want: Vec<(String, Value)> = want
         .iter()
         .map(|kv| (kv.key.to_string(), kv.value.clone()))

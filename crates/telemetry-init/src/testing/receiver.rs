@@ -1,100 +1,5 @@
-//! A fake OTLP receiver for end-to-end tests: a real OTLP/HTTP (protobuf and JSON) and
-//! OTLP/gRPC server on free loopback ports that keeps everything it decodes and answers
-//! questions about it.
-//!
-//! Point any OTLP exporter at [`FakeReceiver::http_endpoint`] or
-//! [`FakeReceiver::grpc_endpoint`], produce telemetry, then wait for it with
-//! [`FakeReceiver::wait_for`] (async) or [`FakeReceiver::wait_for_blocking`] and assert on
-//! flattened views: [`ReceivedSpan`], [`ReceivedDataPoint`], [`ReceivedLogRecord`]. The raw
-//! decoded requests stay available ([`FakeReceiver::trace_requests`] and friends) as
-//! [`proto`] types.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use opentelemetry::trace::{Tracer, TracerProvider as _};
-//! use opentelemetry_otlp::{SpanExporter, WithExportConfig};
-//! use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
-//! use telemetry::testing::{FakeReceiver, Signal};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Serves on its own background runtime: works in plain #[test]s and in #[tokio::test]s.
-//! let receiver = FakeReceiver::start()?;
-//!
-//! let exporter = SpanExporter::builder()
-//!     .with_http()
-//!     .with_endpoint(receiver.http_signal_url(Signal::Traces))
-//!     .build()?;
-//! let provider = SdkTracerProvider::builder()
-//!     .with_resource(Resource::builder().with_service_name("checkout").build())
-//!     .with_simple_exporter(exporter)
-//!     .build();
-//! let tracer = provider.tracer("example");
-//! tracer.in_span("parent", |_| tracer.in_span("child", |_| {}));
-//!
-//! receiver.wait_for_blocking(Duration::from_secs(10), |r| r.spans().len() == 2)?;
-//! let parent = receiver.span_named("parent").expect("parent span");
-//! let child = receiver.span_named("child").expect("child span");
-//! assert!(child.is_child_of(&parent));
-//! assert_eq!(receiver.children_of(&parent).len(), 1);
-//! assert_eq!(parent.resource_attribute("service.name").unwrap(), "checkout");
-//! # provider.shutdown()?;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! With a tokio test, wait asynchronously (the receiver may also share the test's runtime, see
-//! [`FakeReceiver::start_on_current_runtime`]):
-//!
-//! ```
-//! # use std::time::Duration;
-//! # use telemetry::testing::{AttrValue, FakeReceiver};
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use opentelemetry::{KeyValue, metrics::MeterProvider as _};
-//! use opentelemetry_otlp::{MetricExporter, WithExportConfig};
-//! use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-//!
-//! let receiver = FakeReceiver::start()?;
-//! let exporter = MetricExporter::builder()
-//!     .with_tonic()
-//!     .with_endpoint(receiver.grpc_endpoint())
-//!     .build()?;
-//! let provider = SdkMeterProvider::builder()
-//!     .with_reader(PeriodicReader::builder(exporter).build())
-//!     .build();
-//! let counter = provider.meter("example").u64_counter("jobs.done").build();
-//! counter.add(2, &[KeyValue::new("queue", "a")]);
-//! counter.add(3, &[KeyValue::new("queue", "a")]);
-//! provider.force_flush()?;
-//!
-//! receiver
-//!     .wait_for(Duration::from_secs(10), |r| r.metric_names().contains(&"jobs.done".to_string()))
-//!     .await?;
-//! assert_eq!(receiver.counter_sum("jobs.done", &[("queue", AttrValue::from("a"))]), Some(5.0));
-//! # provider.shutdown()?;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! # Fault injection
-//!
-//! [`FakeReceiver::set_fault`] / [`FakeReceiver::fail_next`] make the receiver answer
-//! `503`/`UNAVAILABLE` (retryable), `400`/`INVALID_ARGUMENT` (permanent) or answer late.
-//! [`FakeReceiver::shutdown`] closes the listeners and every open connection (a dead
-//! collector); [`FakeReceiver::restart`] serves again on the same ports, keeping what was
-//! received so far.
-//!
-//! # Protocol notes
-//!
-//! - HTTP: `POST /v1/traces|metrics|logs`, `Content-Type: application/x-protobuf` or
-//!   `application/json`, optional `Content-Encoding: gzip`; other content types get `415`,
-//!   undecodable bodies `400` (see [`FakeReceiver::decode_errors`]). Bodies up to 64 MiB.
-//! - OTLP/JSON is decoded with `opentelemetry-proto`'s serde support after normalising the
-//!   places where it is stricter than the OTLP/JSON spec (`null` members, unknown `AnyValue`
-//!   members, enum names, 32-bit integers as strings).
-//! - gRPC: the standard `opentelemetry.proto.collector.*.v1` services, gzip accepted.
+//! The fake OTLP receiver; see [`FakeReceiver`] (all documentation is on the type, which the
+//! `testing` module re-exports).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -117,7 +22,7 @@ mod tests;
 
 pub use model::{
     AttrValue, Attributes, MetricKind, PointValue, ReceivedDataPoint, ReceivedLogRecord,
-    ReceivedSpan, RequestInfo, Scope, Signal, Transport, hex,
+    ReceivedSpan, RequestInfo, Scope, Signal, Transport,
 };
 pub use store::Fault;
 
@@ -154,7 +59,9 @@ pub enum ReceiverError {
     )]
     NoRuntime,
     /// A `wait_for` predicate was still false when the timeout passed.
-    #[error("fake OTLP receiver: condition not met within {timeout:?}; received so far: {received}")]
+    #[error(
+        "fake OTLP receiver: condition not met within {timeout:?}; received so far: {received}"
+    )]
     Timeout {
         /// The timeout that passed.
         timeout: Duration,
@@ -216,7 +123,13 @@ impl FakeReceiverBuilder {
             .enable_all()
             .build()
             .map_err(ReceiverError::Runtime)?;
-        FakeReceiver::launch(self, Exec { handle: runtime.handle().clone(), owned: Some(runtime) })
+        FakeReceiver::launch(
+            self,
+            Exec {
+                handle: runtime.handle().clone(),
+                owned: Some(runtime),
+            },
+        )
     }
 
     /// Starts on the tokio runtime of the caller (no extra thread). On a current-thread
@@ -226,11 +139,115 @@ impl FakeReceiverBuilder {
     /// [`FakeReceiver::shutdown`] and [`FakeReceiver::restart`].
     pub fn start_on_current_runtime(self) -> Result<FakeReceiver, ReceiverError> {
         let handle = Handle::try_current().map_err(|_| ReceiverError::NoRuntime)?;
-        FakeReceiver::launch(self, Exec { handle, owned: None })
+        FakeReceiver::launch(
+            self,
+            Exec {
+                handle,
+                owned: None,
+            },
+        )
     }
 }
 
-/// A fake OTLP collector: OTLP/HTTP (protobuf + JSON) and OTLP/gRPC on `127.0.0.1`.
+/// A fake OTLP receiver for end-to-end tests: a real OTLP/HTTP (protobuf and JSON) and
+/// OTLP/gRPC server on free loopback ports that keeps everything it decodes and answers
+/// questions about it.
+///
+/// Point any OTLP exporter at [`FakeReceiver::http_endpoint`] or
+/// [`FakeReceiver::grpc_endpoint`], produce telemetry, then wait for it with
+/// [`FakeReceiver::wait_for`] (async) or [`FakeReceiver::wait_for_blocking`] and assert on
+/// flattened views: [`ReceivedSpan`], [`ReceivedDataPoint`], [`ReceivedLogRecord`]. The raw
+/// decoded requests stay available ([`FakeReceiver::trace_requests`] and friends) as
+/// [`proto`] types.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use opentelemetry::trace::{Tracer, TracerProvider as _};
+/// use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+/// use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
+/// use telemetry::testing::{FakeReceiver, Signal};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Serves on its own background runtime: works in plain #[test]s and in #[tokio::test]s.
+/// let receiver = FakeReceiver::start()?;
+///
+/// let exporter = SpanExporter::builder()
+///     .with_http()
+///     .with_endpoint(receiver.http_signal_url(Signal::Traces))
+///     .build()?;
+/// let provider = SdkTracerProvider::builder()
+///     .with_resource(Resource::builder().with_service_name("checkout").build())
+///     .with_simple_exporter(exporter)
+///     .build();
+/// let tracer = provider.tracer("example");
+/// tracer.in_span("parent", |_| tracer.in_span("child", |_| {}));
+///
+/// receiver.wait_for_blocking(Duration::from_secs(10), |r| r.spans().len() == 2)?;
+/// let parent = receiver.span_named("parent").expect("parent span");
+/// let child = receiver.span_named("child").expect("child span");
+/// assert!(child.is_child_of(&parent));
+/// assert_eq!(receiver.children_of(&parent).len(), 1);
+/// assert_eq!(parent.resource_attribute("service.name").unwrap(), "checkout");
+/// # provider.shutdown()?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// With a tokio test, wait asynchronously (the receiver may also share the test's runtime, see
+/// [`FakeReceiver::start_on_current_runtime`]). The tonic (gRPC) exporters run their
+/// connection on the tokio runtime, so a blocking `force_flush` needs a multi-thread runtime
+/// (on a current-thread one it would block the very thread the export needs):
+///
+/// ```
+/// # use std::time::Duration;
+/// # use telemetry::testing::{AttrValue, FakeReceiver};
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use opentelemetry::{KeyValue, metrics::MeterProvider as _};
+/// use opentelemetry_otlp::{MetricExporter, WithExportConfig};
+/// use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+///
+/// let receiver = FakeReceiver::start()?;
+/// let exporter = MetricExporter::builder()
+///     .with_tonic()
+///     .with_endpoint(receiver.grpc_endpoint())
+///     .build()?;
+/// let provider = SdkMeterProvider::builder()
+///     .with_reader(PeriodicReader::builder(exporter).build())
+///     .build();
+/// let counter = provider.meter("example").u64_counter("jobs.done").build();
+/// counter.add(2, &[KeyValue::new("queue", "a")]);
+/// counter.add(3, &[KeyValue::new("queue", "a")]);
+/// provider.force_flush()?;
+///
+/// receiver
+///     .wait_for(Duration::from_secs(10), |r| r.metric_names().contains(&"jobs.done".to_string()))
+///     .await?;
+/// assert_eq!(receiver.counter_sum("jobs.done", &[("queue", AttrValue::from("a"))]), Some(5.0));
+/// # provider.shutdown()?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Fault injection
+///
+/// [`FakeReceiver::set_fault`] / [`FakeReceiver::fail_next`] make the receiver answer
+/// `503`/`UNAVAILABLE` (retryable), `400`/`INVALID_ARGUMENT` (permanent) or answer late.
+/// [`FakeReceiver::shutdown`] closes the listeners and every open connection (a dead
+/// collector); [`FakeReceiver::restart`] serves again on the same ports, keeping what was
+/// received so far.
+///
+/// # Protocol notes
+///
+/// - HTTP: `POST /v1/traces|metrics|logs`, `Content-Type: application/x-protobuf` or
+///   `application/json`, optional `Content-Encoding: gzip`; other content types get `415`,
+///   undecodable bodies `400` (see [`FakeReceiver::decode_errors`]). Bodies up to 64 MiB.
+/// - OTLP/JSON is decoded with `opentelemetry-proto`'s serde support after normalising the
+///   places where it is stricter than the OTLP/JSON spec (`null` members, unknown `AnyValue`
+///   members, enum names, 32-bit integers as strings).
+/// - gRPC: the standard `opentelemetry.proto.collector.*.v1` services, gzip accepted.
 ///
 /// Dropping it stops both servers (and its background runtime, if it has one). All query
 /// methods return owned snapshots; they never block on the network.
@@ -259,7 +276,10 @@ fn loopback(port: u16) -> SocketAddr {
 impl FakeReceiver {
     /// A builder, to choose ports or the runtime.
     pub fn builder() -> FakeReceiverBuilder {
-        FakeReceiverBuilder { http_port: 0, grpc_port: 0 }
+        FakeReceiverBuilder {
+            http_port: 0,
+            grpc_port: 0,
+        }
     }
 
     /// Starts on free loopback ports with its own background runtime thread.
@@ -296,13 +316,23 @@ impl FakeReceiver {
         grpc: std::net::TcpListener,
     ) -> Result<(), ReceiverError> {
         let handle = self.exec.handle();
-        let http = server::spawn(handle, http, http::router(self.shared.clone()))
-            .map_err(|source| ReceiverError::Bind { what: "HTTP", addr: self.http_addr, source })?;
+        let http =
+            server::spawn(handle, http, http::router(self.shared.clone())).map_err(|source| {
+                ReceiverError::Bind {
+                    what: "HTTP",
+                    addr: self.http_addr,
+                    source,
+                }
+            })?;
         let grpc = match server::spawn(handle, grpc, grpc::router(self.shared.clone())) {
             Ok(grpc) => grpc,
             Err(source) => {
                 http.stop(None);
-                return Err(ReceiverError::Bind { what: "gRPC", addr: self.grpc_addr, source });
+                return Err(ReceiverError::Bind {
+                    what: "gRPC",
+                    addr: self.grpc_addr,
+                    source,
+                });
             }
         };
         *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(Running { http, grpc });
@@ -338,7 +368,10 @@ impl FakeReceiver {
 
     /// Whether the servers are currently accepting connections.
     pub fn is_running(&self) -> bool {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Stops both servers: closes the listeners and drops every open connection, as if the
@@ -347,7 +380,11 @@ impl FakeReceiver {
     /// With the receiver's own runtime (or a multi-thread runtime) this returns once the ports
     /// are released; on a current-thread runtime that happens at the caller's next `.await`.
     pub fn shutdown(&self) {
-        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(running) = running {
             let wait = self.exec.runs_elsewhere().then_some(PORT_RELEASE_PATIENCE);
             running.http.stop(wait);
@@ -409,7 +446,11 @@ impl FakeReceiver {
                 Ok(Ok(())) => {}
                 // Sender gone cannot happen while `self` lives; treat it like a timeout.
                 Ok(Err(_)) | Err(_) => {
-                    return if condition(self) { Ok(()) } else { Err(self.timeout_error(timeout)) };
+                    return if condition(self) {
+                        Ok(())
+                    } else {
+                        Err(self.timeout_error(timeout))
+                    };
                 }
             }
         }
@@ -440,13 +481,17 @@ impl FakeReceiver {
     }
 
     fn timeout_error(&self, timeout: Duration) -> ReceiverError {
-        ReceiverError::Timeout { timeout, received: self.summary() }
+        ReceiverError::Timeout {
+            timeout,
+            received: self.summary(),
+        }
     }
 
     /// A one-line human summary of what was received (used in timeout errors).
     pub fn summary(&self) -> String {
         let store = self.shared.store();
-        let mut span_names: Vec<String> = store.spans().iter().map(|s| s.name().to_owned()).collect();
+        let mut span_names: Vec<String> =
+            store.spans().iter().map(|s| s.name().to_owned()).collect();
         span_names.sort();
         span_names.dedup();
         let points = store.data_points();
@@ -482,7 +527,10 @@ impl FakeReceiver {
 
     /// Every received span named `name`.
     pub fn spans_named(&self, name: &str) -> Vec<ReceivedSpan> {
-        self.spans().into_iter().filter(|s| s.name() == name).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name() == name)
+            .collect()
     }
 
     /// The first received span named `name`.
@@ -492,7 +540,10 @@ impl FakeReceiver {
 
     /// The received spans whose parent is `parent`.
     pub fn children_of(&self, parent: &ReceivedSpan) -> Vec<ReceivedSpan> {
-        self.spans().into_iter().filter(|s| s.is_child_of(parent)).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.is_child_of(parent))
+            .collect()
     }
 
     /// The received parent of `child`, if it was received.
@@ -504,8 +555,13 @@ impl FakeReceiver {
 
     /// Names of every received metric, sorted, without duplicates.
     pub fn metric_names(&self) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.shared.store().data_points().into_iter().map(|p| p.metric_name).collect();
+        let mut names: Vec<String> = self
+            .shared
+            .store()
+            .data_points()
+            .into_iter()
+            .map(|p| p.metric_name)
+            .collect();
         names.sort();
         names.dedup();
         names
@@ -601,7 +657,9 @@ impl FakeReceiver {
 
     /// The value of resource attribute `key` on the first resource that sent `signal`.
     pub fn resource_attribute(&self, signal: Signal, key: &str) -> Option<AttrValue> {
-        self.resources(signal).iter().find_map(|r| r.get(key).cloned())
+        self.resources(signal)
+            .iter()
+            .find_map(|r| r.get(key).cloned())
     }
 
     /// Accepted requests of `signal` that arrived over `transport`.
@@ -612,7 +670,10 @@ impl FakeReceiver {
     /// Accepted requests of `signal` over any transport.
     pub fn request_count_total(&self, signal: Signal) -> usize {
         let store = self.shared.store();
-        Transport::ALL.iter().map(|t| store.request_count(signal, *t)).sum()
+        Transport::ALL
+            .iter()
+            .map(|t| store.request_count(signal, *t))
+            .sum()
     }
 
     /// Requests of `signal` answered with an injected fault or a decoding error.
@@ -660,12 +721,20 @@ fn bind(
 }
 
 fn local_addr(what: &'static str, l: &std::net::TcpListener) -> Result<SocketAddr, ReceiverError> {
-    l.local_addr().map_err(|source| ReceiverError::Bind { what, addr: loopback(0), source })
+    l.local_addr().map_err(|source| ReceiverError::Bind {
+        what,
+        addr: loopback(0),
+        source,
+    })
 }
 
 impl Drop for FakeReceiver {
     fn drop(&mut self) {
-        let running = self.running.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        let running = self
+            .running
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(running) = running {
             running.http.stop(None);
             running.grpc.stop(None);

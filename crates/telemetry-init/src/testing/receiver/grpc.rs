@@ -77,7 +77,8 @@ impl TraceService for Sink {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.accept(Signal::Traces, request, Payload::Traces).await?;
+        self.accept(Signal::Traces, request, Payload::Traces)
+            .await?;
         Ok(Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -88,7 +89,8 @@ impl MetricsService for Sink {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.accept(Signal::Metrics, request, Payload::Metrics).await?;
+        self.accept(Signal::Metrics, request, Payload::Metrics)
+            .await?;
         Ok(Response::new(ExportMetricsServiceResponse::default()))
     }
 }

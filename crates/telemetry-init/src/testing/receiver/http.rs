@@ -51,12 +51,21 @@ async fn logs(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 pub(crate) fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
         .collect()
 }
 
 fn plain(status: StatusCode, message: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
 }
 
 async fn handle(shared: &Shared, signal: Signal, req: Request) -> Response {
@@ -107,11 +116,17 @@ async fn handle(shared: &Shared, signal: Signal, req: Request) -> Response {
     match shared.take_fault() {
         Some(Fault::Unavailable) => {
             shared.record(info(false), None);
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "fault injected: unavailable".into());
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "fault injected: unavailable".into(),
+            );
         }
         Some(Fault::BadRequest) => {
             shared.record(info(false), None);
-            return plain(StatusCode::BAD_REQUEST, "fault injected: bad request".into());
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "fault injected: bad request".into(),
+            );
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         None => {}
@@ -157,7 +172,9 @@ fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {
         .read_to_end(&mut out)
         .map_err(|e| format!("invalid gzip body: {e}"))?;
     if out.len() > MAX_MESSAGE_BYTES {
-        return Err(format!("gzip body inflates beyond {MAX_MESSAGE_BYTES} bytes"));
+        return Err(format!(
+            "gzip body inflates beyond {MAX_MESSAGE_BYTES} bytes"
+        ));
     }
     Ok(out)
 }

@@ -49,8 +49,7 @@ const INT32_KEYS: [&str; 12] = [
 
 /// Decodes an OTLP/JSON request body into `T`.
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let mut doc: Value =
-        serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut doc: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
     if !doc.is_object() {
         return Err("invalid OTLP/JSON: the request must be a JSON object".to_owned());
     }
@@ -170,11 +169,23 @@ mod tests {
         let req: ExportMetricsServiceRequest = decode(METRICS.as_bytes()).unwrap();
         let metrics = &req.resource_metrics[0].scope_metrics[0].metrics;
         let names: Vec<_> = metrics.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["my.counter", "my.gauge", "my.histogram", "my.exponential.histogram"]);
-        let Some(metric::Data::Sum(sum)) = &metrics[0].data else { panic!("not a sum") };
+        assert_eq!(
+            names,
+            [
+                "my.counter",
+                "my.gauge",
+                "my.histogram",
+                "my.exponential.histogram"
+            ]
+        );
+        let Some(metric::Data::Sum(sum)) = &metrics[0].data else {
+            panic!("not a sum")
+        };
         assert_eq!(sum.aggregation_temporality, 1);
         assert!(sum.is_monotonic);
-        let Some(metric::Data::Histogram(h)) = &metrics[2].data else { panic!("not a histogram") };
+        let Some(metric::Data::Histogram(h)) = &metrics[2].data else {
+            panic!("not a histogram")
+        };
         assert_eq!(h.data_points[0].count, 2);
         assert_eq!(h.data_points[0].bucket_counts, vec![1, 1]);
     }
@@ -185,7 +196,10 @@ mod tests {
         let record = &req.resource_logs[0].scope_logs[0].log_records[0];
         assert_eq!(record.severity_number, 10);
         let body = record.body.as_ref().and_then(|b| b.value.clone());
-        assert_eq!(body, Some(any_value::Value::StringValue("Example log record".into())));
+        assert_eq!(
+            body,
+            Some(any_value::Value::StringValue("Example log record".into()))
+        );
         assert_eq!(record.trace_id.len(), 16);
     }
 
@@ -206,7 +220,10 @@ mod tests {
             attrs[0].value.as_ref().unwrap().value,
             Some(any_value::Value::StringValue("svc".into()))
         );
-        assert_eq!(attrs[1].value.as_ref().unwrap().value, Some(any_value::Value::IntValue(42)));
+        assert_eq!(
+            attrs[1].value.as_ref().unwrap().value,
+            Some(any_value::Value::IntValue(42))
+        );
         let span = &rs.scope_spans[0].spans[0];
         assert_eq!(span.kind, 3);
         assert_eq!(span.flags, 257);
@@ -218,8 +235,10 @@ mod tests {
     fn rejects_garbage_with_a_message() {
         let err = decode::<ExportTraceServiceRequest>(b"[1,2]").unwrap_err();
         assert!(err.contains("JSON object"), "{err}");
-        let err = decode::<ExportTraceServiceRequest>(b"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}")
-            .unwrap_err();
+        let err = decode::<ExportTraceServiceRequest>(
+            b"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}",
+        )
+        .unwrap_err();
         assert!(err.contains("invalid OTLP/JSON"), "{err}");
     }
 }

@@ -58,7 +58,11 @@ pub enum Transport {
 
 impl Transport {
     /// All three transports, in a fixed order.
-    pub const ALL: [Transport; 3] = [Transport::HttpProtobuf, Transport::HttpJson, Transport::Grpc];
+    pub const ALL: [Transport; 3] = [
+        Transport::HttpProtobuf,
+        Transport::HttpJson,
+        Transport::Grpc,
+    ];
 }
 
 impl fmt::Display for Transport {
@@ -141,9 +145,12 @@ impl AttrValue {
             any_value::Value::IntValue(i) => AttrValue::Int(*i),
             any_value::Value::DoubleValue(d) => AttrValue::Double(*d),
             any_value::Value::BytesValue(b) => AttrValue::Bytes(b.clone()),
-            any_value::Value::ArrayValue(a) => {
-                AttrValue::Array(a.values.iter().map(|v| AttrValue::from_any(Some(v))).collect())
-            }
+            any_value::Value::ArrayValue(a) => AttrValue::Array(
+                a.values
+                    .iter()
+                    .map(|v| AttrValue::from_any(Some(v)))
+                    .collect(),
+            ),
             any_value::Value::KvlistValue(kv) => AttrValue::Map(
                 kv.values
                     .iter()
@@ -330,12 +337,14 @@ impl Scope {
 }
 
 /// Lower-case hex of `bytes` (the OTLP/JSON and W3C rendering of trace and span ids).
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// `None` for an absent or all-zero id (both mean "no id" in OTLP).
@@ -593,7 +602,10 @@ pub struct ReceivedLogRecord {
 impl ReceivedLogRecord {
     /// The body, converted (`None` if the record has no body).
     pub fn body(&self) -> Option<AttrValue> {
-        self.record.body.as_ref().map(|b| AttrValue::from_any(Some(b)))
+        self.record
+            .body
+            .as_ref()
+            .map(|b| AttrValue::from_any(Some(b)))
     }
 
     /// The body if it is a string.

@@ -34,7 +34,9 @@ pub(crate) fn bind_with_retry(
     let deadline = std::time::Instant::now() + patience;
     loop {
         match bind(addr) {
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline => {
+            Err(e)
+                if e.kind() == io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline =>
+            {
                 std::thread::sleep(Duration::from_millis(20));
             }
             other => return other,
@@ -65,7 +67,10 @@ pub(crate) fn spawn(
         tokio::net::TcpListener::from_std(listener)?
     };
     let (tx, closed) = mpsc::channel();
-    let listening = Listening { listener, _closed: tx };
+    let listening = Listening {
+        listener,
+        _closed: tx,
+    };
     let task = runtime.spawn(serve(listening, app));
     Ok(RunningServer { task, closed })
 }

@@ -202,7 +202,10 @@ impl Store {
     }
 
     pub(crate) fn rejected_count(&self, signal: Signal) -> usize {
-        self.requests.iter().filter(|r| !r.accepted && r.signal == signal).count()
+        self.requests
+            .iter()
+            .filter(|r| !r.accepted && r.signal == signal)
+            .count()
     }
 
     pub(crate) fn spans(&self) -> Vec<ReceivedSpan> {
@@ -210,7 +213,10 @@ impl Store {
         for (transport, req) in &self.traces {
             for rs in &req.resource_spans {
                 let resource = Attributes::from_proto(
-                    rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default(),
+                    rs.resource
+                        .as_ref()
+                        .map(|r| r.attributes.as_slice())
+                        .unwrap_or_default(),
                 );
                 for ss in &rs.scope_spans {
                     let scope = Scope::from_proto(ss.scope.as_ref());
@@ -233,7 +239,10 @@ impl Store {
         for (transport, req) in &self.metrics {
             for rm in &req.resource_metrics {
                 let resource = Attributes::from_proto(
-                    rm.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default(),
+                    rm.resource
+                        .as_ref()
+                        .map(|r| r.attributes.as_slice())
+                        .unwrap_or_default(),
                 );
                 for sm in &rm.scope_metrics {
                     let scope = Scope::from_proto(sm.scope.as_ref());
@@ -334,7 +343,10 @@ impl Store {
                                     base(
                                         MetricKind::Summary,
                                         &p.attributes,
-                                        PointValue::Summary { count: p.count, sum: p.sum },
+                                        PointValue::Summary {
+                                            count: p.count,
+                                            sum: p.sum,
+                                        },
                                         p.start_time_unix_nano,
                                         p.time_unix_nano,
                                         &[],
@@ -355,7 +367,10 @@ impl Store {
         for (transport, req) in &self.logs {
             for rl in &req.resource_logs {
                 let resource = Attributes::from_proto(
-                    rl.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default(),
+                    rl.resource
+                        .as_ref()
+                        .map(|r| r.attributes.as_slice())
+                        .unwrap_or_default(),
                 );
                 for sl in &rl.scope_logs {
                     let scope = Scope::from_proto(sl.scope.as_ref());
@@ -380,19 +395,25 @@ impl Store {
                 .traces
                 .iter()
                 .flat_map(|(_, r)| r.resource_spans.iter().map(|rs| rs.resource.as_ref()))
-                .map(|r| Attributes::from_proto(r.map(|r| r.attributes.as_slice()).unwrap_or_default()))
+                .map(|r| {
+                    Attributes::from_proto(r.map(|r| r.attributes.as_slice()).unwrap_or_default())
+                })
                 .collect(),
             Signal::Metrics => self
                 .metrics
                 .iter()
                 .flat_map(|(_, r)| r.resource_metrics.iter().map(|rm| rm.resource.as_ref()))
-                .map(|r| Attributes::from_proto(r.map(|r| r.attributes.as_slice()).unwrap_or_default()))
+                .map(|r| {
+                    Attributes::from_proto(r.map(|r| r.attributes.as_slice()).unwrap_or_default())
+                })
                 .collect(),
             Signal::Logs => self
                 .logs
                 .iter()
                 .flat_map(|(_, r)| r.resource_logs.iter().map(|rl| rl.resource.as_ref()))
-                .map(|r| Attributes::from_proto(r.map(|r| r.attributes.as_slice()).unwrap_or_default()))
+                .map(|r| {
+                    Attributes::from_proto(r.map(|r| r.attributes.as_slice()).unwrap_or_default())
+                })
                 .collect(),
         };
         let mut out: Vec<Attributes> = Vec::new();
@@ -416,7 +437,11 @@ pub(crate) fn current_points<'a>(
     for p in points.iter().filter(|p| p.attributes.contains_all(filter)) {
         if p.kind.is_cumulative() || p.kind == MetricKind::Gauge {
             // A series is resource + scope + attributes + start time (a restart starts a new one).
-            let start = if p.kind == MetricKind::Gauge { 0 } else { p.start_time_unix_nano };
+            let start = if p.kind == MetricKind::Gauge {
+                0
+            } else {
+                p.start_time_unix_nano
+            };
             let key = format!(
                 "{}|{}|{}|{}",
                 p.resource.series_key(),

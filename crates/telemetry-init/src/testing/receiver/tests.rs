@@ -69,11 +69,20 @@ fn assert_span_tree(receiver: &FakeReceiver, transport: Transport) {
     assert!(leaf.is_child_of(&root));
     assert!(!root.is_child_of(&leaf));
     assert_eq!(receiver.children_of(&root)[0].name(), "leaf");
-    assert_eq!(receiver.parent_of(&leaf).map(|p| p.span_id()), Some(root.span_id()));
+    assert_eq!(
+        receiver.parent_of(&leaf).map(|p| p.span_id()),
+        Some(root.span_id())
+    );
     assert_eq!(leaf.attribute("n"), Some(AttrValue::Int(7)));
     assert_eq!(leaf.event_names(), ["hit"]);
-    assert_eq!(leaf.event_attributes("hit").unwrap().get_str("why"), Some("test"));
-    assert_eq!(leaf.resource_attribute("service.name").unwrap(), "receiver-test");
+    assert_eq!(
+        leaf.event_attributes("hit").unwrap().get_str("why"),
+        Some("test")
+    );
+    assert_eq!(
+        leaf.resource_attribute("service.name").unwrap(),
+        "receiver-test"
+    );
     assert_eq!(leaf.scope.name, "receiver-tests");
     assert_eq!(
         receiver.resource_attribute(Signal::Traces, "deployment.environment.name"),
@@ -83,7 +92,11 @@ fn assert_span_tree(receiver: &FakeReceiver, transport: Transport) {
     for other in Transport::ALL.into_iter().filter(|t| *t != transport) {
         assert_eq!(receiver.request_count(Signal::Traces, other), 0);
     }
-    assert!(receiver.decode_errors().is_empty(), "{:?}", receiver.decode_errors());
+    assert!(
+        receiver.decode_errors().is_empty(),
+        "{:?}",
+        receiver.decode_errors()
+    );
 }
 
 #[test]
@@ -111,8 +124,13 @@ async fn grpc_spans_arrive_with_tree_and_resource() {
         .build()
         .unwrap();
     // The tonic exporter must be used from a runtime thread other than the one it blocks.
-    tokio::task::spawn_blocking(move || emit_span_tree(exporter)).await.unwrap();
-    receiver.wait_for(WAIT, |r| r.spans().len() >= 2).await.unwrap();
+    tokio::task::spawn_blocking(move || emit_span_tree(exporter))
+        .await
+        .unwrap();
+    receiver
+        .wait_for(WAIT, |r| r.spans().len() >= 2)
+        .await
+        .unwrap();
     assert_span_tree(&receiver, Transport::Grpc);
 }
 
@@ -137,21 +155,41 @@ fn emit_metrics(exporter: MetricExporter) {
 
 fn assert_metrics(receiver: &FakeReceiver) {
     receiver
-        .wait_for_blocking(WAIT, |r| r.counter_sum("jobs", &[("queue", "a".into())]) == Some(3.0))
+        .wait_for_blocking(WAIT, |r| {
+            r.counter_sum("jobs", &[("queue", "a".into())]) == Some(3.0)
+        })
         .unwrap();
     assert!(receiver.metric_names().contains(&"jobs".to_owned()));
     assert!(receiver.metric_names().contains(&"latency".to_owned()));
-    assert_eq!(receiver.counter_sum("jobs", &[("queue", "b".into())]), Some(5.0));
+    assert_eq!(
+        receiver.counter_sum("jobs", &[("queue", "b".into())]),
+        Some(5.0)
+    );
     assert_eq!(receiver.counter_sum("jobs", &[]), Some(8.0));
-    assert_eq!(receiver.counter_sum("jobs", &[("queue", "zzz".into())]), None);
+    assert_eq!(
+        receiver.counter_sum("jobs", &[("queue", "zzz".into())]),
+        None
+    );
     assert_eq!(receiver.counter_sum("nope", &[]), None);
-    assert_eq!(receiver.histogram_count("latency", &[("route", "/x".into())]), Some(2));
+    assert_eq!(
+        receiver.histogram_count("latency", &[("route", "/x".into())]),
+        Some(2)
+    );
     let sum = receiver.histogram_sum("latency", &[]).unwrap();
     assert!((sum - 0.6).abs() < 1e-9, "{sum}");
     let point = &receiver.data_points_with("jobs", &[("queue", "a".into())])[0];
     assert_eq!(point.unit, "{job}");
-    assert!(matches!(point.kind, MetricKind::Sum { monotonic: true, .. }));
-    assert_eq!(point.resource.get_str("service.name"), Some("receiver-test"));
+    assert!(matches!(
+        point.kind,
+        MetricKind::Sum {
+            monotonic: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        point.resource.get_str("service.name"),
+        Some("receiver-test")
+    );
 }
 
 #[test]
@@ -188,7 +226,10 @@ fn http_json_metrics_with_delta_temporality_add_up() {
     let point = &receiver.data_points("jobs")[0];
     assert!(matches!(
         point.kind,
-        MetricKind::Sum { temporality: proto::metrics::v1::AggregationTemporality::Delta, .. }
+        MetricKind::Sum {
+            temporality: proto::metrics::v1::AggregationTemporality::Delta,
+            ..
+        }
     ));
 }
 
@@ -211,7 +252,10 @@ async fn grpc_metrics_and_logs_arrive() {
     })
     .await
     .unwrap();
-    receiver.wait_for(WAIT, |r| r.log_records().len() >= 2).await.unwrap();
+    receiver
+        .wait_for(WAIT, |r| r.log_records().len() >= 2)
+        .await
+        .unwrap();
     assert_metrics(&receiver);
     assert_logs(&receiver, Transport::Grpc);
 }
@@ -226,7 +270,10 @@ fn emit_logs(exporter: LogExporter) -> (String, String) {
     let tracer = tracer_provider.tracer("receiver-tests");
     let logger = provider.logger("receiver-tests");
     let span = tracer.start("with-logs");
-    let ids = (span.span_context().trace_id().to_string(), span.span_context().span_id().to_string());
+    let ids = (
+        span.span_context().trace_id().to_string(),
+        span.span_context().span_id().to_string(),
+    );
     let cx = Context::current_with_span(span);
     {
         let _attached = cx.attach();
@@ -253,7 +300,10 @@ fn assert_logs(receiver: &FakeReceiver, transport: Transport) {
     assert_eq!(placed.attribute("order.id"), Some(AttrValue::Int(42)));
     assert_eq!(placed.trace_id().map(|t| t.len()), Some(32));
     assert_eq!(placed.span_id().map(|t| t.len()), Some(16));
-    assert_eq!(placed.resource_attribute("service.name").unwrap(), "receiver-test");
+    assert_eq!(
+        placed.resource_attribute("service.name").unwrap(),
+        "receiver-test"
+    );
     let full = &receiver.log_records_containing("disk almost full")[0];
     assert_eq!(full.severity_number(), 13);
     assert_eq!(full.trace_id(), None);
@@ -262,9 +312,10 @@ fn assert_logs(receiver: &FakeReceiver, transport: Transport) {
 
 #[test]
 fn http_logs_carry_trace_ids_over_protobuf_and_json() {
-    for (protocol, transport) in
-        [(Protocol::HttpBinary, Transport::HttpProtobuf), (Protocol::HttpJson, Transport::HttpJson)]
-    {
+    for (protocol, transport) in [
+        (Protocol::HttpBinary, Transport::HttpProtobuf),
+        (Protocol::HttpJson, Transport::HttpJson),
+    ] {
         let receiver = FakeReceiver::start().unwrap();
         let exporter = LogExporter::builder()
             .with_http()
@@ -273,7 +324,9 @@ fn http_logs_carry_trace_ids_over_protobuf_and_json() {
             .build()
             .unwrap();
         let (trace_id, span_id) = emit_logs(exporter);
-        receiver.wait_for_blocking(WAIT, |r| r.log_records().len() == 2).unwrap();
+        receiver
+            .wait_for_blocking(WAIT, |r| r.log_records().len() == 2)
+            .unwrap();
         assert_logs(&receiver, transport);
         let placed = &receiver.log_records_containing("order placed")[0];
         assert_eq!(placed.trace_id(), Some(trace_id));
@@ -284,7 +337,12 @@ fn http_logs_carry_trace_ids_over_protobuf_and_json() {
 // ---- raw HTTP ---------------------------------------------------------------------------
 
 /// POSTs `body` with HTTP/1.1 and returns (status, response body).
-fn post(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+fn post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
     let mut head = format!(
@@ -300,7 +358,11 @@ fn post(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)], body: 
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
 }
@@ -319,7 +381,10 @@ fn gzip_json_and_gzip_protobuf_bodies_are_decoded() {
     let (status, body) = post(
         receiver.http_addr(),
         "/v1/traces",
-        &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
         &gzip(SPEC_TRACE_JSON.as_bytes()),
     );
     assert_eq!((status, body.as_str()), (200, "{}"));
@@ -327,7 +392,10 @@ fn gzip_json_and_gzip_protobuf_bodies_are_decoded() {
     let (status, _) = post(
         receiver.http_addr(),
         "/v1/traces",
-        &[("Content-Type", "application/x-protobuf"), ("Content-Encoding", "gzip")],
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "gzip"),
+        ],
         &gzip(&request.encode_to_vec()),
     );
     assert_eq!(status, 200);
@@ -337,7 +405,12 @@ fn gzip_json_and_gzip_protobuf_bodies_are_decoded() {
     assert_eq!(spans[0].transport, Transport::HttpJson);
     assert_eq!(spans[1].transport, Transport::HttpProtobuf);
     assert_eq!(spans[0].span, spans[1].span);
-    assert!(receiver.requests().iter().all(|r| r.compression.as_deref() == Some("gzip")));
+    assert!(
+        receiver
+            .requests()
+            .iter()
+            .all(|r| r.compression.as_deref() == Some("gzip"))
+    );
 }
 
 #[test]
@@ -347,21 +420,38 @@ fn bad_requests_are_refused_with_a_reason() {
     let (status, body) = post(addr, "/v1/traces", &[("Content-Type", "text/plain")], b"hi");
     assert_eq!(status, 415, "{body}");
     assert!(body.contains("unsupported Content-Type"), "{body}");
-    let (status, body) =
-        post(addr, "/v1/logs", &[("Content-Type", "application/x-protobuf")], b"\xff\xff\xff");
+    let (status, body) = post(
+        addr,
+        "/v1/logs",
+        &[("Content-Type", "application/x-protobuf")],
+        b"\xff\xff\xff",
+    );
     assert_eq!(status, 400);
     assert!(body.contains("invalid protobuf"), "{body}");
     let (status, body) = post(
         addr,
         "/v1/metrics",
-        &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
         b"not gzip",
     );
     assert_eq!(status, 400);
     assert!(body.contains("gzip"), "{body}");
-    let (status, _) = post(addr, "/v1/nothing", &[("Content-Type", "application/json")], b"{}");
+    let (status, _) = post(
+        addr,
+        "/v1/nothing",
+        &[("Content-Type", "application/json")],
+        b"{}",
+    );
     assert_eq!(status, 404);
-    assert_eq!(receiver.decode_errors().len(), 3, "{:?}", receiver.decode_errors());
+    assert_eq!(
+        receiver.decode_errors().len(),
+        3,
+        "{:?}",
+        receiver.decode_errors()
+    );
     assert_eq!(receiver.rejected_count(Signal::Logs), 1);
     assert!(receiver.spans().is_empty());
 }
@@ -374,16 +464,34 @@ fn injected_faults_reject_then_recover() {
     let addr = receiver.http_addr();
     let json = [("Content-Type", "application/json")];
     receiver.set_fault(Fault::Unavailable);
-    assert_eq!(post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0, 503);
-    assert_eq!(post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0, 503);
+    assert_eq!(
+        post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0,
+        503
+    );
+    assert_eq!(
+        post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0,
+        503
+    );
     receiver.clear_fault();
     receiver.fail_next(1, Fault::BadRequest);
-    assert_eq!(post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0, 400);
-    assert_eq!(post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0, 200);
+    assert_eq!(
+        post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0,
+        400
+    );
+    assert_eq!(
+        post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0,
+        200
+    );
     receiver.fail_next(1, Fault::Delay(Duration::from_millis(50)));
-    assert_eq!(post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0, 200);
+    assert_eq!(
+        post(addr, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0,
+        200
+    );
     assert_eq!(receiver.rejected_count(Signal::Traces), 3);
-    assert_eq!(receiver.request_count(Signal::Traces, Transport::HttpJson), 2);
+    assert_eq!(
+        receiver.request_count(Signal::Traces, Transport::HttpJson),
+        2
+    );
     assert_eq!(receiver.spans().len(), 2);
 }
 
@@ -395,11 +503,15 @@ fn exporter_sees_unavailable_as_an_error() {
         .with_simple_exporter(http_span_exporter(&receiver, Protocol::HttpBinary))
         .build();
     provider.tracer("t").in_span("lost", |_| {});
-    receiver.wait_for_blocking(WAIT, |r| r.rejected_count(Signal::Traces) >= 1).unwrap();
+    receiver
+        .wait_for_blocking(WAIT, |r| r.rejected_count(Signal::Traces) >= 1)
+        .unwrap();
     assert!(receiver.spans().is_empty());
     receiver.clear_fault();
     provider.tracer("t").in_span("kept", |_| {});
-    receiver.wait_for_blocking(WAIT, |r| r.span_named("kept").is_some()).unwrap();
+    receiver
+        .wait_for_blocking(WAIT, |r| r.span_named("kept").is_some())
+        .unwrap();
     assert!(receiver.span_named("lost").is_none());
     let _ = provider.shutdown();
 }
@@ -408,7 +520,9 @@ fn exporter_sees_unavailable_as_an_error() {
 async fn grpc_faults_map_to_status_codes() {
     use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
     let receiver = FakeReceiver::start().unwrap();
-    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
     let request: ExportTraceServiceRequest = json::decode(SPEC_TRACE_JSON.as_bytes()).unwrap();
     receiver.fail_next(1, Fault::Unavailable);
     let err = client.export(request.clone()).await.unwrap_err();
@@ -430,16 +544,28 @@ fn shutdown_refuses_connections_and_restart_serves_the_same_ports() {
     let idle = TcpStream::connect(http).unwrap();
     receiver.shutdown();
     assert!(!receiver.is_running());
-    assert!(TcpStream::connect(http).is_err(), "HTTP port still accepting");
-    assert!(TcpStream::connect(grpc).is_err(), "gRPC port still accepting");
+    assert!(
+        TcpStream::connect(http).is_err(),
+        "HTTP port still accepting"
+    );
+    assert!(
+        TcpStream::connect(grpc).is_err(),
+        "gRPC port still accepting"
+    );
     idle.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = [0_u8; 1];
-    assert!(matches!((&idle).read(&mut buf), Ok(0) | Err(_)), "idle connection survived");
+    assert!(
+        matches!((&idle).read(&mut buf), Ok(0) | Err(_)),
+        "idle connection survived"
+    );
     receiver.shutdown(); // idempotent
     receiver.restart().unwrap();
     receiver.restart().unwrap(); // idempotent
     assert_eq!((receiver.http_addr(), receiver.grpc_addr()), (http, grpc));
-    assert_eq!(post(http, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0, 200);
+    assert_eq!(
+        post(http, "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes()).0,
+        200
+    );
     assert!(TcpStream::connect(grpc).is_ok());
     assert_eq!(receiver.spans().len(), 1);
 }
@@ -450,8 +576,14 @@ fn restart_fails_clearly_when_a_port_was_taken() {
     let addr = receiver.http_addr();
     receiver.shutdown();
     let _squatter = std::net::TcpListener::bind(addr).unwrap();
-    let err = FakeReceiver::builder().http_port(addr.port()).start().unwrap_err();
-    assert!(err.to_string().contains("cannot bind HTTP listener"), "{err}");
+    let err = FakeReceiver::builder()
+        .http_port(addr.port())
+        .start()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot bind HTTP listener"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -459,15 +591,25 @@ async fn runs_on_a_current_thread_test_runtime() {
     use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
     let receiver = FakeReceiver::start_on_current_runtime().unwrap();
     let request: ExportTraceServiceRequest = json::decode(SPEC_TRACE_JSON.as_bytes()).unwrap();
-    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
     client.export(request.clone()).await.unwrap();
-    receiver.wait_for(WAIT, |r| r.spans().len() == 1).await.unwrap();
+    receiver
+        .wait_for(WAIT, |r| r.spans().len() == 1)
+        .await
+        .unwrap();
     receiver.shutdown();
     tokio::task::yield_now().await;
     receiver.restart().unwrap();
-    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint()).await.unwrap();
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
     client.export(request).await.unwrap();
-    receiver.wait_for(WAIT, |r| r.spans().len() == 2).await.unwrap();
+    receiver
+        .wait_for(WAIT, |r| r.spans().len() == 2)
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -480,7 +622,9 @@ fn start_on_current_runtime_outside_a_runtime_is_an_error() {
 fn wait_for_times_out_with_a_summary() {
     let receiver = FakeReceiver::start().unwrap();
     let err = receiver
-        .wait_for_blocking(Duration::from_millis(50), |r| r.span_named("never").is_some())
+        .wait_for_blocking(Duration::from_millis(50), |r| {
+            r.span_named("never").is_some()
+        })
         .unwrap_err();
     let message = err.to_string();
     assert!(message.contains("not met within"), "{message}");
@@ -490,7 +634,9 @@ fn wait_for_times_out_with_a_summary() {
 #[tokio::test]
 async fn async_wait_for_times_out_too() {
     let receiver = FakeReceiver::start().unwrap();
-    let err = receiver.wait_for(Duration::from_millis(50), |r| !r.spans().is_empty()).await;
+    let err = receiver
+        .wait_for(Duration::from_millis(50), |r| !r.spans().is_empty())
+        .await;
     assert!(matches!(err, Err(ReceiverError::Timeout { .. })));
 }
 
@@ -498,7 +644,12 @@ async fn async_wait_for_times_out_too() {
 fn clear_forgets_everything() {
     let receiver = FakeReceiver::start().unwrap();
     let json = [("Content-Type", "application/json")];
-    post(receiver.http_addr(), "/v1/traces", &json, SPEC_TRACE_JSON.as_bytes());
+    post(
+        receiver.http_addr(),
+        "/v1/traces",
+        &json,
+        SPEC_TRACE_JSON.as_bytes(),
+    );
     assert_eq!(receiver.spans().len(), 1);
     receiver.clear();
     assert!(receiver.spans().is_empty());
@@ -510,10 +661,21 @@ fn exponential_histograms_and_gauges_are_queryable() {
     let receiver = FakeReceiver::start().unwrap();
     let json = [("Content-Type", "application/json")];
     let metrics = include_str!("fixtures/metrics.json");
-    let (status, body) = post(receiver.http_addr(), "/v1/metrics", &json, metrics.as_bytes());
+    let (status, body) = post(
+        receiver.http_addr(),
+        "/v1/metrics",
+        &json,
+        metrics.as_bytes(),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(receiver.gauge_value("my.gauge", &[]), Some(10.0));
     assert_eq!(receiver.histogram_count("my.histogram", &[]), Some(2));
-    assert_eq!(receiver.histogram_count("my.exponential.histogram", &[]), Some(3));
-    assert_eq!(receiver.counter_sum("my.counter", &[("my.counter.attr", "some value".into())]), Some(5.0));
+    assert_eq!(
+        receiver.histogram_count("my.exponential.histogram", &[]),
+        Some(3)
+    );
+    assert_eq!(
+        receiver.counter_sum("my.counter", &[("my.counter.attr", "some value".into())]),
+        Some(5.0)
+    );
 }

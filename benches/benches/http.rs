@@ -1,0 +1,221 @@
+//! In-process per-request cost of the HTTP middleware (service called directly, no network),
+//! side by side in one run:
+//!
+//! - axum: bare router | + `telemetry_http_middleware::HttpLayer` | + the peer crates users pick
+//!   today (`axum-tracing-opentelemetry` `OtelAxumLayer` + `OtelInResponseLayer`, and
+//!   `axum-otel-metrics` `HttpMetricsLayer`);
+//! - actix-web: bare app | + `HttpMiddleware` | + `opentelemetry-instrumentation-actix-web`
+//!   (`RequestTracing` + `RequestMetrics`).
+//!
+//! Every instrumented variant records metrics into a real SDK meter provider and creates
+//! 100%-sampled spans through a batch span processor whose exporter drops the batches, so the
+//! measured cost is the instrumentation, not an exporter. The per-request overhead is the
+//! difference to the bare variant of the same framework.
+//!
+//! Run: `cargo bench -p telemetry-benches --bench http`.
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use telemetry_http_middleware::prometheus::PrometheusExporter;
+use telemetry_http_middleware::{HttpInstrumentation, HttpLayer, HttpMiddleware};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Accepts and drops every batch.
+#[derive(Debug)]
+struct DropExporter;
+
+impl SpanExporter for DropExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
+fn install_tracing() -> SdkTracerProvider {
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(DropExporter)
+        .build();
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    // Benches share a process with nothing else; ignore a second install.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    provider
+}
+
+fn meter_provider() -> SdkMeterProvider {
+    SdkMeterProvider::builder()
+        .with_reader(PrometheusExporter::default())
+        .build()
+}
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+mod axum_variants {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::Path;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    pub fn router() -> Router {
+        Router::new().route(
+            "/users/{id}",
+            get(|Path(id): Path<u64>| async move { format!("user {id}") }),
+        )
+    }
+
+    pub fn ours(provider: &SdkMeterProvider) -> Router {
+        router().layer(HttpLayer::new(
+            HttpInstrumentation::builder()
+                .meter_provider(provider)
+                .build(),
+        ))
+    }
+
+    pub fn peers() -> Router {
+        let metrics_provider = opentelemetry_sdk_032::metrics::SdkMeterProvider::builder()
+            .with_reader(opentelemetry_sdk_032::metrics::ManualReader::builder().build())
+            .build();
+        router()
+            .layer(
+                axum_otel_metrics::HttpMetricsLayerBuilder::new()
+                    .with_provider(metrics_provider)
+                    .build(),
+            )
+            .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
+            .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default())
+    }
+
+    pub async fn call(app: &Router) -> usize {
+        let request = http::Request::get("/users/42")
+            .header("traceparent", TRACEPARENT)
+            .body(Body::empty())
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .len()
+    }
+}
+
+fn bench_axum(c: &mut Criterion) {
+    let _tracing = install_tracing();
+    let provider = meter_provider();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let variants = [
+        ("bare", axum_variants::router()),
+        ("telemetry-http-middleware", axum_variants::ours(&provider)),
+        (
+            "axum-tracing-opentelemetry+axum-otel-metrics",
+            axum_variants::peers(),
+        ),
+    ];
+    let mut group = c.benchmark_group("http/axum");
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30);
+    for (name, app) in &variants {
+        assert_eq!(
+            rt.block_on(axum_variants::call(app)),
+            7,
+            "{name} serves the route"
+        );
+        group.bench_function(*name, |b| b.iter(|| rt.block_on(axum_variants::call(app))));
+    }
+    // Attribution: the same layer with no tracing subscriber (metrics, ids, headers; no spans).
+    let ours = &variants[1].1;
+    group.bench_function("telemetry-http-middleware/metrics-only", |b| {
+        tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
+            b.iter(|| rt.block_on(axum_variants::call(ours)))
+        })
+    });
+    group.finish();
+}
+
+fn bench_actix(c: &mut Criterion) {
+    use actix_web::dev::Service;
+    use actix_web::{App, test, web};
+    use opentelemetry_instrumentation_actix_web::{RequestMetrics, RequestTracing};
+    let _tracing = install_tracing();
+    let provider = meter_provider();
+    let system = actix_rt::System::new();
+    let mut group = c.benchmark_group("http/actix");
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30);
+
+    macro_rules! run {
+        ($name:expr, $app:expr) => {{
+            let service = system.block_on(test::init_service($app));
+            let request = || {
+                test::TestRequest::get()
+                    .uri("/users/42")
+                    .insert_header(("traceparent", TRACEPARENT))
+                    .to_request()
+            };
+            let call = || async {
+                let response = service.call(request()).await.expect("response");
+                let status = response.status();
+                let body = actix_web::body::to_bytes(response.into_body())
+                    .await
+                    .map(|b| b.len())
+                    .ok();
+                (status, body)
+            };
+            let (status, body) = system.block_on(call());
+            assert_eq!(
+                (status.as_u16(), body),
+                (200, Some(7)),
+                "{} serves the route",
+                $name
+            );
+            group.bench_function($name, |b| b.iter(|| system.block_on(call())));
+        }};
+    }
+    let user = |id: web::Path<u64>| async move { format!("user {id}") };
+    run!("bare", App::new().route("/users/{id}", web::get().to(user)));
+    run!(
+        "telemetry-http-middleware",
+        App::new()
+            .wrap(HttpMiddleware::new(
+                HttpInstrumentation::builder()
+                    .meter_provider(&provider)
+                    .build()
+            ))
+            .route("/users/{id}", web::get().to(user))
+    );
+    run!(
+        "opentelemetry-instrumentation-actix-web",
+        App::new()
+            .wrap(
+                RequestMetrics::builder()
+                    .with_meter_provider(provider.clone())
+                    .build()
+            )
+            .wrap(RequestTracing::new())
+            .route("/users/{id}", web::get().to(user))
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench_axum, bench_actix);
+criterion_main!(benches);

@@ -1,0 +1,123 @@
+//! The cost of a span, an event and a log record on the application's thread, side by side:
+//! the raw opentelemetry_sdk call, a stock `tracing-opentelemetry` (+ appender) setup, and
+//! `telemetry::builder()`. Every setup exports through a batch processor to an exporter that
+//! discards, so only the in-thread cost is measured.
+//!
+//! `cargo bench -p telemetry-benches --bench init`
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use telemetry_benches::{DiscardLogs, DiscardSpans};
+use tracing_subscriber::layer::SubscriberExt;
+
+fn sdk_providers() -> (SdkTracerProvider, SdkLoggerProvider) {
+    let tp = SdkTracerProvider::builder()
+        .with_batch_exporter(DiscardSpans)
+        .build();
+    let lp = SdkLoggerProvider::builder()
+        .with_batch_exporter(DiscardLogs)
+        .build();
+    (tp, lp)
+}
+
+/// tracing-opentelemetry and opentelemetry-appender-tracing with their default settings.
+fn stock_dispatch(tp: &SdkTracerProvider, lp: &SdkLoggerProvider) -> tracing::Dispatch {
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(tp.tracer("bench")))
+        .with(opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp));
+    tracing::Dispatch::new(subscriber)
+}
+
+fn ours() -> telemetry::Guard {
+    telemetry::builder()
+        .service_name("bench")
+        .global(false)
+        .env_lookup(|_| None)
+        .exporters(&[])
+        .with_span_exporter(DiscardSpans)
+        .with_log_exporter(DiscardLogs)
+        .console_format(telemetry::ConsoleFormat::Off)
+        .log_filter("info")
+        .init()
+        .expect("init")
+}
+
+fn bench(c: &mut Criterion) {
+    let (tp, lp) = sdk_providers();
+    let stock = stock_dispatch(&tp, &lp);
+    let guard = ours();
+    let tracer = tp.tracer("bench");
+
+    let mut g = c.benchmark_group("span");
+    g.bench_function("raw_sdk", |b| {
+        b.iter(|| {
+            let mut span = tracer.start("op");
+            span.end();
+        })
+    });
+    g.bench_function("stock_tracing_opentelemetry", |b| {
+        tracing::dispatcher::with_default(&stock, || {
+            b.iter(|| tracing::info_span!("op").in_scope(|| {}))
+        })
+    });
+    g.bench_function("telemetry", |b| {
+        tracing::dispatcher::with_default(guard.dispatch(), || {
+            b.iter(|| tracing::info_span!("op").in_scope(|| {}))
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("event_in_span");
+    g.bench_function("raw_sdk", |b| {
+        let mut span = tracer.start("op");
+        b.iter(|| span.add_event("event", vec![opentelemetry::KeyValue::new("n", 1)]));
+        span.end();
+    });
+    g.bench_function("stock_tracing_opentelemetry", |b| {
+        tracing::dispatcher::with_default(&stock, || {
+            tracing::info_span!("op").in_scope(|| b.iter(|| tracing::info!(n = 1, "event")))
+        })
+    });
+    g.bench_function("telemetry", |b| {
+        tracing::dispatcher::with_default(guard.dispatch(), || {
+            tracing::info_span!("op").in_scope(|| b.iter(|| tracing::info!(n = 1, "event")))
+        })
+    });
+    g.finish();
+
+    let logger = lp.logger("bench");
+    let mut g = c.benchmark_group("log_record");
+    g.bench_function("raw_sdk", |b| {
+        b.iter(|| {
+            let mut r = logger.create_log_record();
+            r.set_severity_number(Severity::Info);
+            r.set_body("event".into());
+            r.add_attribute("n", 1);
+            logger.emit(r);
+        })
+    });
+    g.bench_function("stock_appender_tracing", |b| {
+        tracing::dispatcher::with_default(&stock, || b.iter(|| tracing::info!(n = 1, "event")))
+    });
+    g.bench_function("telemetry", |b| {
+        tracing::dispatcher::with_default(guard.dispatch(), || {
+            b.iter(|| tracing::info!(n = 1, "event"))
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = bench
+}
+criterion_main!(benches);

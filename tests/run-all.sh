@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The one test command (README): installs what the tests need on a fresh Debian machine, then
+# runs every check and test, end-to-end ones included. An end-to-end test whose peer is missing
+# fails; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "install test peers"
+need_apt=()
+command -v promtool   >/dev/null || need_apt+=(prometheus)
+command -v amtool     >/dev/null || need_apt+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+command -v wrk        >/dev/null || need_apt+=(wrk)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+# Debian's prometheus package may start a daemon on :9090; the tests start their own on free ports.
+pkill -x prometheus 2>/dev/null || true
+pkill -x prometheus-alertmanager 2>/dev/null || true
+python3 -m pip install --quiet --disable-pip-version-check 'rotel==0.0.1a15'
+command -v cargo-deny >/dev/null || cargo install --locked --quiet cargo-deny@0.20.2
+command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz@0.13.2
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features, warnings are errors)"
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+
+step "cargo deny (licenses, bans, sources: the checks that work offline)"
+cargo deny --offline check licenses bans sources
+
+step "tests (unit, integration, doc, end-to-end)"
+cargo test --workspace --all-features --no-fail-fast
+
+step "benchmarks build and run once each (criterion test mode)"
+cargo test -p telemetry-benches --benches --quiet
+
+if [ -x crates/redaction/fuzz/run.sh ]; then
+  step "fuzz the redaction engine (bounded)"
+  crates/redaction/fuzz/run.sh
+fi
+
+step "all checks passed"
