@@ -6,19 +6,32 @@
 //! - `redaction/short_attribute`: one short clean value, and the same through
 //!   `redact_value` with its key (the per-attribute cost in a span).
 //! - `redaction/secret_dense`: every line carries a secret; engine vs naive.
-//! - `redaction/span_pipeline`: create + end + export (SimpleSpanProcessor,
-//!   exporter that drops) a typical HTTP server span, with and without the
-//!   `RedactingSpanProcessor` wrapper.
+//! - `redaction/span_pipeline`: create + end + export a typical HTTP server
+//!   span (9 attributes), with and without the `RedactingSpanProcessor`
+//!   wrapper, through three pipelines: `drop_exporter` (SimpleSpanProcessor,
+//!   exporter that drops: the cheapest pipeline, an upper bound on the
+//!   overhead ratio), `otlp_batch` (BatchSpanProcessor + the OTLP protobuf
+//!   encoding, flushed every 256 spans so encoding is included: the realistic
+//!   pipeline) and `otlp_simple` (SimpleSpanProcessor + OTLP encoding, all on
+//!   the calling thread); plus `redact_span_only`, the redaction by itself.
 //!
 //! `cargo bench -p telemetry-benches --bench redaction`
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanExporter};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanExporter,
+};
+use prost::Message as _;
 use std::hint::black_box;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use telemetry_redaction::{Redactor, builtin_patterns};
 
 /// Every built-in rule's regex, run on every value: what a scanner without a
@@ -145,14 +158,56 @@ fn engine(c: &mut Criterion) {
     g.finish();
 }
 
-/// Exports by dropping: the pipeline cost without I/O, so the ratio is an
-/// upper bound on the redaction overhead.
+/// Exports by dropping: the cheapest possible pipeline (no encoding, no I/O),
+/// so the ratio against it is an upper bound on the redaction overhead.
 #[derive(Debug)]
 struct DropExporter;
 
 impl SpanExporter for DropExporter {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         black_box(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// Exports the way the OTLP exporter does before its transport: the
+/// `opentelemetry-proto` transform into an `ExportTraceServiceRequest`, then
+/// the protobuf encoding into a fresh `Vec` (the bytes are dropped, no I/O).
+#[derive(Debug)]
+struct OtlpEncodeExporter {
+    resource: ResourceAttributesWithSchema,
+}
+
+impl OtlpEncodeExporter {
+    fn new() -> Self {
+        Self {
+            resource: (&Resource::builder_empty().build()).into(),
+        }
+    }
+}
+
+impl SpanExporter for OtlpEncodeExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        let resource_spans = group_spans_by_resource_and_scope(batch, &self.resource);
+        let bytes = ExportTraceServiceRequest { resource_spans }.encode_to_vec();
+        black_box(bytes);
+        std::future::ready(Ok(()))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+}
+
+/// Keeps exported spans (to benchmark `redact_span` on a real `SpanData`).
+#[derive(Debug, Clone, Default)]
+struct Keep(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanExporter for Keep {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        if let Ok(mut spans) = self.0.lock() {
+            spans.extend(batch);
+        }
         std::future::ready(Ok(()))
     }
 }
@@ -180,34 +235,115 @@ fn http_span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: u64) {
     span.end();
 }
 
+/// Spans between two `force_flush` calls of the batch pipeline: below the
+/// default queue size (2048), so no span is ever dropped and every measured
+/// span is really encoded.
+const FLUSH_EVERY: u64 = 256;
+
 fn span_pipeline(c: &mut Criterion) {
-    let plain = SdkTracerProvider::builder()
-        .with_span_processor(SimpleSpanProcessor::new(DropExporter))
-        .build();
-    let redacted = SdkTracerProvider::builder()
-        .with_span_processor(
-            Redactor::default().span_processor(SimpleSpanProcessor::new(DropExporter)),
-        )
-        .build();
-    let plain_tracer = plain.tracer("bench");
-    let redacted_tracer = redacted.tracer("bench");
+    let redactor = Redactor::default();
     let mut g = c.benchmark_group("redaction/span_pipeline");
     g.measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500))
         .sample_size(30);
-    let mut i = 0u64;
-    g.bench_function("sdk_without_redaction", |b| {
-        b.iter(|| {
-            i += 1;
-            http_span(&plain_tracer, i)
-        })
-    });
-    g.bench_function("sdk_with_redacting_processor", |b| {
-        b.iter(|| {
-            i += 1;
-            http_span(&redacted_tracer, i)
-        })
-    });
+
+    // 1. SimpleSpanProcessor + exporter that drops: the cheapest pipeline.
+    let plain = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(DropExporter))
+        .build();
+    let redacted = SdkTracerProvider::builder()
+        .with_span_processor(redactor.span_processor(SimpleSpanProcessor::new(DropExporter)))
+        .build();
+    for (name, provider) in [
+        ("drop_exporter/without_redaction", &plain),
+        ("drop_exporter/with_redaction", &redacted),
+    ] {
+        let tracer = provider.tracer("bench");
+        let mut i = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i += 1;
+                http_span(&tracer, i)
+            })
+        });
+    }
+
+    // 2. The realistic pipeline: BatchSpanProcessor + OTLP protobuf encoding.
+    // Spans are flushed every FLUSH_EVERY, so the time per span includes the
+    // background thread's transform + encoding, not only the channel send.
+    let batch = |redact: bool| {
+        let processor = BatchSpanProcessor::builder(OtlpEncodeExporter::new()).build();
+        let builder = SdkTracerProvider::builder();
+        if redact {
+            builder.with_span_processor(redactor.span_processor(processor))
+        } else {
+            builder.with_span_processor(processor)
+        }
+        .build()
+    };
+    for (name, provider) in [
+        ("otlp_batch/without_redaction", batch(false)),
+        ("otlp_batch/with_redaction", batch(true)),
+    ] {
+        let tracer = provider.tracer("bench");
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for i in 0..iters {
+                    http_span(&tracer, i);
+                    if (i + 1) % FLUSH_EVERY == 0 {
+                        let _ = provider.force_flush();
+                    }
+                }
+                let _ = provider.force_flush();
+                start.elapsed()
+            })
+        });
+        let _ = provider.shutdown();
+    }
+
+    // 3. SimpleSpanProcessor + OTLP protobuf encoding: everything on the
+    // calling thread (what one span costs in CPU, end to end).
+    let simple = |redact: bool| {
+        let processor = SimpleSpanProcessor::new(OtlpEncodeExporter::new());
+        let builder = SdkTracerProvider::builder();
+        if redact {
+            builder.with_span_processor(redactor.span_processor(processor))
+        } else {
+            builder.with_span_processor(processor)
+        }
+        .build()
+    };
+    for (name, provider) in [
+        ("otlp_simple/without_redaction", simple(false)),
+        ("otlp_simple/with_redaction", simple(true)),
+    ] {
+        let tracer = provider.tracer("bench");
+        let mut i = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i += 1;
+                http_span(&tracer, i)
+            })
+        });
+    }
+
+    // 4. The redaction alone: `redact_span` on the exported HTTP span.
+    let keep = Keep::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(keep.clone()))
+        .build();
+    http_span(&provider.tracer("bench"), 0);
+    let span = keep.0.lock().map(|s| s.first().cloned()).ok().flatten();
+    if let Some(span) = span {
+        g.bench_function("redact_span_only", |b| {
+            b.iter_batched_ref(
+                || span.clone(),
+                |s| redactor.redact_span(s),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     g.finish();
 }
 

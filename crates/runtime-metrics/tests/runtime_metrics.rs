@@ -33,7 +33,7 @@ fn every_registered_instrument_is_exported_with_its_name_kind_and_unit() {
         .enable_all()
         .build()
         .unwrap();
-    let harness = Harness::new();
+    let harness = Harness::with_in_memory_exporter();
     let handle = RuntimeMetrics::builder()
         .with_tokio_runtime(runtime.handle().clone())
         .with_stall_probe_interval(Duration::from_millis(5))

@@ -2,8 +2,15 @@
 #![allow(dead_code)]
 
 use opentelemetry::metrics::{Meter, MeterProvider as _};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, ManualReader, PeriodicReader, Pipeline, SdkMeterProvider, Temporality,
+};
 use telemetry_runtime_metrics::InstrumentKind;
 
 /// One exported data point, flattened.
@@ -34,48 +41,76 @@ pub struct Exported {
     pub points: Vec<Point>,
 }
 
+/// A provider with a `ManualReader`: collections run synchronously on the test thread, so no
+/// exporter thread allocates or frees while a test measures the heap.
 pub struct Harness {
     pub provider: SdkMeterProvider,
-    exporter: InMemoryMetricExporter,
+    reader: SharedReader,
+    /// Set by [`Harness::with_in_memory_exporter`]: collections go through a periodic reader
+    /// and the SDK's in-memory exporter instead.
+    exporter: Option<InMemoryMetricExporter>,
 }
 
 impl Harness {
     pub fn new() -> Self {
+        let reader = SharedReader::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(reader.clone())
+            .build();
+        Self {
+            provider,
+            reader,
+            exporter: None,
+        }
+    }
+
+    /// A provider exporting through `PeriodicReader` + `InMemoryMetricExporter` (what a real
+    /// exporter sees); `collect` is then `force_flush` + the exported batch.
+    pub fn with_in_memory_exporter() -> Self {
         let exporter = InMemoryMetricExporter::default();
+        let reader = SharedReader::default();
         let provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(exporter.clone()).build())
             .build();
-        Self { provider, exporter }
+        Self {
+            provider,
+            reader,
+            exporter: Some(exporter),
+        }
     }
 
     pub fn meter(&self) -> Meter {
         self.provider.meter("telemetry-runtime-metrics-test")
     }
 
-    /// Runs one collection and returns what it exported.
+    /// Runs one collection (every callback, like an export would) and returns its metrics.
     pub fn collect(&self) -> Vec<Exported> {
-        self.exporter.reset();
-        self.provider.force_flush().expect("force_flush");
-        let mut out = Vec::new();
-        for rm in self
-            .exporter
-            .get_finished_metrics()
-            .expect("finished metrics")
-        {
-            for scope in rm.scope_metrics() {
-                for metric in scope.metrics() {
-                    let (kind, points) = flatten(metric.data());
-                    out.push(Exported {
-                        name: metric.name().to_owned(),
-                        unit: metric.unit().to_owned(),
-                        kind,
-                        points,
-                    });
-                }
-            }
+        if let Some(exporter) = &self.exporter {
+            exporter.reset();
+            self.provider.force_flush().expect("force_flush");
+            let batches = exporter.get_finished_metrics().expect("finished metrics");
+            return batches.iter().flat_map(flatten_resource).collect();
         }
-        out
+        let mut rm = ResourceMetrics::default();
+        self.reader.0.collect(&mut rm).expect("collect");
+        flatten_resource(&rm)
     }
+}
+
+fn flatten_resource(rm: &ResourceMetrics) -> Vec<Exported> {
+    let mut out = Vec::new();
+    for scope in rm.scope_metrics() {
+        for metric in scope.metrics() {
+            let (kind, points) = flatten(metric.data());
+            out.push(Exported {
+                name: metric.name().to_owned(),
+                unit: metric.unit().to_owned(),
+                kind,
+                points,
+            });
+        }
+    }
+    out
 }
 
 pub fn find<'a>(exported: &'a [Exported], name: &str) -> Option<&'a Exported> {
@@ -147,5 +182,27 @@ fn flatten_typed<T: Copy>(
                 .collect(),
         ),
         MetricData::ExponentialHistogram(_) => panic!("no exponential histograms expected"),
+    }
+}
+
+/// A `ManualReader` registered with the provider and kept by the test to collect.
+#[derive(Clone, Debug, Default)]
+struct SharedReader(Arc<ManualReader>);
+
+impl MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.0.register_pipeline(pipeline)
+    }
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.0.collect(rm)
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn temporality(&self, kind: opentelemetry_sdk::metrics::InstrumentKind) -> Temporality {
+        self.0.temporality(kind)
     }
 }
