@@ -33,8 +33,13 @@ fn stock_dispatch(tp: &SdkTracerProvider, lp: &SdkLoggerProvider) -> tracing::Di
     tracing::Dispatch::new(subscriber)
 }
 
-fn ours() -> telemetry::Guard {
-    telemetry::builder()
+fn ours(redaction: bool) -> telemetry::Guard {
+    let b = if redaction {
+        telemetry::builder()
+    } else {
+        telemetry::builder().without_redaction()
+    };
+    b
         .service_name("bench")
         .global(false)
         .env_lookup(|_| None)
@@ -50,7 +55,8 @@ fn ours() -> telemetry::Guard {
 fn bench(c: &mut Criterion) {
     let (tp, lp) = sdk_providers();
     let stock = stock_dispatch(&tp, &lp);
-    let guard = ours();
+    let guard = ours(true);
+    let plain = ours(false);
     let tracer = tp.tracer("bench");
 
     let mut g = c.benchmark_group("span");
@@ -67,6 +73,11 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("telemetry", |b| {
         tracing::dispatcher::with_default(guard.dispatch(), || {
+            b.iter(|| tracing::info_span!("op").in_scope(|| {}))
+        })
+    });
+    g.bench_function("telemetry_without_redaction", |b| {
+        tracing::dispatcher::with_default(plain.dispatch(), || {
             b.iter(|| tracing::info_span!("op").in_scope(|| {}))
         })
     });
@@ -88,6 +99,11 @@ fn bench(c: &mut Criterion) {
             tracing::info_span!("op").in_scope(|| b.iter(|| tracing::info!(n = 1, "event")))
         })
     });
+    g.bench_function("telemetry_without_redaction", |b| {
+        tracing::dispatcher::with_default(plain.dispatch(), || {
+            tracing::info_span!("op").in_scope(|| b.iter(|| tracing::info!(n = 1, "event")))
+        })
+    });
     g.finish();
 
     let logger = lp.logger("bench");
@@ -106,6 +122,11 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("telemetry", |b| {
         tracing::dispatcher::with_default(guard.dispatch(), || {
+            b.iter(|| tracing::info!(n = 1, "event"))
+        })
+    });
+    g.bench_function("telemetry_without_redaction", |b| {
+        tracing::dispatcher::with_default(plain.dispatch(), || {
             b.iter(|| tracing::info!(n = 1, "event"))
         })
     });

@@ -1,14 +1,14 @@
-//! The by-value engine: an Aho-Corasick keyword prefilter selects which rules
-//! can match a value; only those rules' regexes run.
+//! The by-value engine: the prefilter ([`crate::prefilter`]) selects which
+//! rules can match a value; only those rules' regexes run.
 //!
-//! Clean text (the overwhelmingly common case) costs one pass of the keyword
-//! automaton and no allocation. Every regex is a `regex::bytes::Regex`, whose
+//! Clean text (the overwhelmingly common case) costs the prefilter's SIMD
+//! search (or, for short values, one fused byte-pair pass) and no allocation. Every regex is a `regex::bytes::Regex`, whose
 //! matching is linear in the input (no backtracking engine anywhere), so no
 //! input can make redaction slow (ReDoS).
 
+use crate::prefilter::{EMPTY, Prefilter, RuleSet, Trigger};
 use crate::replacement::Renderer;
 use crate::rules::{PemMatcher, Validator};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +32,6 @@ pub(crate) struct CompiledRule {
     pub(crate) matcher: Matcher,
     pub(crate) validate: Option<Validator>,
     pub(crate) literal: Option<&'static str>,
-    pub(crate) requires: Option<u8>,
 }
 
 /// Values never redacted (documented examples, test fixtures, ...).
@@ -56,15 +55,8 @@ struct Hit {
     rule: usize,
 }
 
-type RuleSet = [u64; MAX_RULES / 64];
-
 pub(crate) struct Engine {
-    prefilter: Option<AhoCorasick>,
-    /// Prefilter pattern id -> (rule index, keyword must match exactly in case).
-    keyword_rule: Vec<(usize, bool)>,
-    patterns: Vec<Vec<u8>>,
-    /// Rules without keywords: they run on every value.
-    always: RuleSet,
+    prefilter: Prefilter,
     rules: Vec<CompiledRule>,
     allow: AllowValues,
     pub(crate) renderer: Renderer,
@@ -73,44 +65,19 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// `rules` are in priority order; `keywords[i]` are rule `i`'s keywords,
-    /// each with an exact-case flag.
+    /// `rules` are in priority order; `triggers[i]` are rule `i`'s prefilter
+    /// triggers (none: the rule runs on every value). `prefilter: false` runs
+    /// every rule on every value.
     pub(crate) fn new(
         rules: Vec<CompiledRule>,
-        keywords: Vec<Vec<(String, bool)>>,
+        triggers: &[Vec<Trigger>],
+        prefilter: bool,
         allow: AllowValues,
         renderer: Renderer,
         kind_count: usize,
     ) -> Result<Self, aho_corasick::BuildError> {
-        let mut patterns = Vec::new();
-        let mut keyword_rule = Vec::new();
-        let mut always = [0u64; MAX_RULES / 64];
-        for (rule, words) in keywords.iter().enumerate() {
-            let words: Vec<&(String, bool)> = words.iter().filter(|w| !w.0.is_empty()).collect();
-            if words.is_empty() {
-                always[rule / 64] |= 1 << (rule % 64);
-            }
-            for (w, exact) in words {
-                patterns.push(w.as_bytes().to_vec());
-                keyword_rule.push((rule, *exact));
-            }
-        }
-        let prefilter = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)?,
-            )
-        };
         Ok(Self {
-            prefilter,
-            keyword_rule,
-            patterns,
-            always,
+            prefilter: Prefilter::new(triggers, prefilter)?,
             rules,
             allow,
             renderer,
@@ -121,18 +88,8 @@ impl Engine {
     /// Redacts every secret the by-value rules find in `text`.
     pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
-        let mut selected = self.always;
-        if let Some(ac) = &self.prefilter {
-            for m in ac.find_overlapping_iter(bytes) {
-                let id = m.pattern().as_usize();
-                let (rule, exact) = self.keyword_rule[id];
-                if exact && bytes[m.start()..m.end()] != self.patterns[id][..] {
-                    continue;
-                }
-                selected[rule / 64] |= 1 << (rule % 64);
-            }
-        }
-        if selected.iter().all(|w| *w == 0) {
+        let selected: RuleSet = self.prefilter.select(bytes, self.rules.len());
+        if selected == EMPTY {
             return Cow::Borrowed(text);
         }
         let mut hits = Vec::new();
@@ -152,11 +109,6 @@ impl Engine {
 
     fn run_rule(&self, rule_index: usize, text: &[u8], hits: &mut Vec<Hit>) {
         let rule = &self.rules[rule_index];
-        if let Some(byte) = rule.requires
-            && memchr::memchr(byte, text).is_none()
-        {
-            return;
-        }
         // Returns whether the candidate was a secret.
         let mut push = |whole: (usize, usize), secret: (usize, usize)| -> bool {
             let (start, end) = secret;

@@ -48,6 +48,7 @@ mod keys;
 pub mod kinds;
 mod log;
 mod metrics;
+mod prefilter;
 mod redactor;
 mod replacement;
 mod rules;

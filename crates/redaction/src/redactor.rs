@@ -3,6 +3,7 @@
 use crate::engine::{AllowValues, CompiledRule, Engine, MAX_RULES, Matcher};
 use crate::keys::{DEFAULT_SENSITIVE_KEYS, KeyMatcher};
 use crate::kinds;
+use crate::prefilter::Trigger;
 use crate::replacement::{Renderer, Replacement};
 use crate::rules::{BuiltinMatcher, PemMatcher, builtin_rules};
 use std::borrow::Cow;
@@ -110,6 +111,7 @@ pub struct RedactorBuilder {
     allow_keys: Vec<String>,
     allow_values: Vec<String>,
     allow_value_regexes: Vec<String>,
+    prefilter: bool,
 }
 
 impl Default for RedactorBuilder {
@@ -127,6 +129,7 @@ impl Default for RedactorBuilder {
             allow_keys: Vec::new(),
             allow_values: DEFAULT_ALLOW_VALUES.iter().map(|s| s.to_string()).collect(),
             allow_value_regexes: Vec::new(),
+            prefilter: true,
         }
     }
 }
@@ -206,6 +209,15 @@ impl RedactorBuilder {
         self
     }
 
+    /// Whether the prefilter skips the rules that cannot match a value
+    /// (default `true`). With `false` every rule's regex runs on every value:
+    /// the output is the same, only slower; for verifying the prefilter and
+    /// for speed comparisons.
+    pub fn prefilter(mut self, enabled: bool) -> Self {
+        self.prefilter = enabled;
+        self
+    }
+
     /// Compiles the rules. Call once and clone the [`Redactor`].
     pub fn build(self) -> Result<Redactor, BuildError> {
         let mut kind_names: Vec<Arc<str>> = vec![Arc::from(kinds::SENSITIVE_KEY)];
@@ -221,7 +233,7 @@ impl RedactorBuilder {
         let is_disabled = |kind: &str| self.disabled.iter().any(|d| d == kind);
 
         let mut rules = Vec::new();
-        let mut keywords = Vec::new();
+        let mut triggers: Vec<Vec<Trigger>> = Vec::new();
         if self.builtin_rules {
             for b in builtin_rules() {
                 if is_disabled(b.kind) {
@@ -251,17 +263,8 @@ impl RedactorBuilder {
                     matcher,
                     validate: b.validate,
                     literal: b.literal,
-                    requires: b.requires,
                 });
-                keywords.push(
-                    b.keywords
-                        .iter()
-                        .map(|k| match k.strip_prefix('=') {
-                            Some(exact) => (exact.to_string(), true),
-                            None => (k.to_string(), false),
-                        })
-                        .collect(),
-                );
+                triggers.push(b.triggers);
             }
         }
         for r in &self.rules {
@@ -282,9 +285,13 @@ impl RedactorBuilder {
                 matcher: Matcher::Regex { regex, groups },
                 validate: None,
                 literal: None,
-                requires: None,
             });
-            keywords.push(r.keywords.iter().map(|k| (k.clone(), false)).collect());
+            triggers.push(
+                r.keywords
+                    .iter()
+                    .map(|k| Trigger::FoldedLiteral(k.clone().into()))
+                    .collect(),
+            );
         }
         if rules.len() > MAX_RULES {
             return Err(BuildError::TooManyRules(rules.len()));
@@ -329,7 +336,14 @@ impl RedactorBuilder {
 
         let renderer =
             Renderer::new(&self.replacement, &kind_names).map_err(|()| BuildError::EmptyHmacKey)?;
-        let engine = Engine::new(rules, keywords, allow, renderer, kind_names.len())?;
+        let engine = Engine::new(
+            rules,
+            &triggers,
+            self.prefilter,
+            allow,
+            renderer,
+            kind_names.len(),
+        )?;
         Ok(Redactor {
             inner: Arc::new(Inner {
                 engine,

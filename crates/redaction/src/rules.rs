@@ -1,4 +1,4 @@
-//! The built-in by-value rules: keywords for the prefilter, a pattern, and an
+//! The built-in by-value rules: triggers for the prefilter, a pattern, and an
 //! optional validator that rejects look-alikes the pattern alone cannot.
 //!
 //! Conventions shared with user rules:
@@ -7,10 +7,16 @@
 //! - the redacted span is the first capture group that participated in the
 //!   match, or the whole match if the pattern has no capture group, so a rule
 //!   can keep context (`password=` stays, the value goes);
-//! - keywords are matched ASCII-case-insensitively by the prefilter; a rule
-//!   runs only when one of its keywords occurs in the value.
+//! - a rule runs only when one of its triggers occurs in the value (see
+//!   [`Trigger`]); every match of its pattern must contain one. Literal
+//!   triggers of built-ins are exact-case (so the prefilter can use SIMD):
+//!   list every spelling the pattern accepts (`Bearer`, `bearer`, `BEARER`).
+//!   Case-insensitive patterns are keyed by [`Trigger::Key`] words, which the
+//!   pattern must require right before `[ \t]*`, an optional quote, and `:`
+//!   or `=`.
 
 use crate::kinds;
+use crate::prefilter::Trigger;
 use base64::Engine as _;
 use memchr::memmem;
 
@@ -29,29 +35,31 @@ pub(crate) enum BuiltinMatcher {
 /// A built-in rule before compilation.
 pub(crate) struct BuiltinRule {
     pub(crate) kind: &'static str,
-    pub(crate) keywords: &'static [&'static str],
+    pub(crate) triggers: Vec<Trigger>,
     pub(crate) matcher: BuiltinMatcher,
     pub(crate) validate: Option<Validator>,
     /// A fixed replacement mandated by the semantic conventions, used whatever
     /// the configured replacement style.
     pub(crate) literal: Option<&'static str>,
-    /// A byte every match contains: when absent from the value the rule is
-    /// skipped without running its regex (cheap `memchr`).
-    pub(crate) requires: Option<u8>,
 }
 
-const fn regex(
-    kind: &'static str,
-    keywords: &'static [&'static str],
-    pattern: &'static str,
-) -> BuiltinRule {
+/// Exact-case literal triggers.
+fn literals(words: &[&'static str]) -> Vec<Trigger> {
+    words.iter().map(|w| Trigger::Literal((*w).into())).collect()
+}
+
+/// Key-word triggers (case-insensitive, right before `:` or `=`).
+fn keys(words: &[&'static str]) -> Vec<Trigger> {
+    words.iter().map(|w| Trigger::Key(w)).collect()
+}
+
+fn regex(kind: &'static str, triggers: &[&'static str], pattern: &'static str) -> BuiltinRule {
     BuiltinRule {
         kind,
-        keywords,
+        triggers: literals(triggers),
         matcher: BuiltinMatcher::Regex(pattern),
         validate: None,
         literal: None,
-        requires: None,
     }
 }
 
@@ -61,15 +69,14 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
     vec![
         BuiltinRule {
             kind: kinds::PRIVATE_KEY,
-            keywords: &["private key"],
+            triggers: literals(&["PRIVATE KEY"]),
             matcher: BuiltinMatcher::Pem,
             validate: None,
             literal: None,
-            requires: None,
         },
         regex(
             kinds::JWT,
-            &["eyj"],
+            &["eyJ"],
             r"(?-u)\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
         ),
         regex(
@@ -79,7 +86,7 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
         ),
         regex(
             kinds::OPENAI_API_KEY,
-            &["t3blbkfj", "sk-proj-", "sk-svcacct-", "sk-admin-"],
+            &["T3BlbkFJ", "sk-proj-", "sk-svcacct-", "sk-admin-"],
             r"(?-u)\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{0,200}T3BlbkFJ[A-Za-z0-9_-]{8,})",
         ),
         regex(
@@ -102,9 +109,7 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
         ),
         regex(
             kinds::SLACK_TOKEN,
-            &[
-                "xoxa", "xoxb", "xoxp", "xoxo", "xoxr", "xoxs", "xoxe", "xapp-",
-            ],
+            &["xox", "xapp-"],
             r"(?-u)\b(?:xox[abposre](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}|xapp-[0-9]-[A-Za-z0-9-]{10,})",
         ),
         regex(
@@ -114,20 +119,20 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
         ),
         regex(
             kinds::AWS_ACCESS_KEY_ID,
-            &["akia", "asia", "abia", "acca", "a3t"],
+            &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
             r"(?-u)\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
         ),
         // Keys may end in `-`, where `\b` does not hold; a capture group plus an
         // explicit delimiter keeps the fixed length honest.
         regex(
             kinds::GOOGLE_API_KEY,
-            &["aiza"],
+            &["AIza"],
             r"(?-u)\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)",
         ),
         regex(kinds::NPM_TOKEN, &["npm_"], r"(?-u)\bnpm_[A-Za-z0-9]{36}\b"),
         regex(
             kinds::PYPI_TOKEN,
-            &["pypi-ageichlwas5vcmc"],
+            &["pypi-AgEIcHlwaS5vcmc"],
             r"(?-u)\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
         ),
         regex(
@@ -137,57 +142,54 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
         ),
         regex(
             kinds::SENDGRID_API_KEY,
-            &["sg."],
+            &["SG."],
             r"(?-u)\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)",
         ),
         BuiltinRule {
             kind: kinds::URL_CREDENTIALS,
-            keywords: &["://"],
+            triggers: vec![Trigger::UrlUserinfo],
             // userinfo with a colon; greedy so a `@` inside the password is covered.
             matcher: BuiltinMatcher::Regex(r#"(?-u)://([^\s/?#@:"'<>\\]*:[^\s/?#"'<>\\]*)@"#),
             validate: None,
             literal: Some("REDACTED:REDACTED"),
-            requires: Some(b'@'),
         },
         BuiltinRule {
             kind: kinds::URL_QUERY_SECRET,
-            keywords: &[
+            // Key words: each parameter name ends with one, right before `=`.
+            triggers: keys(&[
                 "signature",
-                "sig=",
+                "sig",
                 "x-amz-credential",
                 "x-amz-security-token",
                 "awsaccesskeyid",
-            ],
+            ]),
             matcher: BuiltinMatcher::Regex(
                 r#"(?i-u)[?&;](?:x-amz-signature|x-amz-credential|x-amz-security-token|awsaccesskeyid|signature|sig|x-goog-signature)=([^&#\s"'<>\\]+)"#,
             ),
             validate: None,
             literal: Some("REDACTED"),
-            requires: Some(b'='),
         },
         BuiltinRule {
             kind: kinds::BASIC_AUTH,
-            keywords: &["basic"],
+            triggers: literals(&["Basic", "basic", "BASIC"]),
             matcher: BuiltinMatcher::Regex(
                 r"(?-u)\b(?:Basic|basic|BASIC)[ \t]+([A-Za-z0-9+/]{6,}={0,2})",
             ),
             validate: Some(is_basic_credential),
             literal: None,
-            requires: None,
         },
         BuiltinRule {
             kind: kinds::BEARER_TOKEN,
-            keywords: &["bearer"],
+            triggers: literals(&["Bearer", "bearer", "BEARER"]),
             matcher: BuiltinMatcher::Regex(
                 r"(?-u)\b(?:Bearer|bearer|BEARER)[ \t]+([A-Za-z0-9._~+/-]+=*)",
             ),
             validate: Some(is_token_like),
             literal: None,
-            requires: None,
         },
         BuiltinRule {
             kind: kinds::AUTHORIZATION,
-            keywords: &["authorization"],
+            triggers: keys(&["authorization"]),
             // Only registered auth schemes are skipped before the value, so a
             // bare token followed by a word is not mistaken for a scheme.
             matcher: BuiltinMatcher::Regex(
@@ -195,11 +197,10 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             ),
             validate: Some(is_token_like),
             literal: None,
-            requires: None,
         },
         BuiltinRule {
             kind: kinds::CREDENTIAL_PAIR,
-            keywords: &[
+            triggers: keys(&[
                 "password",
                 "passwd",
                 "passphrase",
@@ -215,8 +216,9 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
                 "private-key",
                 "privatekey",
                 "credential",
+                "credentials",
                 "signature",
-            ],
+            ]),
             // The key must END with the keyword (`access_token=` yes,
             // `max_tokens=` and `token_count=` no). Values: "json string",
             // 'single quoted', \"escaped json\", or a bare run up to a delimiter.
@@ -225,12 +227,16 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             ),
             validate: Some(is_credential_value),
             literal: None,
-            requires: None,
         },
         BuiltinRule {
             kind: kinds::USERNAME,
-            // `=`: exact-case keyword (`/api/users/` must not trigger the rule).
-            keywords: &["=/home/", "=/Users/", ":\\users", ":\\\\users", ":/users"],
+            // Exact case (`/api/users/` must not trigger the rule); Windows
+            // profiles are found after the drive letter's `:`.
+            triggers: {
+                let mut t = literals(&["/home/", "/Users/"]);
+                t.push(Trigger::WindowsProfile);
+                t
+            },
             // Unix homes only after a delimiter (so `/api/home/x/` and
             // `https://site/home/x/` stay), Windows profiles after a drive
             // letter; the user must be followed by a separator.
@@ -239,7 +245,6 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             ),
             validate: Some(is_personal_user),
             literal: None,
-            requires: None,
         },
     ]
 }

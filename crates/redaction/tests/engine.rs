@@ -3,7 +3,7 @@
 mod support;
 
 use std::borrow::Cow;
-use support::{CONTEXTS, Rng, VALUE_KINDS, generate, in_context};
+use support::{CONTEXTS, Rng, VALUE_KINDS, generate, in_context, negatives, positives};
 use telemetry_redaction::{BuildError, Redactor, Replacement, Rule, kinds};
 
 #[test]
@@ -323,4 +323,82 @@ fn adjacent_replacements_are_stable() {
     let r = Redactor::default();
     let once = r.redact("x?sig=]5url_q\u{1}Authorization:#0000000000000000000000co(");
     assert!(matches!(r.redact(&once), Cow::Borrowed(_)), "{once}");
+}
+
+/// Case variants a case-insensitive pattern accepts but a case-sensitive
+/// literal search would miss.
+fn recase(text: &str, rng: &mut Rng) -> [String; 3] {
+    let mixed = text
+        .chars()
+        .map(|c| {
+            if rng.below(2) == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    [text.to_ascii_uppercase(), text.to_ascii_lowercase(), mixed]
+}
+
+#[test]
+fn the_prefilter_never_changes_the_output() {
+    // The prefilter may only skip rules that cannot match: with it off, every
+    // rule's regex runs on every value, and the output must be identical.
+    let fast = Redactor::default();
+    let slow = Redactor::builder().prefilter(false).build().unwrap();
+    let mut rng = Rng::new(0x00f1_17e5);
+    let mut texts: Vec<String> = positives(3, 0x5eed_0101)
+        .into_iter()
+        .map(|p| p.text)
+        .chain(negatives(4, 0x5eed_0102).into_iter().map(|(_, t)| t))
+        .collect();
+    for i in 0..texts.len() {
+        let variants = recase(&texts[i], &mut rng);
+        texts.extend(variants);
+    }
+    // Trigger shapes around their edges: blanks, quotes, escapes, short and long.
+    let pieces = [
+        "password", "PassWord", "X-Amz-Signature", "sig", "SIG", "Authorization",
+        "proxy-AUTHORIZATION", "api-key", "Credentials", "=", ":", " ", "\t", "\"", "'",
+        "\\", "://", "@", "C:", "\\Users\\", "\\\\users\\\\", "/USERS/", "/home/", "/Users/",
+        "Bearer ", "BASIC ", "eyJ", "A3T", "T3BlbkFJ", "xoxb-", "ghp_", "SG.", "hf_", "?", "&",
+        "-----BEGIN RSA PRIVATE KEY-----", "\n",
+    ];
+    for _ in 0..3000 {
+        let mut s = String::new();
+        for _ in 0..rng.below(16) {
+            s.push_str(rng.pick(&pieces[..]));
+            if rng.below(2) == 0 {
+                let n = rng.below(24);
+                s.push_str(&rng.alnum(n));
+            }
+        }
+        texts.push(s);
+    }
+    // Long values take the SIMD path, short ones the byte-pair pass.
+    let long: Vec<String> = texts
+        .chunks(7)
+        .map(|c| format!("{}{}", "x".repeat(70), c.join(" ")))
+        .collect();
+    texts.extend(long);
+    for text in &texts {
+        assert_eq!(fast.redact(text), slow.redact(text), "input {text:?}");
+    }
+    // User rules: case-insensitive keywords.
+    let user = |prefilter| {
+        Redactor::builder()
+            .rule(Rule::new("employee_id", r"(?i)\bEMP-([0-9]{6})\b").keywords(["emp-"]))
+            .prefilter(prefilter)
+            .build()
+            .unwrap()
+    };
+    let (fast, slow) = (user(true), user(false));
+    for text in ["id EMP-123456", "id emp-123456 and Emp-654321", "none"] {
+        let long = format!("{}{text}", "y".repeat(80));
+        for t in [text, long.as_str()] {
+            assert_eq!(fast.redact(t), slow.redact(t), "input {t:?}");
+            assert!(!fast.redact(t).contains("123456"), "{t}");
+        }
+    }
 }

@@ -740,3 +740,15 @@ impl Registrar<'_> {
 fn saturating_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_and_config_can_move_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<RuntimeMetricsHandle>();
+        assert_send_sync::<RuntimeMetrics>();
+    }
+}

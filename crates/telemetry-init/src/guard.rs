@@ -84,6 +84,11 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     let accounting = Arc::new(Accounting::default());
     #[allow(unused_mut)]
     let mut resource = resource::build(&config);
+    let user_value_redactor = builder.redactor.clone();
+    #[cfg(feature = "redaction")]
+    let redacting_logs = builder.redaction.is_some();
+    #[cfg(not(feature = "redaction"))]
+    let redacting_logs = false;
     #[cfg(feature = "redaction")]
     if let Some(redactor) = builder.redaction.clone() {
         resource = redactor.redact_resource(&resource);
@@ -136,6 +141,13 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         tracer_provider: &pipelines.tracer_provider,
         logger_provider: &pipelines.logger_provider,
         redactor: builder.redactor.clone(),
+        // The redacting log processor (feature `redaction`) sees every record; redacting again
+        // while the record is built would only double the cost.
+        log_redactor: if redacting_logs {
+            user_value_redactor
+        } else {
+            builder.redactor.clone()
+        },
         sink: builder
             .console_sink
             .clone()

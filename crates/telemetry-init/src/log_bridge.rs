@@ -57,11 +57,6 @@ impl<S: Subscriber> Layer<S> for LogBridge {
             attributes: 0,
         };
         event.record(&mut visitor);
-        if let (Some(file), Some(line)) = (meta.file(), meta.line()) {
-            let file = visitor.text(file);
-            visitor.attribute("code.file.path", AnyValue::String(file.into()));
-            visitor.attribute("code.line.number", AnyValue::Int(i64::from(line)));
-        }
         self.logger.emit(record);
     }
 }

@@ -59,7 +59,10 @@ pub(crate) struct Parts<'a> {
     pub config: &'a mut Config,
     pub tracer_provider: &'a SdkTracerProvider,
     pub logger_provider: &'a SdkLoggerProvider,
+    /// Redacts console lines.
     pub redactor: Option<ValueRedactor>,
+    /// Redacts log record values as they are built (when no redacting log processor runs).
+    pub log_redactor: Option<ValueRedactor>,
     pub sink: ConsoleSink,
     pub export: bool,
 }
@@ -71,6 +74,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         tracer_provider,
         logger_provider,
         redactor,
+        log_redactor,
         sink,
         export,
     } = parts;
@@ -96,7 +100,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         let f = filter(&directives(&user, &noise), &user, &mut warnings);
         LogBridge {
             logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
-            redactor: redactor.clone(),
+            redactor: log_redactor,
             max_value_len: config.limits.log_attribute_value_length,
             max_attributes: config.limits.log_attribute_count,
         }

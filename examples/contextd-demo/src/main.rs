@@ -288,16 +288,18 @@ async fn serve(
     let _ = std::io::stdout().flush();
     tracing::info!(%url, rate = args.rate, "contextd-demo started");
 
+    // Two stop signals: the load generator stops and drains first, then the server, so no
+    // request of the generator meets a closing connection.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (server_stop_tx, mut server_stop) = watch::channel(false);
     let server = {
-        let mut stop = stop_rx.clone();
         tokio::spawn(
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
+                let _ = server_stop.wait_for(|s| *s).await;
             })
             .into_future(),
         )
@@ -315,6 +317,7 @@ async fn serve(
     tracing::info!(stopped_by, "stopping: draining requests, then flushing telemetry");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(15), load_task).await;
+    let _ = server_stop_tx.send(true);
     match tokio::time::timeout(Duration::from_secs(10), server).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
         Err(_) => tracing::warn!("HTTP server did not drain within 10 s"),

@@ -549,6 +549,12 @@ fn signal_settings(
             let path = PathBuf::from(&raw);
             match std::fs::read(&path) {
                 Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE") => {
+                    r.warn(
+                        &var,
+                        &raw,
+                        "this build has no TLS support yet, so the certificate cannot be used",
+                        "ignored",
+                    );
                     Some(path)
                 }
                 Ok(_) => {
@@ -612,11 +618,15 @@ fn endpoint(
     };
     match url::Url::parse(&raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
-            if per_signal {
-                raw
-            } else {
-                with_path(&raw)
+            if u.scheme() == "https" {
+                r.warn(
+                    &var,
+                    &mask_url(&raw),
+                    "this build has no TLS support yet; exports to https endpoints fail",
+                    "the endpoint is kept (send to a local collector over http instead)",
+                );
             }
+            if per_signal { raw } else { with_path(&raw) }
         }
         Ok(u) => {
             let problem = format!("scheme `{}` is not http or https", u.scheme());
