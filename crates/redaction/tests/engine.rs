@@ -368,7 +368,8 @@ fn the_prefilter_never_changes_the_output() {
     for _ in 0..3000 {
         let mut s = String::new();
         for _ in 0..rng.below(16) {
-            s.push_str(rng.pick(&pieces[..]));
+            let piece: &&str = rng.pick(&pieces[..]);
+            s.push_str(piece);
             if rng.below(2) == 0 {
                 let n = rng.below(24);
                 s.push_str(&rng.alnum(n));

@@ -28,6 +28,15 @@
 //! threads with bounded queues, and what they drop is counted ([`Guard::stats`], and the
 //! `otel.sdk.*` self-observability metrics).
 //!
+//! # Cargo features
+//! - `http-proto` (default): OTLP over HTTP with protobuf bodies.
+//! - `http-json`: OTLP over HTTP with JSON bodies. `grpc`: OTLP over gRPC. `gzip`: compression.
+//! - `redaction` (default): secrets and personal paths removed from spans, logs, console lines
+//!   and the resource before they leave the process ([`redaction`]).
+//! - `runtime-metrics` (default): allocator, tokio and process metrics ([`runtime_metrics`]).
+//! - `metrics-facade`: `metrics::counter!`/`gauge!`/`histogram!` go through the same pipeline.
+//! - `testing`: in-memory capture and the fake OTLP receiver ([`testing`]).
+//!
 //! # Dependencies and why
 //! - `opentelemetry`, `opentelemetry_sdk`, `opentelemetry-otlp`, `opentelemetry-stdout`: the
 //!   API, SDK and exporters this crate configures (one version, moved together).
@@ -35,8 +44,11 @@
 //! - `tokio`: a small private runtime that drives gRPC exports independently of the
 //!   application's runtime.
 //! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
-//! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers. `opentelemetry-proto` and `axum`
-//!   (feature `testing`): the fake OTLP receiver.
+//! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers. `opentelemetry-proto`, `axum`,
+//!   `hyper-util`, `prost`, `flate2`, `serde` (feature `testing`): the fake OTLP receiver.
+//! - `tracing-log`: `log` records from dependencies reach the same subscriber.
+//! - `telemetry-redaction`, `telemetry-runtime-metrics`, `telemetry-meters`, `metrics`: the
+//!   optional features above.
 
 mod accounting;
 pub mod config;
@@ -66,6 +78,14 @@ pub use subscriber::HTTP_SPAN_TARGET;
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;
+/// The redaction engine `init` installs (feature `redaction`).
+#[cfg(feature = "redaction")]
+pub use telemetry_redaction as redaction;
+/// Runtime and process metrics, and `build_info!()` (feature `runtime-metrics`). Expand
+/// `runtime_metrics::build_info!()` in the service's own crate, whose `build.rs` calls
+/// `telemetry_runtime_metrics::build_script::emit()`.
+#[cfg(feature = "runtime-metrics")]
+pub use telemetry_runtime_metrics as runtime_metrics;
 
 use config::{EnvSource, Overrides, ProcessEnv};
 use hooks::Hooks;

@@ -46,7 +46,7 @@ impl<S: Subscriber> Layer<S> for LogBridge {
             return;
         }
         let mut record = self.logger.create_log_record();
-        record.set_target(meta.target().to_string());
+        record.set_target(meta.target());
         record.set_event_name(meta.name());
         record.set_severity_number(sev);
         record.set_severity_text(meta.level().as_str());

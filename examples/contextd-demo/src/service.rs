@@ -7,6 +7,9 @@
 //! The "embeddings" are deterministic hashed bag-of-words vectors and search is a real cosine
 //! similarity over the stored items, so search scores are computed, not drawn at random.
 //! Latencies and error injection are random.
+//!
+//! Integer span fields are recorded as `i64`: tracing-opentelemetry 0.34 has no `record_u64`
+//! for span attributes and would export a `u64` field as a string.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -261,7 +264,7 @@ impl Service {
             "embedding.generate",
             embedding.provider = provider.as_str(),
             embedding.model = model,
-            embedding.tokens = n_tokens,
+            embedding.tokens = i64::try_from(n_tokens).unwrap_or(i64::MAX),
             embedding.cost_usd = Empty,
             http.request.header.authorization = Empty,
             embedding.endpoint = Empty,
@@ -485,7 +488,7 @@ impl Service {
         let span = tracing::info_span!(
             "checkpoint.search",
             project_path = %self.project_path,
-            top_k = top_k as u64,
+            top_k = top_k as i64,
             checkpoint_id = Empty,
             results = Empty,
         );
@@ -500,7 +503,7 @@ impl Service {
                 self.meters.checkpoint_search_score.record(*score, ());
             }
             let current = tracing::Span::current();
-            current.record("results", hits.len() as u64);
+            current.record("results", hits.len() as i64);
             if let Some((id, _, _)) = hits.first() {
                 current.record("checkpoint_id", id.as_str());
             }
@@ -553,7 +556,7 @@ impl Service {
     }
 
     async fn remediation_search(&self, text: &str, top_k: usize) -> Result<Value, ServiceError> {
-        let span = tracing::info_span!("remediation.search", top_k = top_k as u64);
+        let span = tracing::info_span!("remediation.search", top_k = top_k as i64);
         let fut = async {
             let q = self.embed(Provider::OpenAi, &[text]).await[0];
             let hits = self
@@ -607,7 +610,7 @@ impl Service {
                 "remediation matching uses a hybrid score",
                 "vector store wraps qdrant collections",
             ];
-            tracing::Span::current().record("chunks", chunks.len() as u64);
+            tracing::Span::current().record("chunks", chunks.len() as i64);
             let vectors = self.embed(Provider::Tei, &chunks).await;
             let db = self.project_db.clone();
             self.db(DbOp::Insert, &db, Collection::Documents, |s| {
