@@ -220,51 +220,6 @@ impl Default for HttpInstrumentation {
     }
 }
 
-/// The server instruments (stable HTTP semconv; see the crate docs for names and units).
-#[derive(Debug)]
-struct ServerMetrics {
-    duration: Histogram<f64>,
-    requests: Counter<u64>,
-    active: UpDownCounter<i64>,
-    request_body_size: Histogram<u64>,
-    response_body_size: Histogram<u64>,
-}
-
-impl ServerMetrics {
-    fn new(meter: &Meter) -> Self {
-        Self {
-            duration: meter
-                .f64_histogram("http.server.request.duration")
-                .with_unit("s")
-                .with_description("Duration of HTTP server requests.")
-                .with_boundaries(semconv::DURATION_BUCKETS.to_vec())
-                .build(),
-            requests: meter
-                .u64_counter("http.server.requests")
-                .with_unit("{request}")
-                .with_description("Number of HTTP server requests completed.")
-                .build(),
-            active: meter
-                .i64_up_down_counter("http.server.active_requests")
-                .with_unit("{request}")
-                .with_description("Number of active HTTP server requests.")
-                .build(),
-            request_body_size: meter
-                .u64_histogram("http.server.request.body.size")
-                .with_unit("By")
-                .with_description("Size of HTTP server request bodies.")
-                .with_boundaries(semconv::BODY_SIZE_BUCKETS.to_vec())
-                .build(),
-            response_body_size: meter
-                .u64_histogram("http.server.response.body.size")
-                .with_unit("By")
-                .with_description("Size of HTTP server response bodies.")
-                .with_boundaries(semconv::BODY_SIZE_BUCKETS.to_vec())
-                .build(),
-        }
-    }
-}
-
 /// What an adapter knows about a request when it arrives.
 pub(crate) struct RequestInfo<'a> {
     pub method: &'a str,
@@ -276,10 +231,95 @@ pub(crate) struct RequestInfo<'a> {
     pub user_agent: Option<&'a str>,
     pub client_address: Option<IpAddr>,
     /// The incoming request-id header value, if any.
-    pub request_id: Option<&'a str>,
+    pub request_id: Option<&'a [u8]>,
     /// Content-Length, or 0 when the request has no body, `None` when unknown.
     pub body_size: Option<u64>,
     pub headers: &'a dyn Extractor,
+}
+
+/// A request id held inline (no allocation): the incoming one when valid, else generated.
+pub(crate) struct RequestId {
+    buf: [u8; MAX_REQUEST_ID_LEN],
+    len: u8,
+    generated: bool,
+}
+
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+impl RequestId {
+    /// Keeps `incoming` if it is short and made of safe characters; anything else is replaced
+    /// by a generated 128-bit hex id (it is client-controlled and ends up in logs).
+    fn new(incoming: Option<&[u8]>) -> Self {
+        let mut buf = [0u8; MAX_REQUEST_ID_LEN];
+        match incoming {
+            Some(id) if valid_request_id(id) => {
+                buf[..id.len()].copy_from_slice(id);
+                Self {
+                    buf,
+                    len: id.len() as u8,
+                    generated: false,
+                }
+            }
+            _ => {
+                hex_into(&mut buf[..32], &rand::random::<u128>().to_be_bytes());
+                Self {
+                    buf,
+                    len: 32,
+                    generated: true,
+                }
+            }
+        }
+    }
+
+    /// The id's bytes (ASCII, valid as a header value).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII: validated or hex-generated.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// Whether the id was generated here (so adapters add it to the request).
+    pub(crate) fn generated(&self) -> bool {
+        self.generated
+    }
+}
+
+fn valid_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_LEN
+        && id.iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
+        })
+}
+
+/// Writes `bytes` as lowercase hex into `out` (`out.len() == 2 * bytes.len()`).
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
+}
+
+/// A W3C `00-{trace-id}-{span-id}-{flags}` header value, formatted on the stack.
+pub(crate) struct TraceHeaderValue([u8; 55]);
+
+impl TraceHeaderValue {
+    fn new(sc: &SpanContext) -> Self {
+        let mut buf = [b'-'; 55];
+        buf[..2].copy_from_slice(b"00");
+        hex_into(&mut buf[3..35], &sc.trace_id().to_bytes());
+        hex_into(&mut buf[36..52], &sc.span_id().to_bytes());
+        hex_into(&mut buf[53..55], &[sc.trace_flags().to_u8()]);
+        Self(buf)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// One in-flight request. Records its metrics exactly once: when the response body ends, or
@@ -287,34 +327,18 @@ pub(crate) struct RequestInfo<'a> {
 pub(crate) struct Observation {
     inner: Arc<Inner>,
     start: Instant,
-    method: &'static str,
-    route: Option<Arc<str>>,
+    /// Index in `semconv::METHODS`.
+    method: usize,
+    route: Arc<RouteSeries>,
     version: &'static str,
     request_body_size: Option<u64>,
     pub(crate) span: tracing::Span,
-    /// The request id (incoming when valid, generated otherwise).
-    pub(crate) request_id: String,
-    /// Whether the request id was generated here (so adapters add it to the request).
-    pub(crate) request_id_generated: bool,
+    pub(crate) request_id: RequestId,
     status: Option<u16>,
-    error_type: Option<Cow<'static, str>>,
+    error_type: Option<ErrorType>,
     response_bytes: u64,
     response_size_known: bool,
     done: bool,
-}
-
-/// Accepts an incoming request id only if it is short and made of safe characters; anything
-/// else is replaced by a generated one (it is client-controlled and ends up in logs).
-fn valid_request_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
-        })
-}
-
-fn generate_request_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
 }
 
 impl Inner {
@@ -324,38 +348,36 @@ impl Inner {
             return None;
         }
         let start = Instant::now();
-        let method = semconv::normalize_method(req.method);
-        let route: Option<Arc<str>> = req.route.map(Arc::from);
-        let (request_id, request_id_generated) = match req.request_id {
-            Some(id) if valid_request_id(id) => (id.to_owned(), false),
-            _ => (generate_request_id(), true),
-        };
+        let method_index = semconv::method_index(req.method);
+        let method = semconv::METHODS[method_index];
+        let request_id = RequestId::new(req.request_id);
 
         // Every optional field is passed at creation (`Option` fields record only when `Some`):
-        // one subscriber call instead of one `record` per field.
-        let query = req
-            .query
-            .filter(|q| !q.is_empty())
-            .map(|q| semconv::redact_query(q, &self.sensitive_query_keys));
+        // one subscriber call instead of one `record` per field. Field values are evaluated only
+        // when the span is enabled.
         let span = tracing::info_span!(
             target: TRACING_TARGET,
             parent: None,
             "HTTP request",
-            otel.name = %semconv::span_name(method, route.as_deref()),
+            otel.name = %semconv::SpanName { method, route: req.route },
             otel.kind = "server",
             otel.status_code = Empty,
             http.request.method = method,
             http.request.method_original = (method == "_OTHER").then_some(req.method),
-            http.route = route.as_deref(),
+            http.route = req.route,
             http.response.status_code = Empty,
             url.path = req.path,
-            url.query = query.as_deref(),
+            url.query = req
+                .query
+                .filter(|q| !q.is_empty())
+                .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
+                .as_deref(),
             url.scheme = self.scheme,
             network.protocol.version = req.version,
             user_agent.original = req.user_agent,
             client.address = req.client_address.map(tracing::field::display),
             error.type = Empty,
-            request_id = %request_id,
+            request_id = request_id.as_str(),
         );
         if !span.is_disabled() {
             let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
@@ -366,85 +388,64 @@ impl Inner {
             }
         }
 
-        let obs = Observation {
+        self.metrics.add_active(method_index, 1);
+        Some(Observation {
             inner: Arc::clone(self),
             start,
-            method,
-            route,
+            method: method_index,
+            route: self.metrics.route(req.route),
             version: req.version,
             request_body_size: req.body_size,
             span,
             request_id,
-            request_id_generated,
             status: None,
             error_type: None,
             response_bytes: 0,
             response_size_known: true,
             done: false,
-        };
-        self.metrics.active.add(1, &obs.active_attributes());
-        Some(obs)
+        })
     }
 }
 
 impl Observation {
-    fn active_attributes(&self) -> [KeyValue; 2] {
-        [
-            KeyValue::new(attr::HTTP_REQUEST_METHOD, self.method),
-            KeyValue::new(attr::URL_SCHEME, self.inner.scheme),
-        ]
-    }
-
     /// Records the response status on the span. Returns the response headers to add:
     /// the trace-context header (when the span is sampled into a valid context) and the request id.
     pub(crate) fn on_response(&mut self, status: u16) -> ResponseHeaders<'_> {
         self.status = Some(status);
         let server_error = status >= 500;
         if server_error {
-            self.error_type = Some(Cow::Owned(status.to_string()));
+            self.error_type = Some(ErrorType::Status);
         }
+        let mut trace = None;
         if !self.span.is_disabled() {
-            self.span
-                .record("http.response.status_code", i64::from(status));
             if server_error {
                 self.span.record("otel.status_code", "error");
-                self.span.record("error.type", self.error_type.as_deref());
+                self.span.record("error.type", status);
+            }
+            self.span
+                .record("http.response.status_code", i64::from(status));
+            if let Some(name) = self.inner.trace_response_header.header_name() {
+                let cx = self.span.context();
+                let span = cx.span();
+                let sc = span.span_context();
+                if sc.is_valid() {
+                    trace = Some((name, TraceHeaderValue::new(sc)));
+                }
             }
         }
-        let trace = self
-            .inner
-            .trace_response_header
-            .header_name()
-            .and_then(|name| {
-                if self.span.is_disabled() {
-                    return None;
-                }
-                let cx = self.span.context();
-                let sc = cx.span().span_context().clone();
-                sc.is_valid().then(|| {
-                    (
-                        name,
-                        format!(
-                            "00-{}-{}-{:02x}",
-                            sc.trace_id(),
-                            sc.span_id(),
-                            sc.trace_flags().to_u8()
-                        ),
-                    )
-                })
-            });
         ResponseHeaders {
             trace,
             request_id: (&self.inner.request_id_header, &self.request_id),
         }
     }
 
-    /// Records that the service failed without a response (`error.type` = `kind`).
-    pub(crate) fn on_error(&mut self, kind: &'static str) {
-        self.error_type = Some(Cow::Borrowed(kind));
+    /// Records that the service failed without a response, or that the response body failed
+    /// (`error.type` = `_OTHER`).
+    pub(crate) fn on_error(&mut self) {
+        self.error_type = Some(ErrorType::Other);
         if !self.span.is_disabled() {
             self.span.record("otel.status_code", "error");
-            self.span.record("error.type", kind);
+            self.span.record("error.type", semconv::ERROR_TYPE_OTHER);
         }
     }
 
@@ -465,41 +466,24 @@ impl Observation {
         }
         self.done = true;
         let metrics = &self.inner.metrics;
-        metrics.active.add(-1, &self.active_attributes());
+        metrics.add_active(self.method, -1);
         if self.status.is_none() && self.error_type.is_none() {
             // Cancelled before any response: nothing was served, so only the gauge moves.
             return;
         }
-        let elapsed = self.start.elapsed().as_secs_f64();
-        let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
-        attrs.push(KeyValue::new(attr::HTTP_REQUEST_METHOD, self.method));
-        attrs.push(KeyValue::new(attr::URL_SCHEME, self.inner.scheme));
-        attrs.push(KeyValue::new(attr::NETWORK_PROTOCOL_VERSION, self.version));
-        if let Some(route) = &self.route {
-            attrs.push(KeyValue::new(
-                attr::HTTP_ROUTE,
-                Value::String(StringValue::from(Arc::clone(route))),
-            ));
-        }
-        if let Some(status) = self.status {
-            attrs.push(KeyValue::new(
-                attr::HTTP_RESPONSE_STATUS_CODE,
-                i64::from(status),
-            ));
-        }
-        if let Some(error) = self.error_type.take() {
-            attrs.push(KeyValue::new(attr::ERROR_TYPE, error));
-        }
-        metrics.duration.record(elapsed, &attrs);
-        metrics.requests.add(1, &attrs);
-        if let Some(size) = self.request_body_size {
-            metrics.request_body_size.record(size, &attrs);
-        }
-        if self.status.is_some() && self.response_size_known {
-            metrics
-                .response_body_size
-                .record(self.response_bytes, &attrs);
-        }
+        metrics.record(
+            &self.route,
+            &Measurement {
+                method: self.method,
+                version: self.version,
+                status: self.status,
+                error: self.error_type,
+                duration_s: self.start.elapsed().as_secs_f64(),
+                request_body_size: self.request_body_size,
+                response_body_size: (self.status.is_some() && self.response_size_known)
+                    .then_some(self.response_bytes),
+            },
+        );
     }
 }
 
@@ -511,8 +495,8 @@ impl Drop for Observation {
 
 /// Headers an adapter adds to the response.
 pub(crate) struct ResponseHeaders<'a> {
-    pub trace: Option<(&'static str, String)>,
-    pub request_id: (&'a http::HeaderName, &'a str),
+    pub trace: Option<(&'static str, TraceHeaderValue)>,
+    pub request_id: (&'a http::HeaderName, &'a RequestId),
 }
 
 /// Reads a header map through the `Extractor` interface (the global propagator's input).

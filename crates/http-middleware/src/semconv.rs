@@ -31,31 +31,69 @@ pub(crate) mod attr {
 /// The value of `error.type` when the service failed without producing a response.
 pub const ERROR_TYPE_OTHER: &str = "_OTHER";
 
+/// The semconv known methods plus `_OTHER`, in the order of [`method_index`].
+pub(crate) const METHODS: [&str; 10] = [
+    "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE", "_OTHER",
+];
+
+/// The index in [`METHODS`] of a request method (`_OTHER`'s index for unknown methods).
+pub(crate) fn method_index(method: &str) -> usize {
+    match method {
+        "GET" => 0,
+        "POST" => 1,
+        "PUT" => 2,
+        "DELETE" => 3,
+        "HEAD" => 4,
+        "OPTIONS" => 5,
+        "PATCH" => 6,
+        "CONNECT" => 7,
+        "TRACE" => 8,
+        _ => 9,
+    }
+}
+
 /// Normalises a request method to one of the semconv known methods, or `_OTHER`.
 ///
 /// Returns a `'static` string so that a client-chosen method can never become a metric label.
 pub fn normalize_method(method: &str) -> &'static str {
-    match method {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "PATCH" => "PATCH",
-        "CONNECT" => "CONNECT",
-        "TRACE" => "TRACE",
-        _ => "_OTHER",
-    }
+    METHODS[method_index(method)]
 }
 
 /// The span name for a request: `{method} {route}`, `{method}` without a route, and `HTTP`
 /// in place of `_OTHER` (semconv "Name" rules for HTTP server spans).
 pub fn span_name(method: &'static str, route: Option<&str>) -> Cow<'static, str> {
-    let method = if method == "_OTHER" { "HTTP" } else { method };
     match route {
-        Some(route) => Cow::Owned(format!("{method} {route}")),
-        None => Cow::Borrowed(method),
+        Some(_) => Cow::Owned(SpanName { method, route }.to_string()),
+        None => Cow::Borrowed(SpanName { method, route }.method()),
+    }
+}
+
+/// [`span_name`] as a `Display` value, so a span field can take it without an intermediate
+/// `String`.
+#[derive(Clone, Copy)]
+pub(crate) struct SpanName<'a> {
+    pub method: &'static str,
+    pub route: Option<&'a str>,
+}
+
+impl SpanName<'_> {
+    fn method(&self) -> &'static str {
+        if self.method == "_OTHER" {
+            "HTTP"
+        } else {
+            self.method
+        }
+    }
+}
+
+impl std::fmt::Display for SpanName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.method())?;
+        if let Some(route) = self.route {
+            f.write_str(" ")?;
+            f.write_str(route)?;
+        }
+        Ok(())
     }
 }
 

@@ -553,3 +553,18 @@ mod tests {
         assert_eq!(p.select(b"", 2), set(&[0, 1]));
     }
 }
+#[cfg(test)]
+mod probe {
+    #[test]
+    fn probe_pairs() {
+        let mut triggers = Vec::new();
+        for r in crate::rules::builtin_rules() { triggers.push(r.triggers); }
+        let p = super::Prefilter::new(&triggers, true).unwrap();
+        let mut chosen = Vec::new();
+        for i in 0..65536usize { if p.pairs.pairs[i/64] >> (i%64) & 1 == 1 { chosen.push(format!("{}{}", (i>>8) as u8 as char, (i & 255) as u8 as char)); } }
+        println!("pairs: {chosen:?}");
+        for v in ["GET /api/v1/users/{id}", "GET", "/api/v1/users/{id}", "/api/v1/users/42", "page=2&limit=50", "https", "api.example.com", "Mozilla/5.0 (X11; Linux x86_64)", "1.1", "10.0.0.7"] {
+            println!("{v:40} {:?}", p.pairs.scan(v.as_bytes()));
+        }
+    }
+}

@@ -58,6 +58,8 @@ mod log_bridge;
 mod pipeline;
 mod resource;
 mod subscriber;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 #[cfg(feature = "testing")]
@@ -117,6 +119,14 @@ pub enum Error {
         /// The exporter's own error.
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// The TLS set-up of a signal's exporter failed (e.g. an unparsable CA certificate).
+    #[error("cannot set up TLS for the OTLP {signal} exporter: {message}")]
+    Tls {
+        /// The signal.
+        signal: Signal,
+        /// What went wrong.
+        message: String,
     },
     /// The private runtime that drives gRPC exports could not start.
     #[error("cannot start the gRPC export runtime: {0}")]

@@ -549,12 +549,14 @@ fn signal_settings(
             let path = PathBuf::from(&raw);
             match std::fs::read(&path) {
                 Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE") => {
-                    r.warn(
+                    if !cfg!(feature = "tls") {
+                        r.warn(
                         &var,
                         &raw,
-                        "this build has no TLS support yet, so the certificate cannot be used",
-                        "ignored",
-                    );
+                            "this build lacks the `tls` cargo feature, so the certificate is not used",
+                            "ignored",
+                        );
+                    }
                     Some(path)
                 }
                 Ok(_) => {
@@ -618,11 +620,11 @@ fn endpoint(
     };
     match url::Url::parse(&raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
-            if u.scheme() == "https" {
+            if u.scheme() == "https" && !cfg!(feature = "tls") {
                 r.warn(
                     &var,
                     &mask_url(&raw),
-                    "this build has no TLS support yet; exports to https endpoints fail",
+                    "this build lacks the `tls` cargo feature; exports to https endpoints fail",
                     "the endpoint is kept (send to a local collector over http instead)",
                 );
             }

@@ -124,6 +124,11 @@ fn endpoint_credentials_are_masked_in_warnings_and_display() {
         "https://user:hunter2@host:4318",
     )]);
     assert!(!c.to_string().contains("hunter2"));
+    let tls_warning = c
+        .warnings
+        .iter()
+        .any(|w| w.problem.contains("`tls` cargo feature"));
+    assert_eq!(tls_warning, !cfg!(feature = "tls"), "{:?}", c.warnings);
 }
 
 #[test]
@@ -229,6 +234,15 @@ fn certificate_must_be_a_readable_pem_file() {
         pem.to_str().unwrap(),
     )]);
     assert_eq!(c.traces.otlp.certificate.as_deref(), Some(pem.as_path()));
+    // A valid file is accepted; a build without TLS says plainly that it is not used.
+    assert_eq!(
+        c.warnings
+            .iter()
+            .any(|w| w.problem.contains("`tls` cargo feature")),
+        !cfg!(feature = "tls"),
+        "{:?}",
+        c.warnings
+    );
     assert_eq!(c.logs.otlp.certificate, None);
     let _ = std::fs::remove_dir_all(dir);
 }
