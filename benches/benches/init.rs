@@ -39,8 +39,7 @@ fn ours(redaction: bool) -> telemetry::Guard {
     } else {
         telemetry::builder().without_redaction()
     };
-    b
-        .service_name("bench")
+    b.service_name("bench")
         .global(false)
         .env_lookup(|_| None)
         .exporters(&[])

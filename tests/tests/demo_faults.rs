@@ -55,11 +55,21 @@ impl Prober {
                 let (status, latency) = probe(&format!("{url}/mcp/tools/status"));
                 let rss_kib = rss_kib(pid);
                 let phase = *p.lock().unwrap();
-                out.lock().unwrap().push(Sample { phase, status, latency, rss_kib });
+                out.lock().unwrap().push(Sample {
+                    phase,
+                    status,
+                    latency,
+                    rss_kib,
+                });
                 std::thread::sleep(Duration::from_millis(50));
             }
         });
-        Prober { stop, phase, samples, thread: Some(thread) }
+        Prober {
+            stop,
+            phase,
+            samples,
+            thread: Some(thread),
+        }
     }
 
     fn set_phase(&self, phase: Phase) {
@@ -100,7 +110,11 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn latencies(samples: &[Sample], phase: Phase) -> Vec<Duration> {
-    samples.iter().filter(|s| s.phase == phase).map(|s| s.latency).collect()
+    samples
+        .iter()
+        .filter(|s| s.phase == phase)
+        .map(|s| s.latency)
+        .collect()
 }
 
 #[test]
@@ -147,7 +161,10 @@ fn collector_killed_and_restarted_demo_keeps_serving_and_export_resumes() {
     // Users saw no error and no slowdown.
     assert!(samples.len() > 40, "{} probes", samples.len());
     assert!(samples.iter().all(|s| s.status == 200), "{samples:?}");
-    let (up, down) = (median(latencies(&samples, Phase::Up)), median(latencies(&samples, Phase::Down)));
+    let (up, down) = (
+        median(latencies(&samples, Phase::Up)),
+        median(latencies(&samples, Phase::Down)),
+    );
     let worst = samples.iter().map(|s| s.latency).max().unwrap_or_default();
     assert!(
         down <= up * 3 + Duration::from_millis(25),
@@ -163,7 +180,9 @@ fn collector_killed_and_restarted_demo_keeps_serving_and_export_resumes() {
     let t = &summary["telemetry"];
     for signal in ["spans", "logs"] {
         let emitted = u64_at(t, &[signal, "emitted"]);
-        let done = u64_at(t, &[signal, "exported"]) + u64_at(t, &[signal, "failed"]) + u64_at(t, &[signal, "dropped"]);
+        let done = u64_at(t, &[signal, "exported"])
+            + u64_at(t, &[signal, "failed"])
+            + u64_at(t, &[signal, "dropped"]);
         assert_eq!(done, emitted, "{signal}: {t:#}");
     }
     assert!(u64_at(t, &["spans", "failed"]) > 0, "{t:#}");
@@ -171,9 +190,20 @@ fn collector_killed_and_restarted_demo_keeps_serving_and_export_resumes() {
 
     // Memory stayed bounded.
     let max_rss = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
-    let before = samples.iter().filter(|s| s.phase == Phase::Up).map(|s| s.rss_kib).max().unwrap_or(0);
-    assert!(max_rss > 0 && max_rss < MAX_RSS_KIB, "max RSS {max_rss} KiB");
-    assert!(max_rss < before + MAX_GROWTH_KIB, "RSS grew from {before} to {max_rss} KiB");
+    let before = samples
+        .iter()
+        .filter(|s| s.phase == Phase::Up)
+        .map(|s| s.rss_kib)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        max_rss > 0 && max_rss < MAX_RSS_KIB,
+        "max RSS {max_rss} KiB"
+    );
+    assert!(
+        max_rss < before + MAX_GROWTH_KIB,
+        "RSS grew from {before} to {max_rss} KiB"
+    );
     eprintln!(
         "median latency up {up:?} / down {down:?}; worst {worst:?}; RSS before {before} KiB, max {max_rss} KiB; telemetry {t}"
     );
@@ -209,15 +239,24 @@ fn no_collector_at_all_no_user_errors_bounded_memory_rate_limited_warning() {
         u64_at(t, &["spans", "failed"]) + u64_at(t, &["spans", "dropped"]),
         u64_at(t, &["spans", "emitted"])
     );
-    assert_eq!(summary["instruments"]["missing"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        summary["instruments"]["missing"].as_array().map(Vec::len),
+        Some(0)
+    );
 
     let max_rss = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
-    assert!(max_rss > 0 && max_rss < MAX_RSS_KIB, "max RSS {max_rss} KiB");
+    assert!(
+        max_rss > 0 && max_rss < MAX_RSS_KIB,
+        "max RSS {max_rss} KiB"
+    );
 
     // One warning per 10 s from the demo, and the SDK's own diagnostics rate-limited: a
     // 12 s run against a dead endpoint prints a handful of lines, not one per failed export.
     let out = demo.proc.stdout.all();
-    let warnings = out.iter().filter(|l| l.contains("telemetry export failing")).count();
+    let warnings = out
+        .iter()
+        .filter(|l| l.contains("telemetry export failing"))
+        .count();
     assert_eq!(warnings, 1, "{}", demo.proc.output());
     let sdk_lines = out
         .iter()
@@ -225,6 +264,12 @@ fn no_collector_at_all_no_user_errors_bounded_memory_rate_limited_warning() {
         .count()
         + demo.proc.stderr.all().len();
     let failed_exports = u64_at(t, &["spans", "failed"]) + u64_at(t, &["metric_points", "failed"]);
-    assert!(sdk_lines <= 20, "{sdk_lines} SDK diagnostic lines for {failed_exports} failed records");
-    assert!(summary["shutdown"]["seconds"].as_f64().unwrap_or(99.0) < 10.0, "{summary:#}");
+    assert!(
+        sdk_lines <= 20,
+        "{sdk_lines} SDK diagnostic lines for {failed_exports} failed records"
+    );
+    assert!(
+        summary["shutdown"]["seconds"].as_f64().unwrap_or(99.0) < 10.0,
+        "{summary:#}"
+    );
 }

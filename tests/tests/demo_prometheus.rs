@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use demo_support::{Demo, http};
 use serde_json::Value;
-use telemetry_deploy_gen::harness::{Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards};
+use telemetry_deploy_gen::harness::{
+    Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards,
+};
 use telemetry_deploy_gen::query::Variables;
 use telemetry_deploy_gen::{Catalog, dashboards, deploy_dir, rules};
 use telemetry_meters::contextd::CATALOG;
@@ -50,19 +52,27 @@ fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T,
 
 fn assert_catalog_present(prom: &Prometheus) {
     // Every catalog instrument has series (observable gauges appear at the first scrape).
-    let series: BTreeMap<&str, Vec<Value>> = wait_until(Duration::from_secs(30), "all 31 instruments scraped", || {
-        let mut out = BTreeMap::new();
-        let mut missing = Vec::new();
-        for e in &CATALOG {
-            let sel = series_selector(&e.descriptor.prometheus_name(), e.descriptor.kind);
-            let found = prom.query(&sel).map_err(|e| e.to_string())?;
-            if found.is_empty() {
-                missing.push(sel);
+    let series: BTreeMap<&str, Vec<Value>> = wait_until(
+        Duration::from_secs(30),
+        "all 31 instruments scraped",
+        || {
+            let mut out = BTreeMap::new();
+            let mut missing = Vec::new();
+            for e in &CATALOG {
+                let sel = series_selector(&e.descriptor.prometheus_name(), e.descriptor.kind);
+                let found = prom.query(&sel).map_err(|e| e.to_string())?;
+                if found.is_empty() {
+                    missing.push(sel);
+                }
+                out.insert(e.descriptor.name, found);
             }
-            out.insert(e.descriptor.name, found);
-        }
-        if missing.is_empty() { Ok(out) } else { Err(format!("missing {missing:?}")) }
-    });
+            if missing.is_empty() {
+                Ok(out)
+            } else {
+                Err(format!("missing {missing:?}"))
+            }
+        },
+    );
     for e in &CATALOG {
         let d = e.descriptor;
         let found = &series[d.name];
@@ -75,7 +85,11 @@ fn assert_catalog_present(prom: &Prometheus) {
             if values.is_empty() && CONDITIONAL_LABELS.contains(&label.key) {
                 continue;
             }
-            assert!(!values.is_empty(), "{}: no series has label {lname}", d.name);
+            assert!(
+                !values.is_empty(),
+                "{}: no series has label {lname}",
+                d.name
+            );
             if let LabelValues::Closed(allowed) = label.values {
                 for v in &values {
                     assert!(
@@ -90,7 +104,10 @@ fn assert_catalog_present(prom: &Prometheus) {
         if d.name.starts_with("http.server") {
             for s in found {
                 if let Some(route) = s["metric"]["http_route"].as_str() {
-                    assert!(!route.contains("checkpoint_"), "raw path as http_route: {route}");
+                    assert!(
+                        !route.contains("checkpoint_"),
+                        "raw path as http_route: {route}"
+                    );
                 }
             }
         }
@@ -110,9 +127,15 @@ fn assert_rules_evaluate(prom: &Prometheus) {
         for g in &groups {
             for r in g["rules"].as_array().into_iter().flatten() {
                 if r["health"] != "ok" {
-                    return Err(format!("rule {} health {}: {}", r["name"], r["health"], r["lastError"]));
+                    return Err(format!(
+                        "rule {} health {}: {}",
+                        r["name"], r["health"], r["lastError"]
+                    ));
                 }
-                if r["lastEvaluation"].as_str().is_none_or(|t| t.starts_with("0001")) {
+                if r["lastEvaluation"]
+                    .as_str()
+                    .is_none_or(|t| t.starts_with("0001"))
+                {
                     pending.push(r["name"].to_string());
                 }
             }
@@ -125,13 +148,25 @@ fn assert_rules_evaluate(prom: &Prometheus) {
             Err(format!("not evaluated yet: {pending:?}"))
         }
     });
-    let rules: usize = groups.iter().map(|g| g["rules"].as_array().map_or(0, Vec::len)).sum();
+    let rules: usize = groups
+        .iter()
+        .map(|g| g["rules"].as_array().map_or(0, Vec::len))
+        .sum();
     assert!(rules >= 20, "only {rules} rules loaded");
     // The demo's simulated vector-database errors make DatabaseErrors pending (it has `for: 5m`).
     wait_until(Duration::from_secs(30), "DatabaseErrors pending", || {
-        let alerts = prom.query("ALERTS{alertname=\"DatabaseErrors\"}").map_err(|e| e.to_string())?;
-        let states: Vec<&str> = alerts.iter().filter_map(|a| a["metric"]["alertstate"].as_str()).collect();
-        if states.iter().any(|s| *s == "pending" || *s == "firing") { Ok(()) } else { Err(format!("{states:?}")) }
+        let alerts = prom
+            .query("ALERTS{alertname=\"DatabaseErrors\"}")
+            .map_err(|e| e.to_string())?;
+        let states: Vec<&str> = alerts
+            .iter()
+            .filter_map(|a| a["metric"]["alertstate"].as_str())
+            .collect();
+        if states.iter().any(|s| *s == "pending" || *s == "firing") {
+            Ok(())
+        } else {
+            Err(format!("{states:?}"))
+        }
     });
 }
 
@@ -160,17 +195,37 @@ fn prometheus_scrapes_the_demo_rules_evaluate_and_dashboards_have_data() {
 
     let all = dashboards::all(&Catalog::load()).expect("dashboards generate");
     let recording = rules::recording_rules(&rules_dir).expect("recording rules");
-    let checks = check_dashboards(&prom, &all, &recording, &Variables::harness(), Duration::from_secs(30))
-        .expect("dashboard queries run");
+    let checks = check_dashboards(
+        &prom,
+        &all,
+        &recording,
+        &Variables::harness(),
+        Duration::from_secs(30),
+    )
+    .expect("dashboard queries run");
     let failed: Vec<_> = checks.iter().filter(|c| c.failed()).collect();
-    assert!(failed.is_empty(), "exercised queries without data: {failed:#?}\n{}", prom.log_tail());
+    assert!(
+        failed.is_empty(),
+        "exercised queries without data: {failed:#?}\n{}",
+        prom.log_tail()
+    );
     // The demo exercises all 31 instruments: every panel of the contextd, HTTP and runtime
     // dashboards has data; the SLO dashboard too, through the recording rules.
     let mut report = String::new();
-    for uid in ["contextd-overview", "contextd-testing", "contextd-agents-skills", "http-red", "runtime", "slo"] {
+    for uid in [
+        "contextd-overview",
+        "contextd-testing",
+        "contextd-agents-skills",
+        "http-red",
+        "runtime",
+        "slo",
+    ] {
         let of: Vec<_> = checks.iter().filter(|c| c.dashboard == uid).collect();
         assert!(!of.is_empty(), "dashboard {uid} has no queries");
-        let data = of.iter().filter(|c| matches!(c.outcome, Outcome::Data(_))).count();
+        let data = of
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Data(_)))
+            .count();
         report.push_str(&format!("{uid}: {data}/{} queries with data\n", of.len()));
         for c in &of {
             if !matches!(c.outcome, Outcome::Data(_)) {
@@ -181,7 +236,11 @@ fn prometheus_scrapes_the_demo_rules_evaluate_and_dashboards_have_data() {
     eprintln!("{report}");
     let not_exercised: Vec<_> = checks
         .iter()
-        .filter(|c| c.dashboard.starts_with("contextd-") || c.dashboard == "http-red" || c.dashboard == "runtime")
+        .filter(|c| {
+            c.dashboard.starts_with("contextd-")
+                || c.dashboard == "http-red"
+                || c.dashboard == "runtime"
+        })
         .filter(|c| matches!(c.outcome, Outcome::NotExercised(_)))
         .collect();
     assert!(not_exercised.is_empty(), "{report}");

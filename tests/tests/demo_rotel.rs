@@ -52,7 +52,10 @@ fn assert_span_tree(receiver: &FakeReceiver) {
         "vectordb.get",
         "contextd.startup",
     ] {
-        assert!(names.contains(expected), "no span {expected:?}; got {names:?}");
+        assert!(
+            names.contains(expected),
+            "no span {expected:?}; got {names:?}"
+        );
     }
     // A checkpoint.search with both children, under mcp.tool_call, under the server span.
     let search = spans
@@ -70,7 +73,8 @@ fn assert_span_tree(receiver: &FakeReceiver) {
     let tool = parent(&spans, search).expect("checkpoint.search has a received parent");
     assert_eq!(tool.name(), "mcp.tool_call");
     assert_eq!(
-        tool.attribute("tool_name").and_then(|v| v.as_str().map(str::to_owned)),
+        tool.attribute("tool_name")
+            .and_then(|v| v.as_str().map(str::to_owned)),
         Some("checkpoint_search".to_owned())
     );
     let server = parent(&spans, tool).expect("mcp.tool_call has a received parent");
@@ -80,7 +84,10 @@ fn assert_span_tree(receiver: &FakeReceiver) {
         telemetry::testing::proto::trace::v1::span::SpanKind::Server,
         "the HTTP span is a server span"
     );
-    assert!(parent(&spans, server).is_none(), "the server span is the root");
+    assert!(
+        parent(&spans, server).is_none(),
+        "the server span is the root"
+    );
     assert_eq!(search.trace_id(), server.trace_id());
     // Seed attributes: top_k (int) and project_path (home directory redacted).
     assert!(
@@ -89,10 +96,14 @@ fn assert_span_tree(receiver: &FakeReceiver) {
         search.attributes()
     );
     assert_eq!(
-        search.attribute("project_path").and_then(|v| v.as_str().map(str::to_owned)),
+        search
+            .attribute("project_path")
+            .and_then(|v| v.as_str().map(str::to_owned)),
         Some("/home/[REDACTED:username]/projects/contextd".to_owned())
     );
-    let save = receiver.span_named("checkpoint.save").expect("checkpoint.save");
+    let save = receiver
+        .span_named("checkpoint.save")
+        .expect("checkpoint.save");
     assert!(
         save.attribute("checkpoint_id")
             .and_then(|v| v.as_str().map(|s| s.starts_with("ckpt-")))
@@ -141,8 +152,15 @@ fn assert_resource(receiver: &FakeReceiver) {
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("no {signal} resource"));
-        assert_eq!(res.get_str("service.name"), Some("contextd"), "{signal}: {res:?}");
-        assert_eq!(res.get_str("service.version"), Some(env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            res.get_str("service.name"),
+            Some("contextd"),
+            "{signal}: {res:?}"
+        );
+        assert_eq!(
+            res.get_str("service.version"),
+            Some(env!("CARGO_PKG_VERSION"))
+        );
         assert_eq!(res.get_str("deployment.environment.name"), Some("demo"));
         assert!(res.contains_key("service.instance.id"), "{signal}: {res:?}");
         assert_eq!(res.get_str("telemetry.sdk.language"), Some("rust"));
@@ -169,14 +187,20 @@ fn assert_no_secrets(receiver: &FakeReceiver, summary: &serde_json::Value, conso
             !everything.contains(value),
             "planted {what} reached the collector"
         );
-        assert!(!console.contains(value), "planted {what} printed on the console");
+        assert!(
+            !console.contains(value),
+            "planted {what} printed on the console"
+        );
     }
     for marker in [
         "[REDACTED:openai_api_key]",
         "[REDACTED:bearer_token]",
         "[REDACTED:username]",
     ] {
-        assert!(everything.contains(marker), "no {marker} in the exported data");
+        assert!(
+            everything.contains(marker),
+            "no {marker} in the exported data"
+        );
     }
     // The database URL keeps its shape with the credentials removed.
     assert!(
@@ -197,8 +221,16 @@ fn assert_everything_delivered(receiver: &FakeReceiver, summary: &serde_json::Va
             0,
             "{signal}: {summary:#}"
         );
-        assert_eq!(u64_at(summary, &["telemetry", signal, "dropped"]), 0, "{signal}");
-        assert_eq!(u64_at(summary, &["telemetry", signal, "in_flight"]), 0, "{signal}");
+        assert_eq!(
+            u64_at(summary, &["telemetry", signal, "dropped"]),
+            0,
+            "{signal}"
+        );
+        assert_eq!(
+            u64_at(summary, &["telemetry", signal, "in_flight"]),
+            0,
+            "{signal}"
+        );
     }
     assert_eq!(u64_at(summary, &["telemetry", "spans", "exported"]), spans);
     assert_eq!(u64_at(summary, &["telemetry", "logs", "exported"]), logs);
@@ -209,8 +241,16 @@ fn assert_everything_delivered(receiver: &FakeReceiver, summary: &serde_json::Va
         .unwrap_or_else(|e| panic!("not everything arrived: {e}"));
     // Give a duplicate a chance to show up, then demand exact counts.
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(receiver.spans().len() as u64, spans, "spans emitted vs received");
-    assert_eq!(receiver.log_records().len() as u64, logs, "logs emitted vs received");
+    assert_eq!(
+        receiver.spans().len() as u64,
+        spans,
+        "spans emitted vs received"
+    );
+    assert_eq!(
+        receiver.log_records().len() as u64,
+        logs,
+        "logs emitted vs received"
+    );
     for (metric, total) in [
         ("contextd_mcp_tool_calls_total", "mcp_tool_calls"),
         ("contextd_embedding_operations_total", "embedding_calls"),
@@ -221,7 +261,10 @@ fn assert_everything_delivered(receiver: &FakeReceiver, summary: &serde_json::Va
     ] {
         let expected = u64_at(summary, &["totals", total]);
         let got = receiver.counter_sum(metric, &[]).unwrap_or(0.0);
-        assert_eq!(got as u64, expected, "{metric}: final value at the collector");
+        assert_eq!(
+            got as u64, expected,
+            "{metric}: final value at the collector"
+        );
     }
     let tool_calls = u64_at(summary, &["totals", "mcp_tool_calls"]);
     assert_eq!(
@@ -247,7 +290,10 @@ fn demo_via_rotel_over_http_delivers_everything_emitted_before_sigterm() {
     receiver
         .wait_for_blocking(ARRIVAL, |r| missing_instruments(r).is_empty())
         .unwrap_or_else(|e| {
-            panic!("missing instruments {:?}: {e}", missing_instruments(&receiver))
+            panic!(
+                "missing instruments {:?}: {e}",
+                missing_instruments(&receiver)
+            )
         });
     demo.proc.sigterm();
     let status = demo.proc.wait_exit(Duration::from_secs(30));
@@ -295,7 +341,10 @@ fn demo_via_rotel_over_grpc() {
     receiver
         .wait_for_blocking(ARRIVAL, |r| missing_instruments(r).is_empty())
         .unwrap_or_else(|e| {
-            panic!("missing instruments {:?}: {e}", missing_instruments(&receiver))
+            panic!(
+                "missing instruments {:?}: {e}",
+                missing_instruments(&receiver)
+            )
         });
     assert_everything_delivered(&receiver, &summary);
     assert_span_tree(&receiver);

@@ -14,6 +14,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use opentelemetry::propagation::Extractor;
 
+use crate::TraceResponseHeader;
 use crate::instrumentation::{HttpInstrumentation, Observation, RequestInfo, announced_body_size};
 
 /// actix-web middleware adding semconv metrics, a server span, trace-context extraction and
@@ -68,11 +69,31 @@ pub struct HttpMiddlewareService<S> {
     request_id_header: HeaderName,
 }
 
+/// The response header name of `header` (constants: no parsing per request).
+fn trace_header_name(header: TraceResponseHeader) -> HeaderName {
+    const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
+    const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+    match header {
+        TraceResponseHeader::TraceParent => TRACEPARENT,
+        _ => TRACERESPONSE,
+    }
+}
+
 struct ActixHeaderExtractor<'a>(&'a HeaderMap);
 
 impl Extractor for ActixHeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        // The W3C names skip `HeaderMap::get(&str)`'s name parsing.
+        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+        const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+        const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+        let value = match key {
+            "traceparent" => self.0.get(TRACEPARENT),
+            "tracestate" => self.0.get(TRACESTATE),
+            "baggage" => self.0.get(BAGGAGE),
+            _ => self.0.get(key),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -121,7 +142,9 @@ where
             route: route.as_deref(),
             user_agent: get(&header::USER_AGENT),
             client_address: req.peer_addr().map(|a| a.ip()),
-            request_id: get(&self.request_id_header),
+            request_id: headers
+                .get(&self.request_id_header)
+                .map(HeaderValue::as_bytes),
             body_size,
             headers: &ActixHeaderExtractor(headers),
         });
@@ -131,8 +154,8 @@ where
                 state: None,
             };
         };
-        if observation.request_id_generated
-            && let Ok(value) = HeaderValue::from_str(&observation.request_id)
+        if observation.request_id.generated()
+            && let Ok(value) = HeaderValue::from_bytes(observation.request_id.as_bytes())
         {
             req.headers_mut()
                 .insert(self.request_id_header.clone(), value);
@@ -205,14 +228,14 @@ where
             }
         };
         let headers = observation.on_response(response.status().as_u16());
-        if let Some((name, value)) = headers.trace
-            && let Ok(value) = HeaderValue::from_str(&value)
+        if let Some((header, value)) = headers.trace
+            && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
         {
             response
                 .headers_mut()
-                .insert(HeaderName::from_static(name), value);
+                .insert(trace_header_name(header), value);
         }
-        if let Ok(value) = HeaderValue::from_str(headers.request_id.1) {
+        if let Ok(value) = HeaderValue::from_bytes(headers.request_id.1.as_bytes()) {
             response.headers_mut().insert(request_id_header, value);
         }
         Poll::Ready(Ok(response.map_body(|_, body| ResponseBody {
@@ -249,7 +272,7 @@ impl<B: MessageBody> MessageBody for ResponseBody<B> {
             match &chunk {
                 Some(Ok(bytes)) => obs.add_response_bytes(bytes.len()),
                 Some(Err(_)) => {
-                    obs.on_error(crate::semconv::ERROR_TYPE_OTHER);
+                    obs.on_error();
                     obs.finish();
                 }
                 None => obs.finish(),

@@ -1,20 +1,20 @@
 //! Framework-independent core: configuration, instruments, and the per-request [`Observation`]
 //! that both the tower and the actix adapters drive, so the two behave identically.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider, UpDownCounter};
+use opentelemetry::InstrumentationScope;
+use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::TraceContextExt;
-use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::semconv::{self, attr};
+use crate::metrics::{ErrorType, Measurement, RouteSeries, ServerMetrics};
+use crate::semconv;
 
 /// The instrumentation scope name of every instrument this crate creates.
 pub const SCOPE_NAME: &str = "telemetry-http-middleware";
@@ -44,12 +44,9 @@ pub enum TraceResponseHeader {
 }
 
 impl TraceResponseHeader {
-    fn header_name(self) -> Option<&'static str> {
-        match self {
-            Self::TraceResponse => Some("traceresponse"),
-            Self::TraceParent => Some("traceparent"),
-            Self::None => None,
-        }
+    /// Whether a trace header is configured.
+    fn enabled(self) -> bool {
+        self != Self::None
     }
 }
 
@@ -179,7 +176,7 @@ impl HttpInstrumentationBuilder {
             .unwrap_or_else(|| opentelemetry::global::meter_with_scope(scope()));
         HttpInstrumentation {
             inner: Arc::new(Inner {
-                metrics: ServerMetrics::new(&meter),
+                metrics: ServerMetrics::new(&meter, self.scheme.as_str()),
                 excluded_paths: self.excluded_paths,
                 sensitive_query_keys: self.sensitive_query_keys,
                 request_id_header: self.request_id_header,
@@ -420,16 +417,20 @@ impl Observation {
         if !self.span.is_disabled() {
             if server_error {
                 self.span.record("otel.status_code", "error");
-                self.span.record("error.type", status);
+                self.span
+                    .record("error.type", tracing::field::display(status));
             }
             self.span
                 .record("http.response.status_code", i64::from(status));
-            if let Some(name) = self.inner.trace_response_header.header_name() {
+            if self.inner.trace_response_header.enabled() {
                 let cx = self.span.context();
                 let span = cx.span();
                 let sc = span.span_context();
                 if sc.is_valid() {
-                    trace = Some((name, TraceHeaderValue::new(sc)));
+                    trace = Some((
+                        self.inner.trace_response_header,
+                        TraceHeaderValue::new(sc),
+                    ));
                 }
             }
         }
@@ -495,7 +496,7 @@ impl Drop for Observation {
 
 /// Headers an adapter adds to the response.
 pub(crate) struct ResponseHeaders<'a> {
-    pub trace: Option<(&'static str, TraceHeaderValue)>,
+    pub trace: Option<(TraceResponseHeader, TraceHeaderValue)>,
     pub request_id: (&'a http::HeaderName, &'a RequestId),
 }
 
@@ -506,7 +507,18 @@ pub(crate) struct HttpHeaderExtractor<'a>(pub &'a http::HeaderMap);
 #[cfg(feature = "axum")]
 impl Extractor for HttpHeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        use http::HeaderName;
+        // The W3C names skip `HeaderMap::get(&str)`'s name parsing.
+        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+        const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+        const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+        let value = match key {
+            "traceparent" => self.0.get(TRACEPARENT),
+            "tracestate" => self.0.get(TRACESTATE),
+            "baggage" => self.0.get(BAGGAGE),
+            _ => self.0.get(key),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -529,12 +541,38 @@ mod tests {
 
     #[test]
     fn request_ids_are_sanitised() {
-        assert!(valid_request_id("abc-123_DEF.4"));
-        assert!(!valid_request_id(""));
-        assert!(!valid_request_id("a b"));
-        assert!(!valid_request_id("x\"y"));
-        assert!(!valid_request_id(&"a".repeat(129)));
-        assert_eq!(generate_request_id().len(), 32);
+        assert!(valid_request_id(b"abc-123_DEF.4"));
+        assert!(!valid_request_id(b""));
+        assert!(!valid_request_id(b"a b"));
+        assert!(!valid_request_id(b"x\"y"));
+        assert!(!valid_request_id("a".repeat(129).as_bytes()));
+        let kept = RequestId::new(Some(b"abc-123"));
+        assert_eq!((kept.as_str(), kept.generated()), ("abc-123", false));
+        let long = "a".repeat(128);
+        assert_eq!(RequestId::new(Some(long.as_bytes())).as_str(), long);
+        for incoming in [None, Some(&b"bad id"[..])] {
+            let id = RequestId::new(incoming);
+            assert!(id.generated());
+            assert_eq!(id.as_str().len(), 32);
+            assert!(id.as_bytes().iter().all(u8::is_ascii_hexdigit));
+        }
+        assert_ne!(RequestId::new(None).as_str(), RequestId::new(None).as_str());
+    }
+
+    #[test]
+    fn trace_header_value_is_w3c() {
+        use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+        let sc = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("hex"),
+            SpanId::from_hex("00f067aa0ba902b7").expect("hex"),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        assert_eq!(
+            TraceHeaderValue::new(&sc).as_bytes(),
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
     }
 
     #[test]

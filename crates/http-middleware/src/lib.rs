@@ -85,6 +85,7 @@
 #![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 
 mod instrumentation;
+mod metrics;
 pub mod semconv;
 
 pub mod health;

@@ -16,6 +16,7 @@ use http_body::{Body, Frame, SizeHint};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::TraceResponseHeader;
 use crate::instrumentation::{
     HttpHeaderExtractor, HttpInstrumentation, Observation, RequestInfo, announced_body_size,
 };
@@ -58,6 +59,16 @@ pub struct HttpService<S> {
     instrumentation: HttpInstrumentation,
 }
 
+/// The response header name of `header` (constants: no parsing per request).
+fn trace_header_name(header: TraceResponseHeader) -> http::HeaderName {
+    const TRACERESPONSE: http::HeaderName = http::HeaderName::from_static("traceresponse");
+    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    match header {
+        TraceResponseHeader::TraceParent => TRACEPARENT,
+        _ => TRACERESPONSE,
+    }
+}
+
 fn header_str<B>(req: &Request<B>, name: impl http::header::AsHeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -98,7 +109,10 @@ where
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip()),
-            request_id: header_str(&req, &inner.request_id_header),
+            request_id: req
+                .headers()
+                .get(&inner.request_id_header)
+                .map(HeaderValue::as_bytes),
             body_size,
             headers: &HttpHeaderExtractor(req.headers()),
         });
@@ -108,8 +122,8 @@ where
                 observation: None,
             };
         };
-        if observation.request_id_generated
-            && let Ok(value) = HeaderValue::from_str(&observation.request_id)
+        if observation.request_id.generated()
+            && let Ok(value) = HeaderValue::from_bytes(observation.request_id.as_bytes())
         {
             req.headers_mut()
                 .insert(inner.request_id_header.clone(), value);
@@ -155,13 +169,13 @@ where
                 let (mut parts, body) = response.into_parts();
                 if let Some(obs) = observation.as_mut() {
                     let headers = obs.on_response(parts.status.as_u16());
-                    if let Some((name, value)) = headers.trace
-                        && let Ok(value) = HeaderValue::from_str(&value)
+                    if let Some((header, value)) = headers.trace
+                        && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
                     {
-                        parts.headers.insert(name, value);
+                        parts.headers.insert(trace_header_name(header), value);
                     }
                     let (name, id) = headers.request_id;
-                    if let Ok(value) = HeaderValue::from_str(id) {
+                    if let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) {
                         parts.headers.insert(name.clone(), value);
                     }
                 }
@@ -175,7 +189,7 @@ where
             }
             Err(error) => {
                 if let Some(obs) = observation.as_mut() {
-                    obs.on_error(semconv::ERROR_TYPE_OTHER);
+                    obs.on_error();
                 }
                 Err(error)
             }
@@ -210,7 +224,7 @@ impl<B: Body> Body for ResponseBody<B> {
                         obs.add_response_bytes(bytes::Buf::remaining(data));
                     }
                 }
-                Some(Err(_)) => obs.on_error(semconv::ERROR_TYPE_OTHER),
+                Some(Err(_)) => obs.on_error(),
                 None => {}
             }
             if frame.as_ref().is_none_or(|f| f.is_err()) {

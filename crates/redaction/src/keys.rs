@@ -5,8 +5,9 @@
 //! or ends with it right after a separator: the pattern `api_key` matches
 //! `api_key`, `X-API-Key`, `openai.api_key` and
 //! `http.request.header.x-api-key`, but not `api_keys` or `api_key_id`.
-//! The check runs for every attribute, so a 256-bit filter on the last key
-//! segment (length, last byte) rejects almost all keys before any comparison.
+//! The check runs for every attribute, so a 4096-bit filter on the key's last
+//! three bytes (normalised) rejects almost all keys in a few instructions, and
+//! only the patterns ending with the same three bytes are compared.
 
 /// Default sensitive attribute-key patterns (see the module docs for matching).
 pub const DEFAULT_SENSITIVE_KEYS: &[&str] = &[
@@ -52,20 +53,18 @@ fn norm(b: u8) -> u8 {
     }
 }
 
-/// Bucket of a last segment in the 256-bit filter.
-fn bucket(last_segment: &[u8]) -> usize {
-    let last = last_segment.last().map_or(0, |b| b.to_ascii_lowercase());
-    (last as usize)
-        .wrapping_mul(31)
-        .wrapping_add(last_segment.len())
-        & 0xff
+/// The last three bytes of a key or pattern, normalised and packed: a key can
+/// only match patterns that end with the same three bytes.
+fn tail(key: &[u8]) -> Option<u32> {
+    match key {
+        [.., a, b, c] => Some(u32::from_le_bytes([norm(*a), norm(*b), norm(*c), 0])),
+        _ => None,
+    }
 }
 
-fn last_segment(key: &[u8]) -> &[u8] {
-    match key.iter().rposition(|b| is_sep(*b)) {
-        Some(i) => &key[i + 1..],
-        None => key,
-    }
+/// Bit of a tail in the 4096-bit filter.
+fn bucket(tail: u32) -> usize {
+    (tail.wrapping_mul(0x9E37_79B1) >> 20) as usize
 }
 
 /// Compiled by-key matcher.
@@ -73,25 +72,42 @@ fn last_segment(key: &[u8]) -> &[u8] {
 pub(crate) struct KeyMatcher {
     /// Normalised patterns (lowercase, `_` separators).
     names: Vec<Box<[u8]>>,
-    filter: [u64; 4],
+    /// Indexes into `names` by pattern tail.
+    by_tail: Vec<(u32, Vec<usize>)>,
+    /// Patterns shorter than three bytes (checked against every key).
+    short: Vec<usize>,
+    /// Bit [`bucket`] set for every pattern tail.
+    filter: Box<[u64; 64]>,
     regexes: Vec<regex::Regex>,
     allow: Vec<Box<str>>,
 }
 
 impl KeyMatcher {
     pub(crate) fn new(names: &[String], regexes: Vec<regex::Regex>, allow: Vec<String>) -> Self {
-        let mut filter = [0u64; 4];
         let names: Vec<Box<[u8]>> = names
             .iter()
             .filter(|n| !n.is_empty())
             .map(|n| n.bytes().map(norm).collect::<Box<[u8]>>())
             .collect();
-        for n in &names {
-            let b = bucket(last_segment(n));
+        let mut filter = Box::new([0u64; 64]);
+        let mut by_tail: Vec<(u32, Vec<usize>)> = Vec::new();
+        let mut short = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let Some(t) = tail(n) else {
+                short.push(i);
+                continue;
+            };
+            let b = bucket(t);
             filter[b / 64] |= 1 << (b % 64);
+            match by_tail.iter_mut().find(|(x, _)| *x == t) {
+                Some((_, v)) => v.push(i),
+                None => by_tail.push((t, vec![i])),
+            }
         }
         Self {
             names,
+            by_tail,
+            short,
             filter,
             regexes,
             allow: allow.into_iter().map(String::into_boxed_str).collect(),
@@ -106,13 +122,17 @@ impl KeyMatcher {
     /// True when the whole value of `key` must be redacted.
     pub(crate) fn is_sensitive(&self, key: &str) -> bool {
         let k = key.as_bytes();
-        let b = bucket(last_segment(k));
-        if self.filter[b / 64] & (1 << (b % 64)) != 0
-            && self.names.iter().any(|n| suffix_match(k, n))
-        {
-            return true;
+        let matches = |i: &usize| suffix_match(k, &self.names[*i]);
+        if let Some(t) = tail(k) {
+            let b = bucket(t);
+            if self.filter[b / 64] & (1 << (b % 64)) != 0
+                && let Some((_, candidates)) = self.by_tail.iter().find(|(x, _)| *x == t)
+                && candidates.iter().any(matches)
+            {
+                return true;
+            }
         }
-        self.regexes.iter().any(|r| r.is_match(key))
+        self.short.iter().any(matches) || self.regexes.iter().any(|r| r.is_match(key))
     }
 }
 
@@ -180,6 +200,18 @@ mod tests {
             "passwordless",
             "",
         ] {
+            assert!(!m.is_sensitive(key), "{key} should not be sensitive");
+        }
+    }
+
+    #[test]
+    fn short_patterns_and_keys() {
+        let names: Vec<String> = ["id", "pin"].iter().map(|s| s.to_string()).collect();
+        let m = KeyMatcher::new(&names, Vec::new(), Vec::new());
+        for key in ["id", "ID", "user.id", "x-pin", "card_PIN", "pin"] {
+            assert!(m.is_sensitive(key), "{key} should be sensitive");
+        }
+        for key in ["i", "", "uid", "spin", "pins", "user.ids"] {
             assert!(!m.is_sensitive(key), "{key} should not be sensitive");
         }
     }

@@ -73,13 +73,18 @@ impl Args {
             match flag.as_str() {
                 "--duration" => {
                     let v = value()?;
-                    out.duration = Some(parse_duration(&v).map_err(|e| format!("--duration {v:?}: {e}"))?);
+                    out.duration =
+                        Some(parse_duration(&v).map_err(|e| format!("--duration {v:?}: {e}"))?);
                 }
                 "--rate" => {
                     let v = value()?;
                     out.rate = match v.parse::<f64>() {
                         Ok(r) if r.is_finite() && (0.0..=100_000.0).contains(&r) => r,
-                        _ => return Err(format!("--rate {v:?}: expected a number of requests per second between 0 and 100000")),
+                        _ => {
+                            return Err(format!(
+                                "--rate {v:?}: expected a number of requests per second between 0 and 100000"
+                            ));
+                        }
                     };
                 }
                 "--port" => {
@@ -143,7 +148,11 @@ mod tests {
         assert!(parse(&["--rate", "-1"]).unwrap_err().contains("--rate"));
         assert!(parse(&["--port", "70000"]).unwrap_err().contains("--port"));
         assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
-        assert!(parse(&["--duration"]).unwrap_err().contains("needs a value"));
+        assert!(
+            parse(&["--duration"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
         assert!(parse(&["-h"]).unwrap().help);
     }
 }

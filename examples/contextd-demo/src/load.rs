@@ -36,9 +36,33 @@ pub struct LoadStats {
 }
 
 const WORDS: &[&str] = &[
-    "checkpoint", "search", "flaky", "test", "timeout", "qdrant", "embedding", "retry", "panic",
-    "deadlock", "migration", "index", "cache", "latency", "auth", "token", "config", "docker",
-    "build", "error", "null", "pointer", "race", "condition", "memory", "leak", "regression",
+    "checkpoint",
+    "search",
+    "flaky",
+    "test",
+    "timeout",
+    "qdrant",
+    "embedding",
+    "retry",
+    "panic",
+    "deadlock",
+    "migration",
+    "index",
+    "cache",
+    "latency",
+    "auth",
+    "token",
+    "config",
+    "docker",
+    "build",
+    "error",
+    "null",
+    "pointer",
+    "race",
+    "condition",
+    "memory",
+    "leak",
+    "regression",
 ];
 
 fn phrase(n: usize) -> String {
@@ -58,11 +82,20 @@ fn pick() -> (String, serde_json::Value) {
     let top_k = rng.random_range(3..8);
     match roll {
         0..15 => (tool("checkpoint_save"), json!({ "text": text })),
-        15..35 => (tool("checkpoint_search"), json!({ "text": text, "top_k": top_k })),
+        15..35 => (
+            tool("checkpoint_search"),
+            json!({ "text": text, "top_k": top_k }),
+        ),
         35..42 => (tool("checkpoint_list"), json!({})),
         42..50 => (tool("remediation_save"), json!({ "text": text })),
-        50..62 => (tool("remediation_search"), json!({ "text": text, "top_k": top_k })),
-        62..67 => (tool("troubleshoot"), json!({ "text": text, "top_k": top_k })),
+        50..62 => (
+            tool("remediation_search"),
+            json!({ "text": text, "top_k": top_k }),
+        ),
+        62..67 => (
+            tool("troubleshoot"),
+            json!({ "text": text, "top_k": top_k }),
+        ),
         67..71 => (tool("list_patterns"), json!({})),
         71..74 => (tool("index_repository"), json!({})),
         74..80 => (tool("status"), json!({})),
@@ -94,8 +127,14 @@ pub async fn run(base: String, rate: f64, stats: Arc<LoadStats>, mut stop: watch
     let warmup = [
         ("/v1/skills", json!({ "name": "restart qdrant" })),
         ("/v1/skills", json!({ "name": "retry flaky test" })),
-        ("/mcp/tools/checkpoint_save", json!({ "text": "fix flaky checkpoint search test" })),
-        ("/mcp/tools/remediation_save", json!({ "text": "qdrant timeout retry with backoff" })),
+        (
+            "/mcp/tools/checkpoint_save",
+            json!({ "text": "fix flaky checkpoint search test" }),
+        ),
+        (
+            "/mcp/tools/remediation_save",
+            json!({ "text": "qdrant timeout retry with backoff" }),
+        ),
     ];
     let mut warmup = warmup.into_iter();
     loop {

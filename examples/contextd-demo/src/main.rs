@@ -314,7 +314,10 @@ async fn serve(
     let monitor = tokio::spawn(export_monitor(Arc::clone(&guard), stop_rx.clone()));
 
     let stopped_by = wait_for_stop(args.duration).await;
-    tracing::info!(stopped_by, "stopping: draining requests, then flushing telemetry");
+    tracing::info!(
+        stopped_by,
+        "stopping: draining requests, then flushing telemetry"
+    );
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(15), load_task).await;
     let _ = server_stop_tx.send(true);

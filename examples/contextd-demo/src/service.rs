@@ -135,7 +135,12 @@ fn vector(text: &str) -> [f32; DIMS] {
         v[(h % DIMS as u64) as usize] += 1.0;
         v[((h >> 32) % DIMS as u64) as usize] += 0.5;
     }
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
     v.map(|x| x / norm)
 }
 
@@ -158,7 +163,9 @@ fn string_similarity(a: &str, b: &str) -> f64 {
 
 fn tokens(text: &str) -> u64 {
     // ~4/3 tokens per word, the usual rule of thumb for English with BPE tokenizers.
-    (text.split_whitespace().count() as u64 * 4).div_ceil(3).max(1)
+    (text.split_whitespace().count() as u64 * 4)
+        .div_ceil(3)
+        .max(1)
 }
 
 async fn latency(min_ms: u64, max_ms: u64) {
@@ -274,10 +281,7 @@ impl Service {
                 "http.request.header.authorization",
                 self.secrets.authorization().as_str(),
             );
-            span.record(
-                "embedding.endpoint",
-                "https://api.openai.com/v1/embeddings",
-            );
+            span.record("embedding.endpoint", "https://api.openai.com/v1/embeddings");
         } else {
             span.record("embedding.endpoint", "http://127.0.0.1:8080/embed");
         }
@@ -288,7 +292,7 @@ impl Service {
                 Provider::Tei => latency(3, 12).await,
             }
             let calls = self.totals.embedding_calls.fetch_add(1, Ordering::Relaxed) + 1;
-            if provider == Provider::OpenAi && calls % 25 == 0 {
+            if provider == Provider::OpenAi && calls.is_multiple_of(25) {
                 // A slow call, logged the way a careless client would: header and key included.
                 tracing::warn!(
                     authorization = %self.secrets.authorization(),
@@ -303,13 +307,9 @@ impl Service {
         self.totals
             .embedding_tokens
             .fetch_add(n_tokens, Ordering::Relaxed);
-        let cost = self.meters.record_embedding(
-            provider,
-            model,
-            n_tokens,
-            start.elapsed(),
-            &self.prices,
-        );
+        let cost =
+            self.meters
+                .record_embedding(provider, model, n_tokens, start.elapsed(), &self.prices);
         if let Some(usd) = cost {
             span.record("embedding.cost_usd", usd);
         }
@@ -413,10 +413,17 @@ impl Service {
             .and_then(Value::as_str)
             .unwrap_or("fix flaky checkpoint search test")
             .to_owned();
-        let top_k = args.get("top_k").and_then(Value::as_u64).unwrap_or(5).min(50) as usize;
+        let top_k = args
+            .get("top_k")
+            .and_then(Value::as_u64)
+            .unwrap_or(5)
+            .min(50) as usize;
         let result = self
             .meters
-            .tool_call_async(tool, self.dispatch(tool, &text, top_k).instrument(span.clone()))
+            .tool_call_async(
+                tool,
+                self.dispatch(tool, &text, top_k).instrument(span.clone()),
+            )
             .await;
         self.totals.mcp_tool_calls.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = &result {
@@ -458,13 +465,21 @@ impl Service {
                 vector: v,
             };
             let evicted = self
-                .db(DbOp::Insert, &self.project_db, Collection::Checkpoints, |s| {
-                    Self::insert(&mut s.checkpoints, item)
-                })
+                .db(
+                    DbOp::Insert,
+                    &self.project_db,
+                    Collection::Checkpoints,
+                    |s| Self::insert(&mut s.checkpoints, item),
+                )
                 .await?;
             if evicted.is_some() {
-                self.db(DbOp::Delete, &self.project_db, Collection::Checkpoints, |_| ())
-                    .await?;
+                self.db(
+                    DbOp::Delete,
+                    &self.project_db,
+                    Collection::Checkpoints,
+                    |_| (),
+                )
+                .await?;
             }
             tracing::info!(checkpoint_id = %id, project_path = %self.project_path, "checkpoint saved");
             Ok(json!({ "checkpoint_id": id }))
@@ -495,9 +510,12 @@ impl Service {
         let fut = async {
             let q = self.embed(Provider::OpenAi, &[text]).await[0];
             let hits = self
-                .db(DbOp::Search, &self.project_db, Collection::Checkpoints, |s| {
-                    Self::search(&s.checkpoints, &q, top_k)
-                })
+                .db(
+                    DbOp::Search,
+                    &self.project_db,
+                    Collection::Checkpoints,
+                    |s| Self::search(&s.checkpoints, &q, top_k),
+                )
                 .await?;
             for (_, _, score) in &hits {
                 self.meters.checkpoint_search_score.record(*score, ());
@@ -507,7 +525,9 @@ impl Service {
             if let Some((id, _, _)) = hits.first() {
                 current.record("checkpoint_id", id.as_str());
             }
-            Ok(json!({ "results": hits.iter().map(|(id, _, s)| json!({"checkpoint_id": id, "score": s})).collect::<Vec<_>>() }))
+            Ok(
+                json!({ "results": hits.iter().map(|(id, _, s)| json!({"checkpoint_id": id, "score": s})).collect::<Vec<_>>() }),
+            )
         };
         self.meters
             .checkpoint_op(CheckpointOp::Search, fut.instrument(span))
@@ -588,7 +608,12 @@ impl Service {
             .db(DbOp::Get, "shared", Collection::Remediations, |s| {
                 let mut counts: HashMap<String, u64> = HashMap::new();
                 for r in &s.remediations {
-                    let key = r.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                    let key = r
+                        .text
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     *counts.entry(key).or_default() += 1;
                 }
                 counts

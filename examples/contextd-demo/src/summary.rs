@@ -142,7 +142,10 @@ pub fn print(summary: &Value, emitted: &Emitted, stats: &Stats) {
     if let Some(endpoints) = summary["export"]["endpoints"].as_object() {
         out.push_str("sent to (OTLP):\n");
         for (signal, target) in endpoints {
-            out.push_str(&format!("  {signal:<8} {}\n", target.as_str().unwrap_or("")));
+            out.push_str(&format!(
+                "  {signal:<8} {}\n",
+                target.as_str().unwrap_or("")
+            ));
         }
     }
     out.push_str(&format!(

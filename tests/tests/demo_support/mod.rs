@@ -37,16 +37,26 @@ pub fn example_binary(package: &str, bin: &str) -> PathBuf {
         .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf))
         .is_some_and(|profile_dir| profile_dir.ends_with("release"));
     let mut cmd = Command::new(cargo());
-    cmd.args(["build", "--quiet", "--message-format=json", "-p", package, "--bin", bin])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "build",
+        "--quiet",
+        "--message-format=json",
+        "-p",
+        package,
+        "--bin",
+        bin,
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if release {
         cmd.arg("--release");
     }
     let started = Instant::now();
-    let out = cmd.output().unwrap_or_else(|e| panic!("running cargo build -p {package}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running cargo build -p {package}: {e}"));
     assert!(
         out.status.success(),
         "cargo build -p {package} failed after {:?}:\n{}",
@@ -153,7 +163,11 @@ impl Proc {
                 return l;
             }
             if let Some(status) = self.try_wait() {
-                panic!("{} exited ({status}) before printing {marker:?}:\n{}", self.name, self.output());
+                panic!(
+                    "{} exited ({status}) before printing {marker:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -167,7 +181,10 @@ impl Proc {
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).expect("process was started")
+        self.child
+            .as_ref()
+            .map(Child::id)
+            .expect("process was started")
     }
 
     /// Exit status, if it exited.
@@ -273,9 +290,8 @@ impl Demo {
     /// The summary the demo wrote at exit.
     pub fn summary(&self) -> Value {
         let path = self.proc.dir.path().join("summary.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("reading {}: {e}\n{}", path.display(), self.proc.output())
-        });
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}\n{}", path.display(), self.proc.output()));
         serde_json::from_str(&text).expect("summary is JSON")
     }
 
@@ -307,9 +323,7 @@ pub fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String, Durati
             .body(body.unwrap_or("{}").to_owned()),
         _ => client.get(url),
     };
-    let resp = req
-        .send()
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let resp = req.send().unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = resp.status().as_u16();
     let text = resp.text().unwrap_or_default();
     (status, text, started.elapsed())
