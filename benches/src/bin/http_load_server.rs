@@ -5,6 +5,14 @@
 //! `GET /users/{id}`; instrumented variants export 100%-sampled spans over OTLP/HTTP (batch
 //! processor) to `OTLP_ENDPOINT` and record metrics into an SDK meter provider.
 //!
+//! `http_load_server inprocess axum|actix bare|ours|peers ITERATIONS` — no network: calls the
+//! service in-process ITERATIONS times (as `benches/http.rs` does) and exits, for counting
+//! instructions under valgrind, which the noise of a shared VM does not disturb:
+//! `valgrind --tool=cachegrind --cache-sim=no http_load_server inprocess axum ours 2000`, minus
+//! the same with `0` iterations, divided by 2000 = instructions per request.
+//!
+//! (`inprocess` also takes `ours-metrics`: the middleware without a tracing subscriber.)
+//!
 //! Variants: `bare` (no instrumentation), `ours` (telemetry-http-middleware), `peers`
 //! (axum-tracing-opentelemetry + axum-otel-metrics, or opentelemetry-instrumentation-actix-web).
 
@@ -31,14 +39,21 @@ fn install_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> {
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("load")));
-    tracing::subscriber::set_global_default(subscriber)?;
+    // The OpenTelemetry layer as `telemetry::init()` configures it.
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("load"))
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_location(false)
+        .with_target(false)
+        .with_error_records_to_exceptions(true);
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
     Ok(provider)
 }
 
 fn usage() -> BoxError {
-    "usage: http_load_server receiver PORT | (axum|actix) (bare|ours|peers) PORT [OTLP_ENDPOINT]"
+    "usage: http_load_server receiver PORT | (axum|actix) (bare|ours|peers) PORT [OTLP_ENDPOINT] \
+     | inprocess (axum|actix) (bare|ours|peers) ITERATIONS"
         .into()
 }
 
@@ -46,6 +61,9 @@ fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [mode, port] if mode == "receiver" => receiver(port.parse()?),
+        [mode, framework, variant, iterations] if mode == "inprocess" => {
+            inprocess::run(framework, variant, iterations.parse()?)
+        }
         [framework, variant, port, rest @ ..] => {
             let addr = SocketAddr::from(([127, 0, 0, 1], port.parse()?));
             let endpoint = rest
@@ -161,4 +179,159 @@ fn actix_server(
         .await
     })?;
     Ok(())
+}
+
+/// In-process calls for instruction counting (same setup as `benches/http.rs`).
+mod inprocess {
+    use super::*;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[derive(Debug)]
+    struct DropExporter;
+
+    impl SpanExporter for DropExporter {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            drop(batch);
+            Ok(())
+        }
+    }
+
+    /// The OpenTelemetry layer as `telemetry::init()` configures it, 100% sampled, spans
+    /// dropped by the exporter.
+    fn install_tracing() -> Result<SdkTracerProvider, BoxError> {
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(DropExporter)
+            .build();
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("inprocess"))
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false)
+            .with_target(false)
+            .with_error_records_to_exceptions(true);
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
+        Ok(provider)
+    }
+
+    /// `ours-metrics` is `ours` without a tracing subscriber: metrics, request id and headers,
+    /// no spans (the attribution row of `benches/http.rs`).
+    pub fn run(framework: &str, variant: &str, iterations: u64) -> Result<(), BoxError> {
+        let (variant, spans) = match variant {
+            "bare" => ("bare", false),
+            "ours" => ("ours", true),
+            "peers" => ("peers", true),
+            "ours-metrics" => ("ours", false),
+            _ => return Err(usage()),
+        };
+        let tracing = spans.then(install_tracing).transpose()?;
+        let meters = SdkMeterProvider::builder()
+            .with_reader(PrometheusExporter::default())
+            .build();
+        match framework {
+            "axum" => axum(variant, iterations, &meters)?,
+            "actix" => actix(variant, iterations, &meters)?,
+            _ => return Err(usage()),
+        }
+        if let Some(provider) = tracing {
+            provider.shutdown()?;
+        }
+        Ok(())
+    }
+
+    fn axum(variant: &str, iterations: u64, meters: &SdkMeterProvider) -> Result<(), BoxError> {
+        use axum::Router;
+        use axum::extract::Path;
+        use axum::routing::get;
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let router = Router::new().route(
+            "/users/{id}",
+            get(|Path(id): Path<u64>| async move { format!("user {id}") }),
+        );
+        let app = match variant {
+            "ours" => router.layer(HttpLayer::new(
+                HttpInstrumentation::builder()
+                    .meter_provider(meters)
+                    .build(),
+            )),
+            "peers" => {
+                let provider = opentelemetry_sdk_032::metrics::SdkMeterProvider::builder()
+                    .with_reader(opentelemetry_sdk_032::metrics::ManualReader::builder().build())
+                    .build();
+                router
+                    .layer(
+                        axum_otel_metrics::HttpMetricsLayerBuilder::new()
+                            .with_provider(provider)
+                            .build(),
+                    )
+                    .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
+                    .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default())
+            }
+            _ => router,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        for _ in 0..iterations {
+            let request = http::Request::get("/users/42")
+                .header("traceparent", TRACEPARENT)
+                .body(axum::body::Body::empty())?;
+            let len = rt.block_on(async {
+                let response = app.clone().oneshot(request).await?;
+                Ok::<_, BoxError>(response.into_body().collect().await?.to_bytes().len())
+            })?;
+            if len != 7 {
+                return Err(format!("unexpected body length {len}").into());
+            }
+        }
+        Ok(())
+    }
+
+    fn actix(variant: &str, iterations: u64, meters: &SdkMeterProvider) -> Result<(), BoxError> {
+        use actix_web::dev::Service;
+        use actix_web::middleware::Condition;
+        use actix_web::{App, test, web};
+        use opentelemetry_instrumentation_actix_web::{RequestMetrics, RequestTracing};
+        let (ours, peers) = (variant == "ours", variant == "peers");
+        let instrumentation = HttpInstrumentation::builder()
+            .meter_provider(meters)
+            .build();
+        actix_rt::System::new().block_on(async move {
+            let user = |id: web::Path<u64>| async move { format!("user {id}") };
+            // Same shape as the bench: the bare variant is a plain App; the others wrap it.
+            let app = App::new()
+                .wrap(Condition::new(ours, HttpMiddleware::new(instrumentation)))
+                .wrap(Condition::new(
+                    peers,
+                    RequestMetrics::builder()
+                        .with_meter_provider(meters.clone())
+                        .build(),
+                ))
+                .wrap(Condition::new(peers, RequestTracing::new()))
+                .route("/users/{id}", web::get().to(user));
+            let service = test::init_service(app).await;
+            for _ in 0..iterations {
+                let request = test::TestRequest::get()
+                    .uri("/users/42")
+                    .insert_header(("traceparent", TRACEPARENT))
+                    .to_request();
+                let response = service
+                    .call(request)
+                    .await
+                    .map_err(|e| format!("call: {e}"))?;
+                let body = actix_web::body::to_bytes(response.into_body())
+                    .await
+                    .map_err(|e| format!("body: {e}"))?;
+                if body.len() != 7 {
+                    return Err(format!("unexpected body length {}", body.len()).into());
+                }
+            }
+            Ok::<_, BoxError>(())
+        })
+    }
 }

@@ -1,6 +1,14 @@
 //! The actix-web middleware (feature `actix`). Wrap the whole `App` with it
 //! (`App::new().wrap(HttpMiddleware::new(instrumentation))`): the route template comes from
-//! `ServiceRequest::match_pattern`, absent when no resource matched.
+//! `HttpRequest::match_pattern`, absent when no resource matched.
+//!
+//! An `App`-level middleware runs before actix routes the request, and matching the path
+//! against the resource map then costs as much as routing itself. So the route is read once the
+//! wrapped service has answered (a walk along the matched resource path), and the span is
+//! renamed `{method} {route}` then; it starts as `{method}`. `http.route` is not among the
+//! semconv attributes that samplers need at span creation. When the wrapped service fails
+//! without a response (an inner middleware's `Err`; handler errors are responses), the request
+//! is recorded without a route.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -126,7 +134,6 @@ where
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let inner = &self.instrumentation.inner;
-        let route = req.match_pattern();
         let headers = req.headers();
         let get = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
         let body_size = announced_body_size(
@@ -139,7 +146,8 @@ where
             path: req.path(),
             query: (!query.is_empty()).then_some(query),
             version: protocol_version(req.version()),
-            route: route.as_deref(),
+            // Known only after routing: see `ResponseFuture::poll` and the module docs.
+            route: None,
             user_agent: get(&header::USER_AGENT),
             client_address: req.peer_addr().map(|a| a.ip()),
             request_id: headers
@@ -222,12 +230,13 @@ where
                 // actix renders the error after every middleware has run, so neither headers nor
                 // body size can be attached here; record the status it will get.
                 let status = error.as_response_error().status_code().as_u16();
-                let _ = observation.on_response(status);
+                let _ = observation.on_response(status, None);
                 observation.response_size_unknown();
                 return Poll::Ready(Err(error));
             }
         };
-        let headers = observation.on_response(response.status().as_u16());
+        let route = response.request().match_pattern();
+        let headers = observation.on_response(response.status().as_u16(), route.as_deref());
         if let Some((header, value)) = headers.trace
             && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
         {

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::baggage::BaggageExt;
 use opentelemetry::InstrumentationScope;
+use opentelemetry::baggage::BaggageExt;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
@@ -319,6 +319,44 @@ impl TraceHeaderValue {
     }
 }
 
+/// A small string formatted into a stack buffer; longer values fall back to the heap.
+struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    heap: String,
+}
+
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            heap: String::new(),
+        }
+    }
+
+    fn format(&mut self, value: impl std::fmt::Display) -> &str {
+        use std::fmt::Write as _;
+        self.len = 0;
+        if write!(self, "{value}").is_ok() {
+            // Only whole `&str`s were copied in, so the bytes are UTF-8.
+            return std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default();
+        }
+        self.heap = value.to_string();
+        &self.heap
+    }
+}
+
+impl<const N: usize> std::fmt::Write for StackStr<N> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dest = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dest.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// One in-flight request. Records its metrics exactly once: when the response body ends, or
 /// when it is dropped (client went away, body never polled, future cancelled).
 pub(crate) struct Observation {
@@ -348,34 +386,44 @@ impl Inner {
         let method_index = semconv::method_index(req.method);
         let method = semconv::METHODS[method_index];
         let request_id = RequestId::new(req.request_id);
+        // Formatted on the stack: `tracing-opentelemetry` copies `&str` fields into exactly
+        // sized strings, whereas `Display` fields go through a growing `format!` buffer.
+        let mut name = StackStr::<128>::new();
+        let mut client = StackStr::<48>::new();
 
         // Every optional field is passed at creation (`Option` fields record only when `Some`):
         // one subscriber call instead of one `record` per field. Field values are evaluated only
         // when the span is enabled.
-        let span = tracing::info_span!(
-            target: TRACING_TARGET,
-            parent: None,
-            "HTTP request",
-            otel.name = %semconv::SpanName { method, route: req.route },
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = method,
-            http.request.method_original = (method == "_OTHER").then_some(req.method),
-            http.route = req.route,
-            http.response.status_code = Empty,
-            url.path = req.path,
-            url.query = req
-                .query
-                .filter(|q| !q.is_empty())
-                .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
-                .as_deref(),
-            url.scheme = self.scheme,
-            network.protocol.version = req.version,
-            user_agent.original = req.user_agent,
-            client.address = req.client_address.map(tracing::field::display),
-            error.type = Empty,
-            request_id = request_id.as_str(),
-        );
+        // Without an interested subscriber, skip the field values too (`tracing`'s `log`
+        // fallback would otherwise format them for a disabled span).
+        let span = if !tracing::span_enabled!(target: TRACING_TARGET, tracing::Level::INFO) {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                target: TRACING_TARGET,
+                parent: None,
+                "HTTP request",
+                otel.name = name.format(semconv::SpanName { method, route: req.route }),
+                otel.kind = "server",
+                otel.status_code = Empty,
+                http.request.method = method,
+                http.request.method_original = (method == "_OTHER").then_some(req.method),
+                http.route = req.route,
+                http.response.status_code = Empty,
+                url.path = req.path,
+                url.query = req
+                    .query
+                    .filter(|q| !q.is_empty())
+                    .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
+                    .as_deref(),
+                url.scheme = self.scheme,
+                network.protocol.version = req.version,
+                user_agent.original = req.user_agent,
+                client.address = req.client_address.as_ref().map(|a| client.format(a)),
+                error.type = Empty,
+                request_id = request_id.as_str(),
+            )
+        };
         if !span.is_disabled() {
             let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
             if parent.span().span_context().is_valid() || !parent.baggage().is_empty() {
@@ -407,8 +455,19 @@ impl Inner {
 impl Observation {
     /// Records the response status on the span. Returns the response headers to add:
     /// the trace-context header (when the span is sampled into a valid context) and the request id.
-    pub(crate) fn on_response(&mut self, status: u16) -> ResponseHeaders<'_> {
+    ///
+    /// `late_route` is a route template the adapter learnt only after the inner service ran
+    /// (actix routes inside the wrapped service): it becomes `http.route` of the metrics and the
+    /// span, and renames the span `{method} {route}`. `None` keeps what `start` saw.
+    pub(crate) fn on_response(
+        &mut self,
+        status: u16,
+        late_route: Option<&str>,
+    ) -> ResponseHeaders<'_> {
         self.status = Some(status);
+        if late_route.is_some() {
+            self.route = self.inner.metrics.route(late_route);
+        }
         let server_error = status >= 500;
         if server_error {
             self.error_type = Some(ErrorType::Status);
@@ -422,15 +481,27 @@ impl Observation {
             }
             self.span
                 .record("http.response.status_code", i64::from(status));
-            if self.inner.trace_response_header.enabled() {
+            if let Some(route) = late_route {
+                self.span.record("http.route", route);
+            }
+            let header = self.inner.trace_response_header;
+            if header.enabled() || late_route.is_some() {
                 let cx = self.span.context();
                 let span = cx.span();
+                if let Some(route) = late_route {
+                    let method = semconv::METHODS.get(self.method).copied();
+                    let method = method.unwrap_or(semconv::ERROR_TYPE_OTHER);
+                    span.update_name(
+                        semconv::SpanName {
+                            method,
+                            route: Some(route),
+                        }
+                        .to_string(),
+                    );
+                }
                 let sc = span.span_context();
-                if sc.is_valid() {
-                    trace = Some((
-                        self.inner.trace_response_header,
-                        TraceHeaderValue::new(sc),
-                    ));
+                if header.enabled() && sc.is_valid() {
+                    trace = Some((header, TraceHeaderValue::new(sc)));
                 }
             }
         }
@@ -557,6 +628,14 @@ mod tests {
             assert!(id.as_bytes().iter().all(u8::is_ascii_hexdigit));
         }
         assert_ne!(RequestId::new(None).as_str(), RequestId::new(None).as_str());
+    }
+
+    #[test]
+    fn stack_strings_fall_back_to_the_heap() {
+        let mut small = StackStr::<8>::new();
+        assert_eq!(small.format("GET /a"), "GET /a");
+        assert_eq!(small.format("GET /users/{id}"), "GET /users/{id}");
+        assert_eq!(small.format(7), "7");
     }
 
     #[test]

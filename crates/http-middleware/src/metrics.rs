@@ -321,7 +321,8 @@ impl ServerMetrics {
         match m.error {
             Some(ErrorType::Status) => attrs.push(KeyValue::new(
                 attr::ERROR_TYPE,
-                m.status.map_or_else(|| semconv::ERROR_TYPE_OTHER.to_owned(), |s| s.to_string()),
+                m.status
+                    .map_or_else(|| semconv::ERROR_TYPE_OTHER.to_owned(), |s| s.to_string()),
             )),
             Some(ErrorType::Other) => {
                 attrs.push(KeyValue::new(attr::ERROR_TYPE, semconv::ERROR_TYPE_OTHER))
@@ -460,10 +461,7 @@ mod tests {
             metrics.cached_series.load(Ordering::Relaxed),
             MAX_CACHED_SERIES
         );
-        assert_eq!(
-            route.series.read().expect("lock").len(),
-            MAX_CACHED_SERIES
-        );
+        assert_eq!(route.series.read().expect("lock").len(), MAX_CACHED_SERIES);
         let counts = counts(&provider, &exporter);
         assert_eq!(counts.len(), statuses.len() + 1);
         assert!(counts.iter().all(|(_, n)| *n == 1));

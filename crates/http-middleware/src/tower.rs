@@ -168,7 +168,7 @@ where
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 if let Some(obs) = observation.as_mut() {
-                    let headers = obs.on_response(parts.status.as_u16());
+                    let headers = obs.on_response(parts.status.as_u16(), None);
                     if let Some((header, value)) = headers.trace
                         && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
                     {

@@ -6,7 +6,7 @@
 //! matching is linear in the input (no backtracking engine anywhere), so no
 //! input can make redaction slow (ReDoS).
 
-use crate::prefilter::{EMPTY, Prefilter, RuleSet, Trigger};
+use crate::prefilter::{Prefilter, Trigger};
 use crate::replacement::Renderer;
 use crate::rules::{PemMatcher, Validator};
 use std::borrow::Cow;
@@ -88,10 +88,9 @@ impl Engine {
     /// Redacts every secret the by-value rules find in `text`.
     pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
-        let selected: RuleSet = self.prefilter.select(bytes, self.rules.len());
-        if selected == EMPTY {
+        let Some(selected) = self.prefilter.select(bytes, self.rules.len()) else {
             return Cow::Borrowed(text);
-        }
+        };
         let mut hits = Vec::new();
         for (word_index, word) in selected.iter().enumerate() {
             let mut bits = *word;

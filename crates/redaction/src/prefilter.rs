@@ -50,6 +50,10 @@ fn contains_all(set: &RuleSet, other: &RuleSet) -> bool {
     set.iter().zip(other).all(|(a, b)| a & b == *b)
 }
 
+/// After this many literal hits in one value, every literal-triggered rule is
+/// selected instead of searching on (bounded prefilter cost on dense text).
+const MAX_LITERAL_HITS: usize = 32;
+
 /// Values shorter than this take the byte-pair test before the automata
 /// (whose SIMD prefilter needs a few dozen bytes to pay off).
 const SHORT: usize = 64;
@@ -168,7 +172,10 @@ impl Literals {
             &self.long
         };
         let mut at = 0;
-        while at < text.len() {
+        for _ in 0..MAX_LITERAL_HITS {
+            if at >= text.len() {
+                return;
+            }
             let Some(m) = ac.find(Input::new(text).range(at..)) else {
                 return;
             };
@@ -179,6 +186,9 @@ impl Literals {
             }
             at = m.start() + self.resume[id];
         }
+        // Secret-dense text: restarting the search after every hit costs more
+        // than running the few remaining rules.
+        union(selected, &self.all);
     }
 }
 
@@ -208,20 +218,28 @@ fn commonness(b: u8) -> u32 {
 /// Each literal contributes the two byte pairs of its rarest three-byte
 /// window; any occurrence of that window puts one of its two pairs at an even
 /// offset, so checking the pairs at even offsets only (one table lookup per two
-/// bytes, no setup) never misses a literal. The pair table ignores the top bit
-/// of each byte (2 KiB, so it stays in L1 cache next to the SDK's own work):
-/// non-ASCII text can only add false candidates.
+/// bytes, no setup) never misses a literal. The same lookup says whether the
+/// pair holds a delimiter. The table ignores the top bit of each byte (16 KiB,
+/// of which ASCII text touches a few lines): non-ASCII text can only add false
+/// candidates.
 struct PairFilter {
-    /// Bit [`pair_index`]`(a, b)` set for the chosen pairs `ab`.
-    pairs: Box<[u64; 256]>,
-    /// Delimiter bytes.
-    delimiters: [bool; 256],
+    /// [`LITERAL`] and [`DELIMITER`] flags per [`pair_index`].
+    table: Box<[u8; 1 << 14]>,
     /// A literal shorter than three bytes: the test cannot rule it out.
     search_always: bool,
 }
 
+/// The pair is one a literal chose.
+const LITERAL: u8 = 1;
+/// The pair holds a delimiter.
+const DELIMITER: u8 = 2;
+
 fn pair_index(a: u8, b: u8) -> usize {
     ((a & 0x7f) as usize) << 7 | (b & 0x7f) as usize
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(b, b':' | b'=' | b'@')
 }
 
 impl PairFilter {
@@ -231,9 +249,9 @@ impl PairFilter {
             let letters = a.is_ascii_lowercase() && b.is_ascii_lowercase();
             commonness(a) + commonness(b) + if letters { 100 } else { 0 }
         };
-        let Some(best) = (0..word.len().saturating_sub(2)).min_by_key(|&i| {
-            pair_cost(word[i], word[i + 1]) + pair_cost(word[i + 1], word[i + 2])
-        }) else {
+        let Some(best) = (0..word.len().saturating_sub(2))
+            .min_by_key(|&i| pair_cost(word[i], word[i + 1]) + pair_cost(word[i + 1], word[i + 2]))
+        else {
             self.search_always = true;
             return;
         };
@@ -244,11 +262,23 @@ impl PairFilter {
                 [c, c]
             }
         };
-        for (x, y) in [(word[best], word[best + 1]), (word[best + 1], word[best + 2])] {
+        for (x, y) in [
+            (word[best], word[best + 1]),
+            (word[best + 1], word[best + 2]),
+        ] {
             for a in cases(x) {
                 for b in cases(y) {
-                    let i = pair_index(a, b);
-                    self.pairs[i / 64] |= 1 << (i % 64);
+                    self.table[pair_index(a, b)] |= LITERAL;
+                }
+            }
+        }
+    }
+
+    fn add_delimiters(&mut self) {
+        for a in 0..0x80u8 {
+            for b in 0..0x80u8 {
+                if is_delimiter(a) || is_delimiter(b) {
+                    self.table[pair_index(a, b)] |= DELIMITER;
                 }
             }
         }
@@ -256,18 +286,17 @@ impl PairFilter {
 
     /// (a literal may occur, a delimiter occurs) in `text`.
     fn scan(&self, text: &[u8]) -> (bool, bool) {
-        let mut literal = 0u64;
-        let mut delimiter = false;
+        let mut flags = 0u8;
         let pairs = text.chunks_exact(2);
-        let odd = pairs.remainder().first().copied();
+        if pairs.remainder().first().is_some_and(|b| is_delimiter(*b)) {
+            flags |= DELIMITER;
+        }
         for pair in pairs {
-            let i = pair_index(pair[0], pair[1]);
-            literal |= self.pairs[i / 64] >> (i % 64);
-            delimiter |= self.delimiters[pair[0] as usize] | self.delimiters[pair[1] as usize];
+            flags |= self.table[pair_index(pair[0], pair[1])];
         }
         (
-            self.search_always || literal & 1 != 0,
-            delimiter || odd.is_some_and(|b| self.delimiters[b as usize]),
+            self.search_always || flags & LITERAL != 0,
+            flags & DELIMITER != 0,
         )
     }
 }
@@ -296,7 +325,7 @@ impl Delimited {
     fn select(&self, text: &[u8], selected: &mut RuleSet) {
         if text.len() < SHORT {
             // A plain loop: no SIMD setup for a few bytes.
-            let at = (0..text.len()).filter(|&i| matches!(text[i], b':' | b'=' | b'@'));
+            let at = (0..text.len()).filter(|&i| is_delimiter(text[i]));
             self.select_at(text, at, selected);
         } else {
             self.select_at(text, memchr::memchr3_iter(b':', b'=', b'@', text), selected);
@@ -352,8 +381,7 @@ impl Delimited {
         if end < 2 {
             return;
         }
-        let mut candidates =
-            self.last[text[end - 1] as usize] & self.prev[text[end - 2] as usize];
+        let mut candidates = self.last[text[end - 1] as usize] & self.prev[text[end - 2] as usize];
         while candidates != 0 {
             let (word, rules) = &self.keys[candidates.trailing_zeros() as usize];
             candidates &= candidates - 1;
@@ -403,8 +431,7 @@ impl Prefilter {
             all: EMPTY,
         };
         let mut pairs = PairFilter {
-            pairs: Box::new([0; 256]),
-            delimiters: [false; 256],
+            table: Box::new([0; 1 << 14]),
             search_always: false,
         };
         for (rule, rule_triggers) in triggers.iter().enumerate() {
@@ -458,9 +485,7 @@ impl Prefilter {
         union(&mut delimited.all, &url);
         union(&mut delimited.all, &windows);
         if !delimited.is_empty() {
-            for d in [b':', b'=', b'@'] {
-                pairs.delimiters[d as usize] = true;
-            }
+            pairs.add_delimiters();
         }
         Ok(Self {
             always,
@@ -472,21 +497,25 @@ impl Prefilter {
         })
     }
 
-    /// The rules that can match `text`.
-    pub(crate) fn select(&self, text: &[u8], all_rules: usize) -> RuleSet {
+    /// The rules that can match `text`, or `None` when no rule can.
+    pub(crate) fn select(&self, text: &[u8], all_rules: usize) -> Option<RuleSet> {
         if !self.enabled {
             let mut every = EMPTY;
             for rule in 0..all_rules {
                 insert(&mut every, rule);
             }
-            return every;
+            return Some(every);
         }
-        let mut selected = self.always;
         let (literal, delimiter) = if text.len() < SHORT {
             self.pairs.scan(text)
         } else {
             (true, !self.delimited.is_empty())
         };
+        if !literal && !delimiter && self.always == EMPTY {
+            // The common case for span attributes: nothing to copy or compare.
+            return None;
+        }
+        let mut selected = self.always;
         if literal {
             if let Some(l) = &self.literals {
                 l.select(text, &mut selected);
@@ -498,7 +527,7 @@ impl Prefilter {
         if delimiter {
             self.delimited.select(text, &mut selected);
         }
-        selected
+        (selected != EMPTY).then_some(selected)
     }
 }
 
@@ -514,8 +543,23 @@ mod tests {
         s
     }
 
-    fn prefilter(triggers: Vec<Vec<Trigger>>) -> Prefilter {
-        Prefilter::new(&triggers, true).unwrap()
+    struct Checked(Prefilter);
+
+    impl Checked {
+        fn select(&self, text: &[u8], all_rules: usize) -> RuleSet {
+            self.0.select(text, all_rules).unwrap_or(EMPTY)
+        }
+    }
+
+    impl std::ops::Deref for Checked {
+        type Target = Prefilter;
+        fn deref(&self) -> &Prefilter {
+            &self.0
+        }
+    }
+
+    fn prefilter(triggers: Vec<Vec<Trigger>>) -> Checked {
+        Checked(Prefilter::new(&triggers, true).unwrap())
     }
 
     fn lit(w: &'static str) -> Trigger {
@@ -538,7 +582,11 @@ mod tests {
         }
         assert_eq!(p.select(b"zabc", 5), set(&[3, 4]));
         assert_eq!(p.select(b"zab", 5), set(&[3]));
-        assert_eq!(p.select(b"a3t t3blbkfj", 5), EMPTY, "literals are case-sensitive");
+        assert_eq!(
+            p.select(b"a3t t3blbkfj", 5),
+            EMPTY,
+            "literals are case-sensitive"
+        );
     }
 
     #[test]
@@ -586,14 +634,23 @@ mod tests {
             assert_eq!(p.select(text.as_bytes(), 2), set(&[0, 1]), "{text}");
         }
         assert_eq!(p.select(b"?SIG=abc", 2), set(&[1]));
-        for text in ["password is x", "passwords=x", "password-=x", "=password", "a:b=c"] {
+        for text in [
+            "password is x",
+            "passwords=x",
+            "password-=x",
+            "=password",
+            "a:b=c",
+        ] {
             assert_eq!(p.select(text.as_bytes(), 2), EMPTY, "{text}");
         }
     }
 
     #[test]
     fn url_userinfo_and_windows_profiles() {
-        let p = prefilter(vec![vec![Trigger::UrlUserinfo], vec![Trigger::WindowsProfile]]);
+        let p = prefilter(vec![
+            vec![Trigger::UrlUserinfo],
+            vec![Trigger::WindowsProfile],
+        ]);
         assert_eq!(p.select(b"https://u:p@h", 2), set(&[0]));
         assert_eq!(p.select(b"mail bob@h then https://h", 2), EMPTY);
         for text in [r"C:\Users\bob\", r"c:\\USERS\\bob", "C:/uSeRs/bob/"] {
@@ -605,6 +662,6 @@ mod tests {
     #[test]
     fn disabled_selects_every_rule() {
         let p = Prefilter::new(&[vec![lit("abc")], vec![]], false).unwrap();
-        assert_eq!(p.select(b"", 2), set(&[0, 1]));
+        assert_eq!(p.select(b"", 2), Some(set(&[0, 1])));
     }
 }

@@ -45,7 +45,10 @@ pub(crate) struct BuiltinRule {
 
 /// Exact-case literal triggers.
 fn literals(words: &[&'static str]) -> Vec<Trigger> {
-    words.iter().map(|w| Trigger::Literal((*w).into())).collect()
+    words
+        .iter()
+        .map(|w| Trigger::Literal((*w).into()))
+        .collect()
 }
 
 /// Key-word triggers (case-insensitive, right before `:` or `=`).

@@ -29,8 +29,9 @@
 //! `otel.sdk.*` self-observability metrics).
 //!
 //! # Cargo features
-//! - `http-proto` (default): OTLP over HTTP with protobuf bodies.
+//! - OTLP over HTTP with protobuf bodies is always built in (the default protocol).
 //! - `http-json`: OTLP over HTTP with JSON bodies. `grpc`: OTLP over gRPC. `gzip`: compression.
+//!   `tls`: https endpoints and custom CA certificates (rustls with the ring provider).
 //! - `redaction` (default): secrets and personal paths removed from spans, logs, console lines
 //!   and the resource before they leave the process ([`redaction`]).
 //! - `runtime-metrics` (default): allocator, tokio and process metrics ([`runtime_metrics`]).

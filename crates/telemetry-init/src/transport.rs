@@ -102,6 +102,7 @@ impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
 #[derive(Debug)]
 pub(crate) enum EitherExporter<H, G> {
     Http(H),
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     Grpc(G),
 }
 

@@ -1,62 +1,44 @@
-//! Example actix-web service instrumented with `telemetry-http-middleware`.
+//! Example actix-web service: `telemetry::init()` plus `telemetry-http-middleware`.
 //!
-//! Environment: `LISTEN_ADDR` (default `127.0.0.1:8081`), `DOWNSTREAM_URL` (base URL `/call`
-//! forwards to), `OTEL_EXPORTER_OTLP_ENDPOINT` (when set, spans go there over OTLP/HTTP, 100%
-//! sampled), `WORKERS` (default: actix's default), `RUST_LOG`.
+//! Run: `cargo run -p actix-web-service` (OTLP to `http://localhost:4318` by default; without a
+//! collector add `OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none`
+//! or `=console`). Every `OTEL_*` variable `telemetry::init()` supports applies (see
+//! docs/configuration.md), plus `LISTEN_ADDR` (default `127.0.0.1:8081`), `DOWNSTREAM_URL`
+//! (base URL `/call` forwards to) and `WORKERS` (default: actix's default).
 //!
 //! Routes: `GET /users/{id}`, `POST /echo`, `GET /call`, `/health`, `/livez`, `/readyz`,
 //! `/version`, `/metrics`, and `/debug/pprof/profile` when built with `--features pprof`.
 //!
-//! Built on the raw SDK; switch to `telemetry::init()` (with `.with_metric_reader(exporter)`)
-//! once the init crate lands.
+//! One set of instruments, both delivery models: the Prometheus exporter is a metric reader on
+//! the same meter provider as the OTLP exporter, so `/metrics` and OTLP show the same data.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use telemetry_http_middleware::client::ClientTracing;
 use telemetry_http_middleware::health::{CheckOptions, HealthRegistry};
 use telemetry_http_middleware::prometheus::PrometheusExporter;
 use telemetry_http_middleware::{HttpInstrumentation, HttpMiddleware};
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
-fn init_tracing() -> Result<SdkTracerProvider, Box<dyn std::error::Error>> {
-    let mut builder = SdkTracerProvider::builder();
-    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .build()?;
-        builder = builder.with_batch_exporter(exporter);
-    }
-    let provider = builder.build();
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ]),
-    );
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "warn,telemetry::http=info".into());
-    tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("actix-service")))
-        .with(tracing_subscriber::fmt::layer().with_filter(filter))
-        .try_init()?;
-    Ok(provider)
+/// A handler span: a child of the middleware's server span.
+#[tracing::instrument]
+async fn user(id: web::Path<u64>) -> String {
+    format!("user {id}")
 }
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let tracer_provider = init_tracing()?;
-    let exporter = PrometheusExporter::default();
-    let meter_provider = SdkMeterProvider::builder()
-        .with_reader(exporter.clone())
-        .build();
+    let prometheus = PrometheusExporter::default();
+    let telemetry = telemetry::builder()
+        .service_name("actix-web-service")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .with_metric_reader(prometheus.clone())
+        .init()?;
+    let meter_provider = telemetry
+        .meter_provider()
+        .ok_or("telemetry shut down during start")?
+        .clone();
 
     let instrumentation = HttpInstrumentation::builder()
         .meter_provider(&meter_provider)
@@ -90,10 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         #[allow(unused_mut)]
         let mut app = App::new()
             .wrap(HttpMiddleware::new(instrumentation.clone()))
-            .route(
-                "/users/{id}",
-                web::get().to(|id: web::Path<u64>| async move { format!("user {id}") }),
-            )
+            .route("/users/{id}", web::get().to(user))
             .route(
                 "/echo",
                 web::post().to(|body: web::Bytes| async move { body }),
@@ -117,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 health.clone(),
             ))
             .configure(telemetry_http_middleware::prometheus::actix::configure(
-                exporter.clone(),
+                prometheus.clone(),
             ));
         #[cfg(feature = "pprof")]
         {
@@ -131,9 +110,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(workers) = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
         server = server.workers(workers);
     }
-    println!("actix-service listening on http://{local}");
+    tracing::info!(%local, "actix-web-service listening");
+    println!("actix-web-service listening on http://{local}");
     server.run().await?;
-    tracer_provider.shutdown()?;
-    meter_provider.shutdown()?;
+    // Flushes spans, the final metric export and logs, within the shutdown timeout.
+    drop(meter_provider);
+    let report = telemetry.shutdown();
+    println!("telemetry shutdown: {report:?}");
     Ok(())
 }
