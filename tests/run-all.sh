@@ -31,8 +31,8 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 
-step "cargo deny (licenses, bans, sources: the checks that work offline)"
-cargo deny --offline check licenses bans sources
+step "cargo deny (licenses, bans, sources: the checks that need no advisory database)"
+cargo deny check licenses bans sources
 
 step "tests (unit, integration, doc, end-to-end)"
 cargo test --workspace --all-features --no-fail-fast

@@ -31,7 +31,6 @@
 //! # Cargo features
 //! - OTLP over HTTP with protobuf bodies is always built in (the default protocol).
 //! - `http-json`: OTLP over HTTP with JSON bodies. `grpc`: OTLP over gRPC. `gzip`: compression.
-//!   `tls`: https endpoints and custom CA certificates (rustls with the ring provider).
 //! - `redaction` (default): secrets and personal paths removed from spans, logs, console lines
 //!   and the resource before they leave the process ([`redaction`]).
 //! - `runtime-metrics` (default): allocator, tokio and process metrics ([`runtime_metrics`]).
@@ -59,8 +58,6 @@ mod log_bridge;
 mod pipeline;
 mod resource;
 mod subscriber;
-#[cfg(feature = "tls")]
-mod tls;
 mod transport;
 
 #[cfg(feature = "testing")]
@@ -120,14 +117,6 @@ pub enum Error {
         /// The exporter's own error.
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
-    },
-    /// The TLS set-up of a signal's exporter failed (e.g. an unparsable CA certificate).
-    #[error("cannot set up TLS for the OTLP {signal} exporter: {message}")]
-    Tls {
-        /// The signal.
-        signal: Signal,
-        /// What went wrong.
-        message: String,
     },
     /// The private runtime that drives gRPC exports could not start.
     #[error("cannot start the gRPC export runtime: {0}")]

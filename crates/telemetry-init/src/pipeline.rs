@@ -38,8 +38,6 @@ pub(crate) fn build(
     accounting: &Arc<Accounting>,
     hooks: &mut Hooks,
 ) -> Result<Pipelines, Error> {
-    #[cfg(feature = "tls")]
-    crate::tls::install_provider();
     let needs_grpc = !config.sdk_disabled
         && [Signal::Traces, Signal::Metrics, Signal::Logs]
             .iter()
@@ -346,10 +344,6 @@ macro_rules! http_exporter {
         if let Some(c) = otlp_compression(s.compression) {
             b = b.with_compression(c);
         }
-        #[cfg(feature = "tls")]
-        if let Some(client) = crate::tls::http_client(s, $signal)? {
-            b = b.with_http_client(client);
-        }
         b.build().map_err(build_error($signal))
     }};
 }
@@ -378,10 +372,6 @@ macro_rules! grpc_exporter {
             .with_metadata(metadata);
         if let Some(c) = otlp_compression(s.compression) {
             b = b.with_compression(c);
-        }
-        #[cfg(feature = "tls")]
-        if let Some(tls) = crate::tls::grpc_config(s) {
-            b = b.with_tls_config(tls);
         }
         b.build()
             .map(|e| crate::transport::OnRuntime::new(e, rt.clone()))

@@ -549,11 +549,11 @@ fn signal_settings(
             let path = PathBuf::from(&raw);
             match std::fs::read(&path) {
                 Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE") => {
-                    if !cfg!(feature = "tls") {
+                    {
                         r.warn(
-                        &var,
-                        &raw,
-                            "this build lacks the `tls` cargo feature, so the certificate is not used",
+                            &var,
+                            &raw,
+                            "this release has no TLS support, so the certificate is not used",
                             "ignored",
                         );
                     }
@@ -620,11 +620,11 @@ fn endpoint(
     };
     match url::Url::parse(&raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
-            if u.scheme() == "https" && !cfg!(feature = "tls") {
+            if u.scheme() == "https" {
                 r.warn(
                     &var,
                     &mask_url(&raw),
-                    "this build lacks the `tls` cargo feature; exports to https endpoints fail",
+                    "this release has no TLS support; exports to https endpoints fail",
                     "the endpoint is kept (send to a local collector over http instead)",
                 );
             }
