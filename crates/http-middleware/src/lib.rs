@@ -60,7 +60,10 @@
 //! # Dependencies and why
 //!
 //! - `opentelemetry`, `opentelemetry_sdk`: the API for instruments and propagation; the SDK's
-//!   `ManualReader`/`MetricReader` (feature `experimental_metrics_custom_reader`) for `/metrics`.
+//!   `ManualReader`/`MetricReader` (feature `experimental_metrics_custom_reader`) for `/metrics`;
+//!   bound instruments (feature `experimental_metrics_bound_instruments`, which
+//!   `telemetry-meters` enables in the workspace too) so a request's five measurements skip the
+//!   SDK's per-measurement attribute hashing (a bounded cache, see `docs/http-middleware.md`).
 //! - `tracing`, `tracing-opentelemetry`: spans are `tracing` spans so handler
 //!   `#[instrument]` spans nest under them; `OpenTelemetrySpanExt::set_parent` attaches the
 //!   remote parent.

@@ -2,9 +2,9 @@
 //! rules can match a value; only those rules' regexes run.
 //!
 //! Clean text (the overwhelmingly common case) costs the prefilter's SIMD
-//! search (or, for short values, one fused byte-pair pass) and no allocation. Every regex is a `regex::bytes::Regex`, whose
-//! matching is linear in the input (no backtracking engine anywhere), so no
-//! input can make redaction slow (ReDoS).
+//! search (or, for short values, one byte-pair pass) and no allocation. Every
+//! regex is a `regex::bytes::Regex`, whose matching is linear in the input (no
+//! unbounded backtracking), so no input can make redaction slow (ReDoS).
 
 use crate::prefilter::{Prefilter, Trigger};
 use crate::replacement::Renderer;
