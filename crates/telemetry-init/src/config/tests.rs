@@ -234,12 +234,11 @@ fn certificate_must_be_a_readable_pem_file() {
         pem.to_str().unwrap(),
     )]);
     assert_eq!(c.traces.otlp.certificate.as_deref(), Some(pem.as_path()));
-    // A valid file is accepted; a build without TLS says plainly that it is not used.
-    assert_eq!(
+    // A valid file is accepted; without TLS support the warning says plainly it is not used.
+    assert!(
         c.warnings
             .iter()
             .any(|w| w.problem.contains("no TLS support")),
-        true,
         "{:?}",
         c.warnings
     );
