@@ -16,8 +16,14 @@ command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 command -v wrk        >/dev/null || need_apt+=(wrk)
 if [ ${#need_apt[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  # A failing post-install script of some unrelated dependency must not stop the run; what
+  # matters is that the tools exist, which is checked right after.
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}" \
+    || echo "apt-get reported an error; checking the tools themselves"
 fi
+for tool in prometheus promtool amtool docker-compose wrk; do
+  command -v "$tool" >/dev/null || { echo "missing $tool after apt-get install"; exit 1; }
+done
 # Debian's prometheus package may start a daemon on :9090; the tests start their own on free ports.
 pkill -x prometheus 2>/dev/null || true
 pkill -x prometheus-alertmanager 2>/dev/null || true
