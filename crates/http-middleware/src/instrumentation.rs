@@ -522,6 +522,7 @@ impl Observation {
     }
 
     /// The response body is rendered outside this middleware: do not record its size.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))] // only actix can lose the response
     pub(crate) fn response_size_unknown(&mut self) {
         self.response_size_known = false;
     }

@@ -292,7 +292,12 @@ impl Service {
                 Provider::Tei => latency(3, 12).await,
             }
             let calls = self.totals.embedding_calls.fetch_add(1, Ordering::Relaxed) + 1;
-            if provider == Provider::OpenAi && calls.is_multiple_of(25) {
+            // The first OpenAI call is always "slow", so even a short run plants the bearer token.
+            static FIRST_OPENAI_CALL: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(true);
+            let first =
+                provider == Provider::OpenAi && FIRST_OPENAI_CALL.swap(false, Ordering::Relaxed);
+            if provider == Provider::OpenAi && (first || calls.is_multiple_of(25)) {
                 // A slow call, logged the way a careless client would: header and key included.
                 tracing::warn!(
                     authorization = %self.secrets.authorization(),
