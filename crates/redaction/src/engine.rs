@@ -120,7 +120,12 @@ impl Engine {
             {
                 return false;
             }
-            if self.renderer.is_own_output(s) || self.allow.allows(s) {
+            // A candidate that already carries a redaction label was redacted by an earlier
+            // pass (its secret part is gone); leaving it keeps redaction idempotent.
+            if self.renderer.is_own_output(s)
+                || self.allow.allows(s)
+                || memchr::memmem::find(s, b"[REDACTED").is_some()
+            {
                 // Allowed text stays, and so does anything overlapping it.
                 return true;
             }
