@@ -145,10 +145,13 @@ fn hippius_worker_pushes_over_grpc_through_rotel() {
 
     receiver
         .wait_for_blocking(Duration::from_secs(30), |r| {
+            // The final (shutdown) export carries the full count; an earlier periodic one may
+            // arrive first through rotel's batching.
             r.spans_named("worker.process_upload").len() == 20
-                && r.metric_names()
-                    .iter()
-                    .any(|n| n == "hippius_worker_jobs_total")
+                && r.counter_sum(
+                    "hippius_worker_jobs_total",
+                    &[("worker", "uploader".into())],
+                ) == Some(20.0)
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let job = receiver
