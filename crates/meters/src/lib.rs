@@ -81,7 +81,7 @@ pub use instruments::{
     rejected_float_counter_values,
 };
 pub use labels::{FreeForm, LabelDescriptor, LabelKind, LabelSet, LabelValues, ParseLabelError};
-pub use prometheus::prometheus_name;
+pub use prometheus::{prometheus_name, prometheus_unit};
 pub use set::{InstrumentSet, descriptors};
 pub use source::{CacheSnapshot, CachedSource, Refresher, StaleError};
 pub use timing::{Operation, Timer};

@@ -102,6 +102,37 @@ fn unit_suffixes(unit: &str) -> (String, String) {
     (main, per)
 }
 
+/// The unit word the translation appends for `unit` (`s` -> `seconds`, `By/s` ->
+/// `bytes_per_second`, `1` on a gauge -> `ratio`), or `None` for no unit or an annotation such
+/// as `{request}`. Prometheus-format encoders use it for the OpenMetrics `# UNIT` line.
+///
+/// ```
+/// use telemetry_meters::{prometheus_unit, InstrumentKind};
+///
+/// assert_eq!(prometheus_unit("By/s", InstrumentKind::Gauge).as_deref(), Some("bytes_per_second"));
+/// assert_eq!(prometheus_unit("1", InstrumentKind::Gauge).as_deref(), Some("ratio"));
+/// assert_eq!(prometheus_unit("{request}", InstrumentKind::Counter), None);
+/// ```
+pub fn prometheus_unit(unit: &str, kind: InstrumentKind) -> Option<String> {
+    if unit.trim() == "1" {
+        return matches!(
+            kind,
+            InstrumentKind::Gauge | InstrumentKind::ObservableGauge
+        )
+        .then(|| "ratio".to_owned());
+    }
+    let (main, per) = unit_suffixes(unit);
+    let main = main.trim_matches('_');
+    let per = per.trim_matches('_');
+    let per = if per == "per" { "" } else { per };
+    match (main.is_empty(), per.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(main.to_owned()),
+        (true, false) => Some(per.to_owned()),
+        (false, false) => Some(format!("{main}_{per}")),
+    }
+}
+
 /// Translates an OpenTelemetry metric (name, UCUM unit, kind) to the Prometheus metric name
 /// produced by OTLP → Prometheus translation with suffixes (the default of the Collector's
 /// Prometheus exporters and of Prometheus' OTLP receiver). See the [module docs](self).

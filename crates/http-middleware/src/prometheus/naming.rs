@@ -44,86 +44,19 @@ fn sanitize(name: &str, allow_colon: bool) -> String {
     out
 }
 
-fn main_unit(unit: &str) -> Option<&'static str> {
-    Some(match unit {
-        "d" => "days",
-        "h" => "hours",
-        "min" => "minutes",
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "us" => "microseconds",
-        "ns" => "nanoseconds",
-        "By" => "bytes",
-        "KiBy" => "kibibytes",
-        "MiBy" => "mebibytes",
-        "GiBy" => "gibibytes",
-        "TiBy" => "tebibytes",
-        "KBy" => "kilobytes",
-        "MBy" => "megabytes",
-        "GBy" => "gigabytes",
-        "TBy" => "terabytes",
-        "m" => "meters",
-        "V" => "volts",
-        "A" => "amperes",
-        "J" => "joules",
-        "W" => "watts",
-        "g" => "grams",
-        "Cel" => "celsius",
-        "Hz" => "hertz",
-        "%" => "percent",
-        _ => return None,
-    })
-}
-
-fn per_unit(unit: &str) -> Option<&'static str> {
-    Some(match unit {
-        "s" => "second",
-        "m" => "minute",
-        "h" => "hour",
-        "d" => "day",
-        "w" => "week",
-        "mo" => "month",
-        "y" => "year",
-        _ => return None,
-    })
-}
-
 /// The Prometheus unit word for an OTel (UCUM) unit: `s` -> `seconds`, `By/s` ->
 /// `bytes_per_second`, `1` -> `ratio` for gauges; `None` for no unit or annotations like
-/// `{request}`.
+/// `{request}`. Delegates to the workspace-wide translation in `telemetry_meters`.
 pub fn unit_suffix(unit: &str, kind: PromKind) -> Option<String> {
-    // Annotations in braces carry no unit.
-    let mut stripped = String::with_capacity(unit.len());
-    let mut depth = 0usize;
-    for c in unit.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => stripped.push(c),
-            _ => {}
-        }
-    }
-    let unit = stripped.trim();
-    if unit.is_empty() {
-        return None;
-    }
-    if unit == "1" {
-        return (kind == PromKind::Gauge).then(|| "ratio".to_owned());
-    }
-    let word = |u: &str, table: fn(&str) -> Option<&'static str>| {
-        let w = table(u)
-            .map(str::to_owned)
-            .unwrap_or_else(|| sanitize(u, false));
-        let w = w.trim_matches('_').to_owned();
-        (!w.is_empty()).then_some(w)
-    };
-    match unit.split_once('/') {
-        Some((num, den)) => match (word(num, main_unit), word(den, per_unit)) {
-            (Some(n), Some(d)) => Some(format!("{n}_per_{d}")),
-            (None, Some(d)) => Some(format!("per_{d}")),
-            (n, None) => n,
-        },
-        None => word(unit, main_unit),
+    telemetry_meters::prometheus_unit(unit, meters_kind(kind))
+}
+
+fn meters_kind(kind: PromKind) -> telemetry_meters::InstrumentKind {
+    use telemetry_meters::InstrumentKind;
+    match kind {
+        PromKind::Counter => InstrumentKind::Counter,
+        PromKind::Gauge => InstrumentKind::Gauge,
+        PromKind::Histogram => InstrumentKind::Histogram,
     }
 }
 
@@ -131,13 +64,7 @@ pub fn unit_suffix(unit: &str, kind: PromKind) -> Option<String> {
 /// the OpenMetrics `# UNIT` line). The name itself comes from the workspace-wide translation,
 /// `telemetry_meters::prometheus_name`, so dashboards, docs and this exposition agree.
 pub fn family_name(name: &str, unit: &str, kind: PromKind) -> (String, Option<String>) {
-    use telemetry_meters::InstrumentKind;
-    let meters_kind = match kind {
-        PromKind::Counter => InstrumentKind::Counter,
-        PromKind::Gauge => InstrumentKind::Gauge,
-        PromKind::Histogram => InstrumentKind::Histogram,
-    };
-    let full = telemetry_meters::prometheus_name(name, unit, meters_kind);
+    let full = telemetry_meters::prometheus_name(name, unit, meters_kind(kind));
     let family = match kind {
         PromKind::Counter => full.strip_suffix("_total").unwrap_or(&full).to_owned(),
         _ => full,
