@@ -12,9 +12,12 @@
 //! measured cost is the instrumentation, not an exporter. The per-request overhead is the
 //! difference to the bare variant of the same framework.
 //!
-//! The `tracing-opentelemetry` layer is configured as `telemetry::init()` configures it (no
-//! location, thread or inactivity-timing attributes); `HTTP_BENCH_OTEL_LAYER=default` uses the
-//! layer's defaults instead (what the first published figures used). All variants share it.
+//! Our middleware runs under the subscriber `telemetry::builder().init()` builds (our span
+//! layer, log bridge, redaction and exact-accounting span processors, batch export to a
+//! discarding exporter): what a user of this SDK gets. The peers run under a stock
+//! `tracing-opentelemetry` layer (which `axum-tracing-opentelemetry` needs), configured without
+//! location, thread or inactivity-timing attributes; `HTTP_BENCH_OTEL_LAYER=default` uses that
+//! layer's defaults instead.
 //!
 //! Time is the bench thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes
 //! competing for the shared 2-core machine do not inflate the figures; the batch exporter
@@ -45,7 +48,8 @@ impl SpanExporter for DropExporter {
     }
 }
 
-fn install_tracing() -> SdkTracerProvider {
+/// The subscriber the peer crates run under: stock `tracing-opentelemetry`.
+fn stock_dispatch() -> (SdkTracerProvider, tracing::Dispatch) {
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(DropExporter)
         .build();
@@ -55,7 +59,6 @@ fn install_tracing() -> SdkTracerProvider {
     let layer = if std::env::var_os("HTTP_BENCH_OTEL_LAYER").is_some_and(|v| v == "default") {
         layer
     } else {
-        // As crates/telemetry-init/src/subscriber.rs builds it.
         layer
             .with_tracked_inactivity(false)
             .with_threads(false)
@@ -63,10 +66,24 @@ fn install_tracing() -> SdkTracerProvider {
             .with_target(false)
             .with_error_records_to_exceptions(true)
     };
-    let subscriber = tracing_subscriber::registry().with(layer);
-    // Benches share a process with nothing else; ignore a second install.
-    let _ = tracing::subscriber::set_global_default(subscriber);
-    provider
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    (provider, dispatch)
+}
+
+/// The subscriber our middleware runs under: `telemetry::builder()` with a discarding exporter.
+fn telemetry_guard() -> telemetry::Guard {
+    telemetry::builder()
+        .service_name("bench")
+        .global(false)
+        .env_lookup(|_| None)
+        .exporters(&[])
+        .with_span_exporter(DropExporter)
+        .with_log_exporter(telemetry_benches::DiscardLogs)
+        .console_format(telemetry::ConsoleFormat::Off)
+        .without_runtime_metrics()
+        .log_filter("info")
+        .init()
+        .expect("telemetry init")
 }
 
 fn meter_provider() -> SdkMeterProvider {
@@ -158,18 +175,24 @@ mod axum_variants {
 }
 
 fn bench_axum(c: &mut Criterion) {
-    let _tracing = install_tracing();
+    let (_stock_provider, stock) = stock_dispatch();
+    let guard = telemetry_guard();
     let provider = meter_provider();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let variants = [
-        ("bare", axum_variants::router()),
-        ("telemetry-http-middleware", axum_variants::ours(&provider)),
+        ("bare", axum_variants::router(), &stock),
+        (
+            "telemetry-http-middleware",
+            axum_variants::ours(&provider),
+            guard.dispatch(),
+        ),
         (
             "axum-tracing-opentelemetry+axum-otel-metrics",
             axum_variants::peers(),
+            &stock,
         ),
     ];
     let mut group = c.benchmark_group("http/axum");
@@ -177,14 +200,16 @@ fn bench_axum(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500))
         .sample_size(30);
-    for (name, app) in &variants {
-        assert_eq!(
-            rt.block_on(axum_variants::call(app)),
-            7,
-            "{name} serves the route"
-        );
-        group.bench_function(*name, |b| {
-            measure(b, || rt.block_on(axum_variants::call(app)))
+    for (name, app, dispatch) in &variants {
+        tracing::dispatcher::with_default(dispatch, || {
+            assert_eq!(
+                rt.block_on(axum_variants::call(app)),
+                7,
+                "{name} serves the route"
+            );
+            group.bench_function(*name, |b| {
+                measure(b, || rt.block_on(axum_variants::call(app)))
+            });
         });
     }
     // Attribution: the same layer with no tracing subscriber (metrics, ids, headers; no spans).
@@ -201,7 +226,8 @@ fn bench_actix(c: &mut Criterion) {
     use actix_web::dev::Service;
     use actix_web::{App, test, web};
     use opentelemetry_instrumentation_actix_web::{RequestMetrics, RequestTracing};
-    let _tracing = install_tracing();
+    let (_stock_provider, stock) = stock_dispatch();
+    let guard = telemetry_guard();
     let provider = meter_provider();
     let system = actix_rt::System::new();
     let mut group = c.benchmark_group("http/actix");
@@ -211,7 +237,8 @@ fn bench_actix(c: &mut Criterion) {
         .sample_size(30);
 
     macro_rules! run {
-        ($name:expr, $app:expr) => {{
+        ($name:expr, $dispatch:expr, $app:expr) => {{
+            let _default = tracing::dispatcher::set_default($dispatch);
             let service = system.block_on(test::init_service($app));
             let request = || {
                 test::TestRequest::get()
@@ -239,9 +266,14 @@ fn bench_actix(c: &mut Criterion) {
         }};
     }
     let user = |id: web::Path<u64>| async move { format!("user {id}") };
-    run!("bare", App::new().route("/users/{id}", web::get().to(user)));
+    run!(
+        "bare",
+        &stock,
+        App::new().route("/users/{id}", web::get().to(user))
+    );
     run!(
         "telemetry-http-middleware",
+        guard.dispatch(),
         App::new()
             .wrap(HttpMiddleware::new(
                 HttpInstrumentation::builder()
@@ -252,6 +284,7 @@ fn bench_actix(c: &mut Criterion) {
     );
     run!(
         "opentelemetry-instrumentation-actix-web",
+        &stock,
         App::new()
             .wrap(
                 RequestMetrics::builder()

@@ -1,6 +1,6 @@
 //! Load-test server for `benches/http-load.sh` (end-to-end req/s over loopback).
 //!
-//! `http_load_server receiver PORT` — an OTLP/HTTP sink: accepts `POST /v1/traces` and drops it.
+//! `http_load_server receiver PORT` — an OTLP/HTTP sink: accepts `POST /v1/{signal}` and drops it.
 //! `http_load_server axum|actix bare|ours|peers PORT [OTLP_ENDPOINT]` — serves
 //! `GET /users/{id}`; instrumented variants export 100%-sampled spans over OTLP/HTTP (batch
 //! processor) to `OTLP_ENDPOINT` and record metrics into an SDK meter provider.
@@ -13,8 +13,10 @@
 //!
 //! (`inprocess` also takes `ours-metrics`: the middleware without a tracing subscriber.)
 //!
-//! Variants: `bare` (no instrumentation), `ours` (telemetry-http-middleware), `peers`
-//! (axum-tracing-opentelemetry + axum-otel-metrics, or opentelemetry-instrumentation-actix-web).
+//! Variants: `bare` (no instrumentation), `ours` (telemetry-http-middleware under the subscriber
+//! `telemetry::builder().init()` installs), `peers` (axum-tracing-opentelemetry +
+//! axum-otel-metrics, or opentelemetry-instrumentation-actix-web, under a stock
+//! `tracing-opentelemetry` layer).
 
 use std::net::SocketAddr;
 
@@ -28,7 +30,9 @@ use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn install_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> {
+/// The peers' tracing: a stock `tracing-opentelemetry` layer (which `axum-tracing-opentelemetry`
+/// needs) over a batch processor exporting OTLP/HTTP to `endpoint`.
+fn install_stock_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> {
     use opentelemetry_otlp::WithExportConfig;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
@@ -39,7 +43,6 @@ fn install_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> {
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    // The OpenTelemetry layer as `telemetry::init()` configures it.
     let layer = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("load"))
         .with_tracked_inactivity(false)
@@ -49,6 +52,35 @@ fn install_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> {
         .with_error_records_to_exceptions(true);
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
     Ok(provider)
+}
+
+/// Our middleware's tracing: what `telemetry::init()` sets up (our span layer, log bridge,
+/// redaction, exact accounting), exporting traces over OTLP/HTTP to `endpoint`; metrics and
+/// logs exporters off (the middleware's metrics go to the shared meter provider), console off.
+fn install_telemetry(endpoint: &str) -> Result<telemetry::Guard, BoxError> {
+    let guard = telemetry::builder()
+        .service_name("http-load")
+        .endpoint(endpoint)
+        .env_lookup(|_| None)
+        .exporters(&[telemetry::ExporterKind::Otlp])
+        .console_format(telemetry::ConsoleFormat::Off)
+        .without_runtime_metrics()
+        .log_filter("info")
+        .init()?;
+    Ok(guard)
+}
+
+enum Tracing {
+    Stock(SdkTracerProvider),
+    Telemetry(Box<telemetry::Guard>),
+}
+
+fn install(variant: &str, endpoint: &str) -> Result<Option<Tracing>, BoxError> {
+    Ok(match variant {
+        "bare" => None,
+        "ours" => Some(Tracing::Telemetry(Box::new(install_telemetry(endpoint)?))),
+        _ => Some(Tracing::Stock(install_stock_tracing(endpoint)?)),
+    })
 }
 
 fn usage() -> BoxError {
@@ -70,12 +102,7 @@ fn main() -> Result<(), BoxError> {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "http://127.0.0.1:4318".into());
-            let instrumented = variant != "bare";
-            let _tracing = if instrumented {
-                Some(install_tracing(&endpoint)?)
-            } else {
-                None
-            };
+            let _tracing = install(variant, &endpoint)?;
             let meters = SdkMeterProvider::builder()
                 .with_reader(PrometheusExporter::default())
                 .build();
@@ -92,7 +119,7 @@ fn main() -> Result<(), BoxError> {
 fn receiver(port: u16) -> Result<(), BoxError> {
     tokio::runtime::Runtime::new()?.block_on(async move {
         let app = axum::Router::new().route(
-            "/v1/traces",
+            "/v1/{signal}",
             axum::routing::post(|_body: axum::body::Bytes| async { "" }),
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -199,9 +226,8 @@ mod inprocess {
         }
     }
 
-    /// The OpenTelemetry layer as `telemetry::init()` configures it, 100% sampled, spans
-    /// dropped by the exporter.
-    fn install_tracing() -> Result<SdkTracerProvider, BoxError> {
+    /// The peers' tracing: stock `tracing-opentelemetry`, 100% sampled, spans dropped.
+    fn install_stock_tracing() -> Result<SdkTracerProvider, BoxError> {
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(DropExporter)
             .build();
@@ -218,6 +244,20 @@ mod inprocess {
         Ok(provider)
     }
 
+    /// Our middleware's tracing: `telemetry::builder()`, 100% sampled, spans dropped.
+    fn install_telemetry() -> Result<telemetry::Guard, BoxError> {
+        let guard = telemetry::builder()
+            .service_name("inprocess")
+            .env_lookup(|_| None)
+            .exporters(&[])
+            .with_span_exporter(DropExporter)
+            .console_format(telemetry::ConsoleFormat::Off)
+            .without_runtime_metrics()
+            .log_filter("info")
+            .init()?;
+        Ok(guard)
+    }
+
     /// `ours-metrics` is `ours` without a tracing subscriber: metrics, request id and headers,
     /// no spans (the attribution row of `benches/http.rs`).
     pub fn run(framework: &str, variant: &str, iterations: u64) -> Result<(), BoxError> {
@@ -228,7 +268,11 @@ mod inprocess {
             "ours-metrics" => ("ours", false),
             _ => return Err(usage()),
         };
-        let tracing = spans.then(install_tracing).transpose()?;
+        let tracing = match (spans, variant) {
+            (false, _) => None,
+            (true, "ours") => Some(Tracing::Telemetry(Box::new(install_telemetry()?))),
+            (true, _) => Some(Tracing::Stock(install_stock_tracing()?)),
+        };
         let meters = SdkMeterProvider::builder()
             .with_reader(PrometheusExporter::default())
             .build();
@@ -237,8 +281,10 @@ mod inprocess {
             "actix" => actix(variant, iterations, &meters)?,
             _ => return Err(usage()),
         }
-        if let Some(provider) = tracing {
-            provider.shutdown()?;
+        match tracing {
+            Some(Tracing::Stock(provider)) => provider.shutdown()?,
+            Some(Tracing::Telemetry(guard)) => drop(guard.shutdown()),
+            None => {}
         }
         Ok(())
     }

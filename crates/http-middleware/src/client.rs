@@ -15,10 +15,10 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::instrumentation::{SCOPE_NAME, TRACING_TARGET};
 use crate::semconv::{self, attr};
+use crate::span_context;
 
 struct HeaderInjector<'a>(&'a mut http::HeaderMap);
 
@@ -36,7 +36,7 @@ impl Injector for HeaderInjector<'_> {
 /// Injects the current `tracing` span's OpenTelemetry context into `headers` with the global
 /// propagator. Use it when not going through [`ClientTracing`].
 pub fn inject_context(headers: &mut http::HeaderMap) {
-    inject_context_from(&tracing::Span::current().context(), headers);
+    inject_context_from(&span_context::of(&tracing::Span::current()), headers);
 }
 
 /// Injects an explicit OpenTelemetry context into `headers` with the global propagator.
@@ -135,7 +135,7 @@ impl Middleware for ClientTracing {
             url.full = %redacted_url(url, &self.sensitive_query_keys),
             error.type = Empty,
         );
-        inject_context_from(&span.context(), req.headers_mut());
+        inject_context_from(&span_context::of(&span), req.headers_mut());
 
         let mut attrs = vec![
             KeyValue::new(attr::HTTP_REQUEST_METHOD, method),

@@ -11,10 +11,10 @@ use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::metrics::{ErrorType, Measurement, RouteSeries, ServerMetrics};
 use crate::semconv;
+use crate::span_context;
 
 /// The instrumentation scope name of every instrument this crate creates.
 pub const SCOPE_NAME: &str = "telemetry-http-middleware";
@@ -386,8 +386,8 @@ impl Inner {
         let method_index = semconv::method_index(req.method);
         let method = semconv::METHODS[method_index];
         let request_id = RequestId::new(req.request_id);
-        // Formatted on the stack: `tracing-opentelemetry` copies `&str` fields into exactly
-        // sized strings, whereas `Display` fields go through a growing `format!` buffer.
+        // Formatted on the stack: span layers copy `&str` fields into exactly sized strings,
+        // whereas `Display` fields go through a growing `format!` buffer.
         let mut name = StackStr::<128>::new();
         let mut client = StackStr::<48>::new();
 
@@ -399,39 +399,39 @@ impl Inner {
         let span = if !tracing::span_enabled!(target: TRACING_TARGET, tracing::Level::INFO) {
             tracing::Span::none()
         } else {
-            tracing::info_span!(
-                target: TRACING_TARGET,
-                parent: None,
-                "HTTP request",
-                otel.name = name.format(semconv::SpanName { method, route: req.route }),
-                otel.kind = "server",
-                otel.status_code = Empty,
-                http.request.method = method,
-                http.request.method_original = (method == "_OTHER").then_some(req.method),
-                http.route = req.route,
-                http.response.status_code = Empty,
-                url.path = req.path,
-                url.query = req
-                    .query
-                    .filter(|q| !q.is_empty())
-                    .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
-                    .as_deref(),
-                url.scheme = self.scheme,
-                network.protocol.version = req.version,
-                user_agent.original = req.user_agent,
-                client.address = req.client_address.as_ref().map(|a| client.format(a)),
-                error.type = Empty,
-                request_id = request_id.as_str(),
-            )
-        };
-        if !span.is_disabled() {
+            let mut make = || {
+                tracing::info_span!(
+                    target: TRACING_TARGET,
+                    parent: None,
+                    "HTTP request",
+                    otel.name = name.format(semconv::SpanName { method, route: req.route }),
+                    otel.kind = "server",
+                    otel.status_code = Empty,
+                    http.request.method = method,
+                    http.request.method_original = (method == "_OTHER").then_some(req.method),
+                    http.route = req.route,
+                    http.response.status_code = Empty,
+                    url.path = req.path,
+                    url.query = req
+                        .query
+                        .filter(|q| !q.is_empty())
+                        .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
+                        .as_deref(),
+                    url.scheme = self.scheme,
+                    network.protocol.version = req.version,
+                    user_agent.original = req.user_agent,
+                    client.address = req.client_address.as_ref().map(|a| client.format(a)),
+                    error.type = Empty,
+                    request_id = request_id.as_str(),
+                )
+            };
             let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
             if parent.span().span_context().is_valid() || !parent.baggage().is_empty() {
-                // Fails only without an OpenTelemetry layer or after the span started: both
-                // leave a root span, which is the documented fallback.
-                let _ = span.set_parent(parent);
+                span_context::child_of(parent, make)
+            } else {
+                make()
             }
-        }
+        };
 
         self.metrics.add_active(method_index, 1);
         Some(Observation {
@@ -486,7 +486,7 @@ impl Observation {
             }
             let header = self.inner.trace_response_header;
             if header.enabled() || late_route.is_some() {
-                let cx = self.span.context();
+                let cx = span_context::of(&self.span);
                 let span = cx.span();
                 if let Some(route) = late_route {
                     let method = semconv::METHODS.get(self.method).copied();

@@ -64,9 +64,11 @@
 //!   bound instruments (feature `experimental_metrics_bound_instruments`, which
 //!   `telemetry-meters` enables in the workspace too) so a request's five measurements skip the
 //!   SDK's per-measurement attribute hashing (a bounded cache, see `docs/http-middleware.md`).
-//! - `tracing`, `tracing-opentelemetry`: spans are `tracing` spans so handler
-//!   `#[instrument]` spans nest under them; `OpenTelemetrySpanExt::set_parent` attaches the
-//!   remote parent.
+//! - `tracing`, `telemetry-span-layer`, `tracing-opentelemetry`: spans are `tracing` spans so
+//!   handler `#[instrument]` spans nest under them. The remote parent and the span's
+//!   OpenTelemetry context go through whichever span layer the subscriber has: ours (what
+//!   `telemetry::init()` installs; the parent is given before the span is created) or
+//!   `tracing-opentelemetry`'s (`OpenTelemetrySpanExt::set_parent` afterwards).
 //! - `http`: header and method types shared with tower/hyper/reqwest.
 //! - `tokio` (time), `futures-util`: check timeouts and concurrent health checks.
 //! - `serde`, `serde_json`: the health and version JSON documents.
@@ -90,6 +92,7 @@
 mod instrumentation;
 mod metrics;
 pub mod semconv;
+mod span_context;
 
 pub mod health;
 

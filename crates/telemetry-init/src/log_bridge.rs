@@ -13,6 +13,7 @@ use opentelemetry_sdk::logs::SdkLogger;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context;
 
 use crate::ValueRedactor;
@@ -20,6 +21,9 @@ use crate::ValueRedactor;
 /// The log-record bridge layer.
 pub(crate) struct LogBridge {
     pub logger: SdkLogger,
+    /// Checked per event when the layer is not wrapped in a per-layer filter (see
+    /// `subscriber::build`).
+    pub targets: Option<Targets>,
     pub redactor: Option<ValueRedactor>,
     pub max_value_len: usize,
     pub max_attributes: usize,
@@ -38,6 +42,11 @@ fn severity(level: &Level) -> Severity {
 impl<S: Subscriber> Layer<S> for LogBridge {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
+        if let Some(targets) = &self.targets
+            && !targets.would_enable(meta.target(), meta.level())
+        {
+            return;
+        }
         let sev = severity(meta.level());
         if !self
             .logger

@@ -28,7 +28,8 @@ pub(crate) struct Pipelines {
     pub tracer_provider: SdkTracerProvider,
     pub meter_provider: SdkMeterProvider,
     pub logger_provider: SdkLoggerProvider,
-    /// Drives gRPC exports, independent of the application's runtime (if any).
+    /// Drives gRPC and `https://` HTTP exports, independent of the application's runtime (if
+    /// any).
     pub grpc_runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -38,15 +39,15 @@ pub(crate) fn build(
     accounting: &Arc<Accounting>,
     hooks: &mut Hooks,
 ) -> Result<Pipelines, Error> {
-    let needs_grpc = !config.sdk_disabled
+    let needs_runtime = !config.sdk_disabled
         && [Signal::Traces, Signal::Metrics, Signal::Logs]
             .iter()
             .any(|s| {
                 let s = config.signal(*s);
-                s.otlp.protocol == Protocol::Grpc && s.exporters.contains(&ExporterKind::Otlp)
+                s.exporters.contains(&ExporterKind::Otlp) && runs_on_our_runtime(&s.otlp)
             });
-    #[cfg(feature = "grpc")]
-    let grpc_runtime = if needs_grpc {
+    #[cfg(any(feature = "grpc", feature = "tls"))]
+    let grpc_runtime = if needs_runtime {
         Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -58,10 +59,11 @@ pub(crate) fn build(
     } else {
         None
     };
-    // Without the `grpc` feature no signal can use gRPC (the configuration falls back).
-    #[cfg(not(feature = "grpc"))]
+    // Without these features no exporter needs it (the configuration falls back to HTTP, and
+    // `https://` goes to reqwest, which fails with the warning given at init).
+    #[cfg(not(any(feature = "grpc", feature = "tls")))]
     let grpc_runtime: Option<tokio::runtime::Runtime> = {
-        let _ = needs_grpc;
+        let _ = needs_runtime;
         None
     };
     let rt = grpc_runtime.as_ref().map(|r| r.handle().clone());
@@ -76,6 +78,17 @@ pub(crate) fn build(
         logger_provider,
         grpc_runtime,
     })
+}
+
+/// gRPC exports, and with the `tls` feature `https://` HTTP exports, are polled on our runtime.
+fn runs_on_our_runtime(s: &OtlpSettings) -> bool {
+    s.protocol == Protocol::Grpc || (cfg!(feature = "tls") && is_https(&s.endpoint))
+}
+
+fn is_https(endpoint: &str) -> bool {
+    endpoint
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
 }
 
 fn exporters_of(config: &Config, signal: Signal) -> &[ExporterKind] {
@@ -330,9 +343,22 @@ fn build_error(signal: Signal) -> impl FnOnce(opentelemetry_otlp::ExporterBuildE
     move |source| Error::Exporter { signal, source }
 }
 
-/// Applies the HTTP settings shared by the three signal builders.
+/// A TLS setup problem the configuration did not catch, as an exporter build error.
+#[cfg(feature = "tls")]
+fn tls_error(signal: Signal) -> impl FnOnce(String) -> Error {
+    move |problem| Error::Exporter {
+        signal,
+        source: opentelemetry_otlp::ExporterBuildError::InvalidConfiguration(format!(
+            "TLS: {problem}"
+        )),
+    }
+}
+
+/// Applies the HTTP settings shared by the three signal builders. `http://` endpoints use
+/// opentelemetry-otlp's reqwest blocking client; with the `tls` feature, `https://` endpoints use
+/// our hyper-rustls client, polled on our runtime.
 macro_rules! http_exporter {
-    ($builder:expr, $s:expr, $signal:expr) => {{
+    ($builder:expr, $s:expr, $signal:expr, $rt:expr) => {{
         let s: &OtlpSettings = $s;
         let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
         let mut b = $builder
@@ -344,7 +370,21 @@ macro_rules! http_exporter {
         if let Some(c) = otlp_compression(s.compression) {
             b = b.with_compression(c);
         }
-        b.build().map_err(build_error($signal))
+        let _ = $rt;
+        #[cfg(feature = "tls")]
+        if is_https(&s.endpoint) {
+            let rt: &tokio::runtime::Handle = $rt.ok_or(Error::Internal("TLS runtime missing"))?;
+            let client = crate::tls::https_client(&s.tls, s.timeout).map_err(tls_error($signal))?;
+            return b
+                .with_http_client(client)
+                .build()
+                .map(|e| crate::transport::OnRuntime::new(e, rt.clone()))
+                .map(EitherExporter::OnRuntime)
+                .map_err(build_error($signal));
+        }
+        b.build()
+            .map(EitherExporter::Direct)
+            .map_err(build_error($signal))
     }};
 }
 
@@ -373,6 +413,23 @@ macro_rules! grpc_exporter {
         if let Some(c) = otlp_compression(s.compression) {
             b = b.with_compression(c);
         }
+        // opentelemetry-otlp's own TLS path would need its `tls-*` features; we hand it a
+        // channel configured with our trust roots and client identity instead.
+        #[cfg(feature = "tls")]
+        if is_https(&s.endpoint) {
+            // tonic's request timeout does not cover connecting: bound the TCP connect and the
+            // TLS handshake with the export timeout too, or a silent server hangs the export.
+            let tls = crate::tls::tonic_config(&s.tls)
+                .map_err(tls_error($signal))?
+                .timeout(s.timeout);
+            let channel = tonic::transport::Endpoint::from_shared(s.endpoint.clone())
+                .and_then(|e| e.tls_config(tls))
+                .map_err(|e| tls_error($signal)(e.to_string()))?
+                .connect_timeout(s.timeout)
+                .timeout(s.timeout)
+                .connect_lazy();
+            b = b.with_channel(channel);
+        }
         b.build()
             .map(|e| crate::transport::OnRuntime::new(e, rt.clone()))
             .map_err(build_error($signal))
@@ -390,7 +447,6 @@ fn otlp_span_exporter(
     EitherExporter<opentelemetry_otlp::SpanExporter, Grpc<opentelemetry_otlp::SpanExporter>>,
     Error,
 > {
-    let _ = rt;
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
         return grpc_exporter!(
@@ -399,14 +455,14 @@ fn otlp_span_exporter(
             Signal::Traces,
             rt
         )
-        .map(EitherExporter::Grpc);
+        .map(EitherExporter::OnRuntime);
     }
     http_exporter!(
         opentelemetry_otlp::SpanExporter::builder(),
         s,
-        Signal::Traces
+        Signal::Traces,
+        rt
     )
-    .map(EitherExporter::Http)
 }
 
 fn otlp_metric_exporter(
@@ -417,7 +473,6 @@ fn otlp_metric_exporter(
     EitherExporter<opentelemetry_otlp::MetricExporter, Grpc<opentelemetry_otlp::MetricExporter>>,
     Error,
 > {
-    let _ = rt;
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
         return grpc_exporter!(
@@ -426,14 +481,14 @@ fn otlp_metric_exporter(
             Signal::Metrics,
             rt
         )
-        .map(EitherExporter::Grpc);
+        .map(EitherExporter::OnRuntime);
     }
     http_exporter!(
         opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
         s,
-        Signal::Metrics
+        Signal::Metrics,
+        rt
     )
-    .map(EitherExporter::Http)
 }
 
 fn otlp_log_exporter(
@@ -443,7 +498,6 @@ fn otlp_log_exporter(
     EitherExporter<opentelemetry_otlp::LogExporter, Grpc<opentelemetry_otlp::LogExporter>>,
     Error,
 > {
-    let _ = rt;
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
         return grpc_exporter!(
@@ -452,8 +506,12 @@ fn otlp_log_exporter(
             Signal::Logs,
             rt
         )
-        .map(EitherExporter::Grpc);
+        .map(EitherExporter::OnRuntime);
     }
-    http_exporter!(opentelemetry_otlp::LogExporter::builder(), s, Signal::Logs)
-        .map(EitherExporter::Http)
+    http_exporter!(
+        opentelemetry_otlp::LogExporter::builder(),
+        s,
+        Signal::Logs,
+        rt
+    )
 }

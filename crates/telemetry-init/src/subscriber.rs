@@ -8,6 +8,8 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::subscriber::Interest;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
@@ -67,7 +69,71 @@ pub(crate) struct Parts<'a> {
     pub export: bool,
 }
 
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// One layer's filter: `EnvFilter` always (it validates and reports), plus `Targets` when the
+/// directives are plain `target=level` ones (no span or field filters).
+struct LayerFilter {
+    env: EnvFilter,
+    targets: Option<Targets>,
+}
+
+impl LayerFilter {
+    fn new(directives: &str, user_filter: &str, warnings: &mut Vec<ConfigWarning>) -> Self {
+        let env = filter(directives, user_filter, warnings);
+        // Parsed from the directives EnvFilter accepted (possibly the "info" fallback).
+        let accepted = env.to_string();
+        Self {
+            targets: accepted.parse::<Targets>().ok(),
+            env,
+        }
+    }
+}
+
+/// A global filter enabling a callsite when any layer's `Targets` does, so callsites no layer
+/// wants stay disabled (free) although the span layer and log bridge filter internally.
+struct AnyTargets(Vec<Targets>);
+
+impl AnyTargets {
+    fn enables(&self, meta: &tracing::Metadata<'_>) -> bool {
+        self.0
+            .iter()
+            .any(|t| t.would_enable(meta.target(), meta.level()))
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for AnyTargets {
+    fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> Interest {
+        if self.enables(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        self.enables(meta)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.0
+            .iter()
+            .map(|t| Layer::<S>::max_level_hint(t))
+            .try_fold(LevelFilter::OFF, |max, hint| hint.map(|h| max.max(h)))
+    }
+}
+
 /// Builds the subscriber as a [`tracing::Dispatch`].
+///
+/// With plain `target=level` directives (the usual `RUST_LOG`), the span layer and the log
+/// bridge check their `Targets` themselves and a global [`AnyTargets`] keeps unwanted callsites
+/// disabled: per-layer filters would cost a registry lookup per layer on every span enter, exit
+/// and close (docs/benchmarks.md). Directives with span or field filters need `EnvFilter`'s
+/// per-span state, so each layer is then wrapped in its own per-layer `EnvFilter`.
 pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     let Parts {
         config,
@@ -82,79 +148,94 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     let noise: Vec<(&str, &str)> = EXPORT_NOISE.iter().map(|t| (*t, "off")).collect();
     let mut warnings = Vec::new();
 
-    let span_layer = export.then(|| {
-        let mut extra = noise.clone();
-        extra.push((HTTP_SPAN_TARGET, "info"));
-        let f = filter(&directives(&user, &extra), &user, &mut warnings);
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer_provider.tracer("telemetry"))
-            .with_tracked_inactivity(false)
-            .with_threads(false)
-            .with_location(false)
-            .with_target(false)
-            .with_error_records_to_exceptions(true)
-            .with_filter(f)
-    });
+    let mut span_extra = noise.clone();
+    span_extra.push((HTTP_SPAN_TARGET, "info"));
+    let span_filter = LayerFilter::new(&directives(&user, &span_extra), &user, &mut warnings);
+    let log_filter = LayerFilter::new(&directives(&user, &noise), &user, &mut warnings);
+    let sdk_level = config.sdk_log_level.as_str().to_ascii_lowercase();
+    let console_on = config.console_format != ConsoleFormat::Off;
+    let console_extra = [("opentelemetry", sdk_level.as_str())];
+    let console_filter =
+        LayerFilter::new(&directives(&user, &console_extra), &user, &mut Vec::new());
 
-    let log_layer = export.then(|| {
-        let f = filter(&directives(&user, &noise), &user, &mut warnings);
-        LogBridge {
+    let mut used = Vec::new();
+    if export {
+        used.extend([&span_filter, &log_filter]);
+    }
+    if console_on {
+        used.push(&console_filter);
+    }
+    let global = used
+        .iter()
+        .map(|f| f.targets.clone())
+        .collect::<Option<Vec<Targets>>>()
+        .map(AnyTargets);
+    let fast = global.is_some();
+
+    let mut layers: Vec<BoxedLayer> = Vec::new();
+    if console_on {
+        let console = console_layer(config, redactor, sink);
+        layers.push(match &console_filter.targets {
+            Some(targets) if fast => console.with_filter(targets.clone()).boxed(),
+            _ => console.with_filter(console_filter.env).boxed(),
+        });
+    }
+    if export {
+        let spans = telemetry_span_layer::OtelSpanLayer::new(tracer_provider.tracer("telemetry"));
+        let mut logs = LogBridge {
             logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
+            targets: None,
             redactor: log_redactor,
             max_value_len: config.limits.log_attribute_value_length,
             max_attributes: config.limits.log_attribute_count,
+        };
+        match (span_filter.targets, log_filter.targets) {
+            (Some(span_targets), Some(log_targets)) if fast => {
+                layers.push(spans.with_targets(span_targets).boxed());
+                logs.targets = Some(log_targets);
+                layers.push(logs.boxed());
+            }
+            _ => {
+                layers.push(spans.with_filter(span_filter.env).boxed());
+                layers.push(logs.with_filter(log_filter.env).boxed());
+            }
         }
-        .with_filter(f)
-    });
+    }
+    config.warnings.extend(warnings);
 
-    let sdk_level = config.sdk_log_level.as_str().to_ascii_lowercase();
-    let console_filter = || {
-        let extra = [("opentelemetry", sdk_level.as_str())];
-        filter(&directives(&user, &extra), &user, &mut Vec::new())
-    };
-    let rate_limit = || RateLimit {
+    let subscriber = Registry::default().with(layers).with(global);
+    tracing::Dispatch::new(subscriber)
+}
+
+/// The console layer in the configured format, rate-limiting the SDK's own diagnostics.
+fn console_layer(
+    config: &Config,
+    redactor: Option<ValueRedactor>,
+    sink: ConsoleSink,
+) -> BoxedLayer {
+    let rate_limit = RateLimit {
         prefix: "opentelemetry",
         interval: Duration::from_secs(30),
         last: Mutex::new(HashMap::new()),
     };
-    let writer = || RedactingWriter {
-        redactor: redactor.clone(),
-        sink: sink.clone(),
-    };
-    let console: Option<Box<dyn Layer<Registry> + Send + Sync>> = match config.console_format {
-        ConsoleFormat::Off => None,
-        ConsoleFormat::Json => Some(
-            tracing_subscriber::fmt::layer()
-                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-                .event_format(JsonFormat {
-                    service_name: config.service_name.clone(),
-                })
-                .with_writer(writer())
-                .with_filter(console_filter())
-                .with_filter(rate_limit())
-                .boxed(),
-        ),
-        ConsoleFormat::Pretty => Some(
-            tracing_subscriber::fmt::layer()
-                .with_writer(writer())
-                .with_filter(console_filter())
-                .with_filter(rate_limit())
-                .boxed(),
-        ),
-        ConsoleFormat::Compact => Some(
-            tracing_subscriber::fmt::layer()
-                .compact()
-                .with_writer(writer())
-                .with_filter(console_filter())
-                .with_filter(rate_limit())
-                .boxed(),
-        ),
-    };
-    config.warnings.extend(warnings);
-
-    let subscriber = Registry::default()
-        .with(console)
-        .with(span_layer)
-        .with(log_layer);
-    tracing::Dispatch::new(subscriber)
+    let writer = RedactingWriter { redactor, sink };
+    match config.console_format {
+        ConsoleFormat::Json => tracing_subscriber::fmt::layer()
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(JsonFormat {
+                service_name: config.service_name.clone(),
+            })
+            .with_writer(writer)
+            .with_filter(rate_limit)
+            .boxed(),
+        ConsoleFormat::Compact => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_writer(writer)
+            .with_filter(rate_limit)
+            .boxed(),
+        ConsoleFormat::Pretty | ConsoleFormat::Off => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_filter(rate_limit)
+            .boxed(),
+    }
 }

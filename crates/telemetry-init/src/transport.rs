@@ -1,5 +1,5 @@
-//! Exporter adapters: one exporter type per signal whatever the transport, and gRPC exports
-//! driven on the SDK's own runtime.
+//! Exporter adapters: one exporter type per signal whatever the transport, and gRPC and
+//! `https://` HTTP exports driven on the SDK's own runtime.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +17,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 /// An exporter whose futures are polled inside a tokio runtime context.
 ///
 /// The SDK's batch processors and periodic reader poll export futures on their own plain threads;
-/// tonic needs a tokio reactor and timer. Entering our runtime on every poll gives it one without
+/// tonic and the hyper client of `https://` exports need a tokio reactor and timer. Entering our runtime on every poll gives it one without
 /// depending on the application's runtime, so gRPC export works with a current_thread runtime,
 /// a multi-thread runtime, or none, and shutdown cannot deadlock on a blocked application runtime.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub(crate) struct OnRuntime<E> {
 }
 
 impl<E> OnRuntime<E> {
-    #[allow(dead_code)] // only constructed with the `grpc` feature
+    #[cfg_attr(not(any(feature = "grpc", feature = "tls")), allow(dead_code))]
     pub(crate) fn new(inner: E, handle: tokio::runtime::Handle) -> Self {
         Self { inner, handle }
     }
@@ -98,37 +98,38 @@ impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
     }
 }
 
-/// The OTLP exporter of a signal, over HTTP or gRPC.
+/// The OTLP exporter of a signal: one that does its own I/O (plain HTTP through reqwest's
+/// blocking client), or one polled on our runtime (gRPC, `https://` HTTP).
 #[derive(Debug)]
 pub(crate) enum EitherExporter<H, G> {
-    Http(H),
-    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
-    Grpc(G),
+    Direct(H),
+    #[cfg_attr(not(any(feature = "grpc", feature = "tls")), allow(dead_code))]
+    OnRuntime(G),
 }
 
 impl<H: SpanExporter, G: SpanExporter> SpanExporter for EitherExporter<H, G> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.export(batch).await,
-            Self::Grpc(e) => e.export(batch).await,
+            Self::Direct(e) => e.export(batch).await,
+            Self::OnRuntime(e) => e.export(batch).await,
         }
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.shutdown_with_timeout(timeout),
-            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
+            Self::Direct(e) => e.shutdown_with_timeout(timeout),
+            Self::OnRuntime(e) => e.shutdown_with_timeout(timeout),
         }
     }
     fn force_flush(&self) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.force_flush(),
-            Self::Grpc(e) => e.force_flush(),
+            Self::Direct(e) => e.force_flush(),
+            Self::OnRuntime(e) => e.force_flush(),
         }
     }
     fn set_resource(&mut self, resource: &Resource) {
         match self {
-            Self::Http(e) => e.set_resource(resource),
-            Self::Grpc(e) => e.set_resource(resource),
+            Self::Direct(e) => e.set_resource(resource),
+            Self::OnRuntime(e) => e.set_resource(resource),
         }
     }
 }
@@ -136,20 +137,20 @@ impl<H: SpanExporter, G: SpanExporter> SpanExporter for EitherExporter<H, G> {
 impl<H: LogExporter, G: LogExporter> LogExporter for EitherExporter<H, G> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.export(batch).await,
-            Self::Grpc(e) => e.export(batch).await,
+            Self::Direct(e) => e.export(batch).await,
+            Self::OnRuntime(e) => e.export(batch).await,
         }
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.shutdown_with_timeout(timeout),
-            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
+            Self::Direct(e) => e.shutdown_with_timeout(timeout),
+            Self::OnRuntime(e) => e.shutdown_with_timeout(timeout),
         }
     }
     fn set_resource(&mut self, resource: &Resource) {
         match self {
-            Self::Http(e) => e.set_resource(resource),
-            Self::Grpc(e) => e.set_resource(resource),
+            Self::Direct(e) => e.set_resource(resource),
+            Self::OnRuntime(e) => e.set_resource(resource),
         }
     }
 }
@@ -157,26 +158,26 @@ impl<H: LogExporter, G: LogExporter> LogExporter for EitherExporter<H, G> {
 impl<H: PushMetricExporter, G: PushMetricExporter> PushMetricExporter for EitherExporter<H, G> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.export(metrics).await,
-            Self::Grpc(e) => e.export(metrics).await,
+            Self::Direct(e) => e.export(metrics).await,
+            Self::OnRuntime(e) => e.export(metrics).await,
         }
     }
     fn force_flush(&self) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.force_flush(),
-            Self::Grpc(e) => e.force_flush(),
+            Self::Direct(e) => e.force_flush(),
+            Self::OnRuntime(e) => e.force_flush(),
         }
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match self {
-            Self::Http(e) => e.shutdown_with_timeout(timeout),
-            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
+            Self::Direct(e) => e.shutdown_with_timeout(timeout),
+            Self::OnRuntime(e) => e.shutdown_with_timeout(timeout),
         }
     }
     fn temporality(&self) -> Temporality {
         match self {
-            Self::Http(e) => e.temporality(),
-            Self::Grpc(e) => e.temporality(),
+            Self::Direct(e) => e.temporality(),
+            Self::OnRuntime(e) => e.temporality(),
         }
     }
 }

@@ -20,26 +20,53 @@ use telemetry_http_middleware::health::HealthRegistry;
 use telemetry_http_middleware::prometheus::PrometheusExporter;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// The process-wide span exporter (one global subscriber per test binary). Tests find their
-/// own spans by trace id, which they learn from the `traceresponse` header.
-pub fn spans() -> &'static InMemorySpanExporter {
-    static SPANS: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    SPANS.get_or_init(|| {
+static SPANS: OnceLock<(SpanLayer, InMemorySpanExporter)> = OnceLock::new();
+
+/// Which span layer the test binary's global subscriber uses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SpanLayer {
+    /// `telemetry_span_layer::OtelSpanLayer`, what `telemetry::init()` installs.
+    Ours,
+    /// `tracing-opentelemetry`'s layer, what hand-built subscribers usually have.
+    TracingOpentelemetry,
+}
+
+/// Installs the global subscriber with `layer` (first call wins; later calls must agree).
+pub fn install(layer: SpanLayer) -> &'static InMemorySpanExporter {
+    let (installed, exporter) = SPANS.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(exporter.clone())
             .build();
         let tracer = provider.tracer("conformance");
-        let subscriber =
-            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("one global subscriber per test binary");
+        let registry = tracing_subscriber::registry();
+        let result = match layer {
+            SpanLayer::Ours => tracing::subscriber::set_global_default(
+                registry.with(telemetry_span_layer::OtelSpanLayer::new(tracer)),
+            ),
+            SpanLayer::TracingOpentelemetry => tracing::subscriber::set_global_default(
+                registry.with(tracing_opentelemetry::layer().with_tracer(tracer)),
+            ),
+        };
+        result.expect("one global subscriber per test binary");
         opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]));
-        exporter
-    })
+        (layer, exporter)
+    });
+    assert_eq!(*installed, layer, "one span layer per test binary");
+    exporter
+}
+
+/// The process-wide span exporter (one global subscriber per test binary, with our span layer
+/// unless the binary installed another first). Tests find their own spans by trace id, which
+/// they learn from the `traceresponse` header.
+pub fn spans() -> &'static InMemorySpanExporter {
+    match SPANS.get() {
+        Some((_, exporter)) => exporter,
+        None => install(SpanLayer::Ours),
+    }
 }
 
 /// Per-server metrics: a meter provider whose only reader is the Prometheus exporter, so the

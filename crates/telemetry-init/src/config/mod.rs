@@ -2,6 +2,7 @@
 //! set on the [`Builder`](crate::Builder). See `docs/configuration.md` for the support table.
 
 mod env;
+mod tls;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,6 +11,8 @@ use std::time::Duration;
 pub use env::ConfigWarning;
 use env::parse_key_value_list;
 pub(crate) use env::{EnvReader, EnvSource, ProcessEnv};
+pub use tls::TlsSettings;
+use tls::tls_settings;
 
 /// OTLP transport and encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +128,17 @@ pub struct OtlpSettings {
     pub timeout: Duration,
     /// Body compression.
     pub compression: Compression,
-    /// PEM file with the CA certificate(s) to trust for TLS.
+    /// PEM file with the CA certificate(s) to trust for TLS (`OTEL_EXPORTER_OTLP_*CERTIFICATE`),
+    /// when it was readable and valid.
     pub certificate: Option<PathBuf>,
+    /// PEM file with the client certificate chain for mutual TLS
+    /// (`OTEL_EXPORTER_OTLP_*CLIENT_CERTIFICATE`), when it was usable with its key.
+    pub client_certificate: Option<PathBuf>,
+    /// PEM file with the client private key (`OTEL_EXPORTER_OTLP_*CLIENT_KEY`), when usable.
+    pub client_key: Option<PathBuf>,
+    /// The validated TLS material (from the files above or the builder); empty without the
+    /// `tls` feature.
+    pub tls: TlsSettings,
 }
 
 /// Configuration of one signal.
@@ -306,6 +318,8 @@ pub(crate) struct Overrides {
     pub log_schedule_delay: Option<Duration>,
     pub shutdown_timeout: Option<Duration>,
     pub sdk_disabled: Option<bool>,
+    pub tls_ca_pem: Option<Vec<u8>>,
+    pub tls_client_identity_pem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 const DEFAULT_ATTRIBUTE_VALUE_LENGTH: usize = 32 * 1024;
@@ -542,44 +556,34 @@ fn signal_settings(
         },
     };
 
-    let cert_var = format!("OTEL_EXPORTER_OTLP_{infix}_CERTIFICATE");
-    let certificate = match r.first(&[&cert_var, "OTEL_EXPORTER_OTLP_CERTIFICATE"]) {
-        None => None,
-        Some((var, raw)) => {
-            let path = PathBuf::from(&raw);
-            match std::fs::read(&path) {
-                Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE") => {
-                    {
-                        r.warn(
-                            &var,
-                            &raw,
-                            "this release has no TLS support, so the certificate is not used",
-                            "ignored",
-                        );
-                    }
-                    Some(path)
-                }
-                Ok(_) => {
-                    r.warn(
-                        &var,
-                        &raw,
-                        "the file holds no PEM certificate",
-                        "system roots",
-                    );
-                    None
-                }
-                Err(e) => {
-                    r.warn(
-                        &var,
-                        &raw,
-                        format!("cannot read the file: {e}"),
-                        "system roots",
-                    );
-                    None
-                }
-            }
+    let tls = tls_settings(r, infix, o);
+    #[cfg(feature = "tls")]
+    if endpoint
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        && tls.settings.ca_pem().is_none()
+    {
+        let system = crate::tls::system_roots();
+        if system.roots.is_empty() {
+            let problem = format!(
+                "{signal}: no system root certificates were found ({}), so the TLS handshake with \
+                 {} cannot succeed",
+                if system.errors.is_empty() {
+                    "the trust store is empty".to_string()
+                } else {
+                    system.errors.join("; ")
+                },
+                mask_url(&endpoint)
+            );
+            r.warn(
+                &format!("OTEL_EXPORTER_OTLP_{infix}_CERTIFICATE"),
+                "",
+                problem,
+                "an empty trust store (install the system CA bundle, e.g. ca-certificates, or \
+                 set OTEL_EXPORTER_OTLP_CERTIFICATE)",
+            );
         }
-    };
+    }
 
     SignalSettings {
         exporters,
@@ -589,7 +593,10 @@ fn signal_settings(
             headers,
             timeout,
             compression,
-            certificate,
+            certificate: tls.certificate,
+            client_certificate: tls.client_certificate,
+            client_key: tls.client_key,
+            tls: tls.settings,
         },
     }
 }
@@ -620,11 +627,13 @@ fn endpoint(
     };
     match url::Url::parse(&raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            #[cfg(not(feature = "tls"))]
             if u.scheme() == "https" {
                 r.warn(
                     &var,
                     &mask_url(&raw),
-                    "this release has no TLS support; exports to https endpoints fail",
+                    "no TLS support in this build (enable the `tls` cargo feature of \
+                     `telemetry`); exports to https endpoints fail",
                     "the endpoint is kept (send to a local collector over http instead)",
                 );
             }
@@ -868,6 +877,22 @@ fn sdk_log_level(r: &mut EnvReader<'_>) -> tracing::Level {
     }
 }
 
+/// ` certificate=PATH client_certificate=PATH` (paths only, never key material).
+fn tls_summary(s: &OtlpSettings) -> String {
+    let mut out = String::new();
+    if let Some(p) = &s.certificate {
+        out.push_str(&format!(" certificate={}", p.display()));
+    } else if s.tls.ca_pem().is_some() {
+        out.push_str(" certificate=<builder PEM>");
+    }
+    if let Some(p) = &s.client_certificate {
+        out.push_str(&format!(" client_certificate={}", p.display()));
+    } else if s.tls.has_client_identity() {
+        out.push_str(" client_certificate=<builder PEM>");
+    }
+    out
+}
+
 /// Replaces `user:password@` in a URL with `***@`.
 pub(crate) fn mask_url(raw: &str) -> String {
     match (raw.find("://"), raw.rfind('@')) {
@@ -920,11 +945,7 @@ impl fmt::Display for Config {
                 s.otlp.timeout.as_millis(),
                 s.otlp.compression,
                 headers.join(","),
-                s.otlp
-                    .certificate
-                    .as_ref()
-                    .map(|p| format!(" certificate={}", p.display()))
-                    .unwrap_or_default(),
+                tls_summary(&s.otlp),
             )?;
         }
         writeln!(f, "  sampler                 {}", self.sampler)?;

@@ -124,11 +124,15 @@ fn endpoint_credentials_are_masked_in_warnings_and_display() {
         "https://user:hunter2@host:4318",
     )]);
     assert!(!c.to_string().contains("hunter2"));
+    // Without the `tls` feature an https endpoint is reported; with it, it is simply used.
     let tls_warning = c
         .warnings
         .iter()
         .any(|w| w.problem.contains("no TLS support"));
-    assert!(tls_warning, "{:?}", c.warnings);
+    assert_eq!(tls_warning, cfg!(not(feature = "tls")), "{:?}", c.warnings);
+    for w in &c.warnings {
+        assert!(!w.to_string().contains("hunter2"), "{w}");
+    }
 }
 
 #[test]
@@ -233,15 +237,23 @@ fn certificate_must_be_a_readable_pem_file() {
         "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
         pem.to_str().unwrap(),
     )]);
-    assert_eq!(c.traces.otlp.certificate.as_deref(), Some(pem.as_path()));
-    // A valid file is accepted; without TLS support the warning says plainly it is not used.
-    assert!(
-        c.warnings
-            .iter()
-            .any(|w| w.problem.contains("no TLS support")),
-        "{:?}",
-        c.warnings
-    );
+    if cfg!(feature = "tls") {
+        // Looks like PEM, but the DER inside is no certificate.
+        assert_eq!(c.traces.otlp.certificate, None);
+        let w = warning_for(&c, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE");
+        assert!(w.problem.contains("usable X.509"), "{w}");
+        assert_eq!(w.fallback, "the system roots");
+    } else {
+        assert_eq!(c.traces.otlp.certificate.as_deref(), Some(pem.as_path()));
+        // A valid file is accepted; without TLS support the warning says plainly it is not used.
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.problem.contains("no TLS support")),
+            "{:?}",
+            c.warnings
+        );
+    }
     assert_eq!(c.logs.otlp.certificate, None);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -435,4 +447,99 @@ fn display_lists_everything_and_every_warning() {
     ] {
         assert!(shown.contains(needle), "missing {needle} in\n{shown}");
     }
+}
+
+#[test]
+fn client_certificate_without_key_is_reported_and_not_used() {
+    let dir = std::env::temp_dir().join(format!("telemetry-client-cert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("client.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let c = cfg(&[(
+        "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+        pem.to_str().unwrap(),
+    )]);
+    let w = warning_for(&c, "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE");
+    assert!(
+        w.problem.contains("OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"),
+        "{w}"
+    );
+    assert!(w.fallback.contains("no client certificate"), "{w}");
+    assert_eq!(c.metrics.otlp.client_certificate, None);
+    assert!(!c.metrics.otlp.tls.has_client_identity());
+    // Only metrics named a certificate.
+    assert!(
+        c.warnings
+            .iter()
+            .all(|w| !w.variable.contains("TRACES") && !w.variable.contains("LOGS")),
+        "{:?}",
+        c.warnings
+    );
+    let c = cfg(&[("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent/client.key")]);
+    assert!(
+        warning_for(&c, "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+            .problem
+            .contains("cannot read")
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// With real certificates: per-signal variables win, the pair is checked, key material never
+/// shows in `Display`/`Debug`.
+#[cfg(all(feature = "tls", feature = "testing"))]
+#[test]
+fn tls_files_are_validated_and_per_signal_values_win() {
+    let pki = crate::testing::TestPki::generate().unwrap();
+    let other = crate::testing::TestPki::generate().unwrap();
+    let dir = std::env::temp_dir().join(format!("telemetry-tls-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = pki.write_files(&dir).unwrap();
+    let other_key = dir.join("other.key");
+    std::fs::write(&other_key, other.client_key_pem()).unwrap();
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "hello").unwrap();
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (ca, cert, key) = (p(&files.ca), p(&files.client_cert), p(&files.client_key));
+    let (garbage, other_key) = (p(&garbage), p(&other_key));
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", &garbage),
+        ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", &ca),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cert),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &other_key),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", &key),
+    ]);
+    // Logs: its own valid CA. Traces and metrics: the generic garbage one, reported.
+    assert_eq!(c.logs.otlp.tls.ca_pem(), Some(pki.ca_pem().as_bytes()));
+    assert_eq!(c.logs.otlp.certificate.as_deref(), Some(files.ca.as_path()));
+    assert_eq!(c.traces.otlp.tls.ca_pem(), None);
+    let w = warning_for(&c, "OTEL_EXPORTER_OTLP_CERTIFICATE");
+    assert_eq!(w.value, garbage);
+    assert!(w.problem.contains("no PEM certificate"), "{w}");
+    // Traces: the matching per-signal key. Metrics and logs: the generic key of another cert.
+    assert!(c.traces.otlp.tls.has_client_identity());
+    assert_eq!(
+        c.traces.otlp.client_key.as_deref(),
+        Some(files.client_key.as_path())
+    );
+    assert!(!c.metrics.otlp.tls.has_client_identity());
+    assert!(!c.logs.otlp.tls.has_client_identity());
+    let mismatches: Vec<_> = c
+        .warnings
+        .iter()
+        .filter(|w| w.variable == "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+        .collect();
+    assert_eq!(mismatches.len(), 2, "{:?}", c.warnings);
+    assert!(
+        mismatches[0].problem.contains("does not match"),
+        "{}",
+        mismatches[0]
+    );
+    let shown = format!("{c}{c:?}");
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    assert!(shown.contains("client_certificate="), "{shown}");
+    let _ = std::fs::remove_dir_all(dir);
 }

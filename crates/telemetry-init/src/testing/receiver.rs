@@ -19,12 +19,14 @@ mod server;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 pub use model::{
     AttrValue, Attributes, MetricKind, PointValue, ReceivedDataPoint, ReceivedLogRecord,
     ReceivedSpan, RequestInfo, Scope, Signal, Transport,
 };
 pub use store::Fault;
+pub use tls::{ReceiverTls, TestPki, TestPkiFiles};
 
 /// The OTLP protobuf types (`opentelemetry_proto::tonic`), for reading raw requests.
 pub use opentelemetry_proto::tonic as proto;
@@ -58,6 +60,10 @@ pub enum ReceiverError {
          use FakeReceiver::start() outside one"
     )]
     NoRuntime,
+    /// The TLS settings (certificate, key, client CA) could not be used, or test certificates
+    /// could not be generated.
+    #[error("fake OTLP receiver: TLS: {0}")]
+    Tls(String),
     /// A `wait_for` predicate was still false when the timeout passed.
     #[error(
         "fake OTLP receiver: condition not met within {timeout:?}; received so far: {received}"
@@ -98,6 +104,7 @@ struct Running {
 pub struct FakeReceiverBuilder {
     http_port: u16,
     grpc_port: u16,
+    tls: Option<ReceiverTls>,
 }
 
 impl FakeReceiverBuilder {
@@ -110,6 +117,14 @@ impl FakeReceiverBuilder {
     /// Serve OTLP/gRPC on this loopback port instead of a free one (0 = pick a free port).
     pub fn grpc_port(mut self, port: u16) -> Self {
         self.grpc_port = port;
+        self
+    }
+
+    /// Terminate TLS on both listeners (OTLP/HTTP over `https://`, gRPC over TLS), optionally
+    /// demanding a client certificate. The endpoints then start with `https://`. Failed
+    /// handshakes are listed by [`FakeReceiver::tls_handshake_errors`].
+    pub fn tls(mut self, tls: ReceiverTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -248,6 +263,10 @@ impl FakeReceiverBuilder {
 ///   places where it is stricter than the OTLP/JSON spec (`null` members, unknown `AnyValue`
 ///   members, enum names, 32-bit integers as strings).
 /// - gRPC: the standard `opentelemetry.proto.collector.*.v1` services, gzip accepted.
+/// - TLS ([`FakeReceiverBuilder::tls`]): both listeners terminate TLS (rustls, ring provider
+///   passed explicitly, ALPN `h2` and `http/1.1`), optionally demanding a client certificate;
+///   [`TestPki`] generates the certificates at test time. Failed handshakes are kept
+///   ([`FakeReceiver::tls_handshake_errors`]).
 ///
 /// Dropping it stops both servers (and its background runtime, if it has one). All query
 /// methods return owned snapshots; they never block on the network.
@@ -256,6 +275,7 @@ pub struct FakeReceiver {
     exec: Exec,
     http_addr: SocketAddr,
     grpc_addr: SocketAddr,
+    tls: Option<server::Tls>,
     running: Mutex<Option<Running>>,
 }
 
@@ -264,6 +284,7 @@ impl fmt::Debug for FakeReceiver {
         f.debug_struct("FakeReceiver")
             .field("http_addr", &self.http_addr)
             .field("grpc_addr", &self.grpc_addr)
+            .field("tls", &self.tls.is_some())
             .field("running", &self.is_running())
             .finish_non_exhaustive()
     }
@@ -279,6 +300,7 @@ impl FakeReceiver {
         FakeReceiverBuilder {
             http_port: 0,
             grpc_port: 0,
+            tls: None,
         }
     }
 
@@ -295,15 +317,24 @@ impl FakeReceiver {
     }
 
     fn launch(config: FakeReceiverBuilder, exec: Exec) -> Result<FakeReceiver, ReceiverError> {
+        let shared = Arc::new(store::Shared::new());
+        let tls = match &config.tls {
+            Some(tls) => Some(server::Tls {
+                acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls.server_config()?)),
+                shared: shared.clone(),
+            }),
+            None => None,
+        };
         let http = bind("HTTP", loopback(config.http_port), None)?;
         let grpc = bind("gRPC", loopback(config.grpc_port), None)?;
         let http_addr = local_addr("HTTP", &http)?;
         let grpc_addr = local_addr("gRPC", &grpc)?;
         let receiver = FakeReceiver {
-            shared: Arc::new(store::Shared::new()),
+            shared,
             exec,
             http_addr,
             grpc_addr,
+            tls,
             running: Mutex::new(None),
         };
         receiver.serve(http, grpc)?;
@@ -316,15 +347,23 @@ impl FakeReceiver {
         grpc: std::net::TcpListener,
     ) -> Result<(), ReceiverError> {
         let handle = self.exec.handle();
-        let http =
-            server::spawn(handle, http, http::router(self.shared.clone())).map_err(|source| {
-                ReceiverError::Bind {
-                    what: "HTTP",
-                    addr: self.http_addr,
-                    source,
-                }
-            })?;
-        let grpc = match server::spawn(handle, grpc, grpc::router(self.shared.clone())) {
+        let http = server::spawn(
+            handle,
+            http,
+            http::router(self.shared.clone()),
+            self.tls.clone(),
+        )
+        .map_err(|source| ReceiverError::Bind {
+            what: "HTTP",
+            addr: self.http_addr,
+            source,
+        })?;
+        let grpc = match server::spawn(
+            handle,
+            grpc,
+            grpc::router(self.shared.clone()),
+            self.tls.clone(),
+        ) {
             Ok(grpc) => grpc,
             Err(source) => {
                 http.stop(None);
@@ -349,21 +388,38 @@ impl FakeReceiver {
         self.grpc_addr
     }
 
-    /// `http://127.0.0.1:PORT`: the OTLP/HTTP base endpoint (what `OTEL_EXPORTER_OTLP_ENDPOINT`
-    /// takes with `http/protobuf` or `http/json`; exporters append `/v1/<signal>`).
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with [`FakeReceiverBuilder::tls`]): the OTLP/HTTP base
+    /// endpoint (what `OTEL_EXPORTER_OTLP_ENDPOINT` takes with `http/protobuf` or `http/json`;
+    /// exporters append `/v1/<signal>`).
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}", self.http_addr)
+        format!("{}://{}", self.scheme(), self.http_addr)
     }
 
-    /// `http://127.0.0.1:PORT/v1/<signal>`: the full per-signal URL (what programmatic
-    /// `with_endpoint` on an HTTP exporter and `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` take).
+    /// `http://127.0.0.1:PORT/v1/<signal>` (`https://` with TLS): the full per-signal URL (what
+    /// programmatic `with_endpoint` on an HTTP exporter and `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// take).
     pub fn http_signal_url(&self, signal: Signal) -> String {
-        format!("http://{}{}", self.http_addr, signal.http_path())
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.http_addr,
+            signal.http_path()
+        )
     }
 
-    /// `http://127.0.0.1:PORT`: the OTLP/gRPC endpoint.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS): the OTLP/gRPC endpoint.
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        format!("{}://{}", self.scheme(), self.grpc_addr)
+    }
+
+    /// Why TLS handshakes failed (untrusted or missing client certificate, a client that does
+    /// not trust the receiver's certificate, ...), in arrival order. Always empty without TLS.
+    pub fn tls_handshake_errors(&self) -> Vec<String> {
+        self.shared.store().tls_errors().to_vec()
     }
 
     /// Whether the servers are currently accepting connections.
@@ -508,13 +564,14 @@ impl FakeReceiver {
             })
             .collect();
         format!(
-            "requests [{}]; spans {:?}; metrics {:?}; {} log records; {} rejected; decode errors {:?}",
+            "requests [{}]; spans {:?}; metrics {:?}; {} log records; {} rejected; decode errors {:?}; TLS handshake errors {:?}",
             counts.join(", "),
             span_names,
             metric_names,
             logs,
             store.requests().iter().filter(|r| !r.accepted).count(),
             store.decode_errors(),
+            store.tls_errors(),
         )
     }
 

@@ -10,12 +10,27 @@ use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::runtime::Handle;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use super::store::Shared;
+
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS termination of a listener, and where handshake failures are recorded.
+#[derive(Clone)]
+pub(crate) struct Tls {
+    pub acceptor: TlsAcceptor,
+    pub shared: Arc<Shared>,
+}
 
 /// Binds `addr` now, so the caller learns the port (and any error) synchronously.
 pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -61,6 +76,7 @@ pub(crate) fn spawn(
     runtime: &Handle,
     listener: std::net::TcpListener,
     app: Router,
+    tls: Option<Tls>,
 ) -> io::Result<RunningServer> {
     let listener = {
         let _enter = runtime.enter();
@@ -71,11 +87,11 @@ pub(crate) fn spawn(
         listener,
         _closed: tx,
     };
-    let task = runtime.spawn(serve(listening, app));
+    let task = runtime.spawn(serve(listening, app, tls));
     Ok(RunningServer { task, closed })
 }
 
-async fn serve(listening: Listening, app: Router) {
+async fn serve(listening: Listening, app: Router, tls: Option<Tls>) {
     // Dropping the set (when this task is aborted) aborts every connection task.
     let mut connections = JoinSet::new();
     loop {
@@ -84,12 +100,27 @@ async fn serve(listening: Listening, app: Router) {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
                     let service = TowerToHyperService::new(app.clone());
+                    let tls = tls.clone();
                     connections.spawn(async move {
                         // Errors here are client disconnects or protocol errors of one
                         // connection; the receiver keeps serving others.
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let builder = auto::Builder::new(TokioExecutor::new());
+                        let Some(tls) = tls else {
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                            return;
+                        };
+                        let handshake =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream));
+                        match handshake.await {
+                            Ok(Ok(stream)) => {
+                                let io = TokioIo::new(stream);
+                                let _ = builder.serve_connection(io, service).await;
+                            }
+                            Ok(Err(e)) => tls.shared.record_tls_error(e.to_string()),
+                            Err(_) => tls.shared.record_tls_error(format!(
+                                "handshake not completed within {HANDSHAKE_TIMEOUT:?}"
+                            )),
+                        }
                     });
                 }
                 // E.g. EMFILE: back off briefly instead of spinning.

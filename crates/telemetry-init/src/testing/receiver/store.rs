@@ -60,6 +60,7 @@ pub(crate) struct Store {
     logs: Vec<(Transport, ExportLogsServiceRequest)>,
     requests: Vec<RequestInfo>,
     decode_errors: Vec<String>,
+    tls_errors: Vec<String>,
 }
 
 /// State shared by the servers and the [`FakeReceiver`](super::FakeReceiver) handle.
@@ -166,6 +167,11 @@ impl Shared {
         self.notify();
     }
 
+    pub(crate) fn record_tls_error(&self, message: String) {
+        self.store().tls_errors.push(message);
+        self.notify();
+    }
+
     pub(crate) fn clear(&self) {
         *self.store() = Store::default();
         self.notify();
@@ -187,6 +193,10 @@ impl Store {
 
     pub(crate) fn requests(&self) -> &[RequestInfo] {
         &self.requests
+    }
+
+    pub(crate) fn tls_errors(&self) -> &[String] {
+        &self.tls_errors
     }
 
     pub(crate) fn decode_errors(&self) -> &[String] {

@@ -1,0 +1,91 @@
+//! Per-thread state: the parent chosen for the next span, and the contexts attached by entered
+//! spans. Plus the lookup from a `tracing::Span` to its OpenTelemetry context.
+
+use std::cell::RefCell;
+
+use opentelemetry::{Context, ContextGuard};
+use tracing_core::Dispatch;
+use tracing_core::span::Id;
+
+thread_local! {
+    static NEXT_PARENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static ATTACHED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `make` with `parent` as the parent of the first span an [`crate::OtelSpanLayer`]
+/// starts on this thread inside it, whatever the `tracing` parent of that span is (an explicit
+/// root with `parent: None` included).
+///
+/// This is how a server continues an incoming trace: extract the remote context from the request
+/// headers, then create the request span inside this call. Spans are started when they are
+/// created, so the parent has to be known then, not set afterwards.
+///
+/// ```
+/// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+///
+/// let remote = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+///     TraceId::from(7_u128),
+///     SpanId::from(9_u64),
+///     TraceFlags::SAMPLED,
+///     true,
+///     TraceState::default(),
+/// ));
+/// let span = telemetry_span_layer::with_parent_context(remote, || {
+///     tracing::info_span!(parent: None, "GET /items")
+/// });
+/// # drop(span);
+/// ```
+pub fn with_parent_context<R>(parent: Context, make: impl FnOnce() -> R) -> R {
+    let previous = NEXT_PARENT.with(|slot| slot.replace(Some(parent)));
+    let out = make();
+    // Not consumed (no layer, or the span was disabled): do not leak it to a later span.
+    NEXT_PARENT.with(|slot| *slot.borrow_mut() = previous);
+    out
+}
+
+/// The parent set by [`with_parent_context`] for the span being created, if any.
+pub(crate) fn take_next_parent() -> Option<Context> {
+    NEXT_PARENT.with(|slot| slot.borrow_mut().take())
+}
+
+/// Makes `cx` current on this thread until [`detach`] is called with the same span id.
+pub(crate) fn attach(id: &Id, cx: Context) {
+    let guard = cx.attach();
+    ATTACHED.with(|stack| stack.borrow_mut().push((id.clone(), guard)));
+}
+
+/// Restores the context that was current before the span `id` was entered here. Spans usually
+/// exit in reverse order of entry, so the search starts at the top.
+pub(crate) fn detach(id: &Id) {
+    let guard = ATTACHED.with(|stack| {
+        let mut stack = stack.borrow_mut();
+        let at = stack.iter().rposition(|(entered, _)| entered == id)?;
+        Some(stack.remove(at).1)
+    });
+    // Dropped outside the borrow: restoring the previous context runs OpenTelemetry code.
+    drop(guard);
+}
+
+/// Finds the context an [`crate::OtelSpanLayer`] keeps for a span, through the dispatcher.
+#[derive(Clone, Copy)]
+pub(crate) struct ContextLookup(pub(crate) fn(&Dispatch, &Id) -> Option<Context>);
+
+/// OpenTelemetry access to a `tracing::Span` handled by an [`crate::OtelSpanLayer`].
+pub trait SpanExt {
+    /// The OpenTelemetry context holding this span (its span context for propagation, and the
+    /// span itself for OpenTelemetry API calls such as `update_name`).
+    ///
+    /// `None` when the span is disabled, was filtered out of the layer, was sampled out of
+    /// existence by a suppressed context, or the current subscriber has no `OtelSpanLayer`.
+    fn otel_context(&self) -> Option<Context>;
+}
+
+impl SpanExt for tracing::Span {
+    fn otel_context(&self) -> Option<Context> {
+        self.with_subscriber(|(id, dispatch)| {
+            let lookup = dispatch.downcast_ref::<ContextLookup>()?;
+            (lookup.0)(dispatch, id)
+        })
+        .flatten()
+    }
+}

@@ -1,0 +1,48 @@
+//! A lean [`tracing_subscriber::Layer`] that turns `tracing` spans into OpenTelemetry spans.
+//!
+//! [`OtelSpanLayer`] does the job of `tracing-opentelemetry`'s layer with less work per span:
+//!
+//! - the OpenTelemetry span is **started when the `tracing` span is created** (no intermediate
+//!   `SpanBuilder` kept behind an `Arc<Mutex>` until first use), with the fields given at creation
+//!   as its attributes, so samplers see them;
+//! - the span's [`opentelemetry::Context`] is **attached on enter and detached on exit**, so
+//!   `Context::current()` inside a `tracing` span is that span: OpenTelemetry log records get its
+//!   trace and span ids, propagators inject it, and OpenTelemetry API calls such as
+//!   `Context::current().span().set_attribute(..)` reach it;
+//! - contextual parents come from `Context::current()`, which needs no registry lookup, and an
+//!   explicit parent for the next span (a server span continuing an incoming `traceparent`) is
+//!   given with [`with_parent_context`] before the span exists rather than patched in afterwards.
+//!
+//! Fields map as in `tracing-opentelemetry`: `otel.name`, `otel.kind`, `otel.status_code` and
+//! `otel.status_description` set the span's name, kind and status; other fields become
+//! attributes (`u64` values that fit are integers, not strings); events inside a span become span
+//! events named after their message, carrying `level` and `target`; an `ERROR` event marks the
+//! span as failed; `follows_from` becomes a link.
+//!
+//! ```
+//! use opentelemetry::trace::TracerProvider as _;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(telemetry_span_layer::OtelSpanLayer::new(provider.tracer("app")));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("work", otel.kind = "internal", items = 3_u64);
+//!     let _entered = span.enter();
+//!     // The OpenTelemetry context is this span while it is entered.
+//!     use opentelemetry::trace::TraceContextExt as _;
+//!     assert!(opentelemetry::Context::current().span().span_context().is_valid());
+//! });
+//! ```
+//!
+//! Dependencies: `opentelemetry` (the trace API the spans are created through; any
+//! [`opentelemetry::trace::Tracer`] works), `tracing`, `tracing-core` and
+//! `tracing-subscriber` (the `Layer` trait, the span registry whose extensions hold each span's
+//! context, and `tracing::Span` for [`SpanExt`]).
+
+mod context;
+mod fields;
+mod layer;
+
+pub use context::{SpanExt, with_parent_context};
+pub use layer::OtelSpanLayer;
