@@ -297,5 +297,77 @@ fn bench_actix(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_axum, bench_actix);
+/// The floor: the telemetry one request produces, made with direct SDK calls and no framework
+/// or middleware logic: extract the incoming traceparent, a server span with the attributes the
+/// middleware sets, and the five metric measurements (unbound SDK instruments). Any middleware
+/// emitting the same data costs at least this per request on this machine.
+fn bench_floor(c: &mut Criterion) {
+    use opentelemetry::KeyValue;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::propagation::TextMapPropagator as _;
+    use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
+    let (provider, _stock) = stock_dispatch();
+    let tracer = provider.tracer("floor");
+    let meters = meter_provider();
+    let meter = meters.meter("floor");
+    let duration = meter.f64_histogram("http.server.request.duration").build();
+    let requests = meter.u64_counter("http.server.requests").build();
+    let active = meter
+        .i64_up_down_counter("http.server.active_requests")
+        .build();
+    let request_size = meter.u64_histogram("http.server.request.body.size").build();
+    let response_size = meter
+        .u64_histogram("http.server.response.body.size")
+        .build();
+    let propagator = TraceContextPropagator::new();
+    let mut headers = std::collections::HashMap::new();
+    headers.insert("traceparent".to_string(), TRACEPARENT.to_string());
+    let mut group = c.benchmark_group("http/floor");
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30);
+    group.bench_function("raw_sdk_request_telemetry", |b| {
+        measure(b, || {
+            let start = std::time::Instant::now();
+            let parent = propagator.extract(&headers);
+            let active_attrs = [
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("url.scheme", "http"),
+            ];
+            active.add(1, &active_attrs);
+            let mut span = tracer
+                .span_builder("GET /users/{id}")
+                .with_kind(SpanKind::Server)
+                .with_attributes([
+                    KeyValue::new("http.request.method", "GET"),
+                    KeyValue::new("http.route", "/users/{id}".to_string()),
+                    KeyValue::new("url.path", "/users/42".to_string()),
+                    KeyValue::new("url.scheme", "http"),
+                    KeyValue::new("network.protocol.version", "1.1"),
+                    KeyValue::new("user_agent.original", "bench/1.0".to_string()),
+                    KeyValue::new("client.address", "127.0.0.1".to_string()),
+                    KeyValue::new("request_id", "0123456789abcdef".to_string()),
+                ])
+                .start_with_context(&tracer, &parent);
+            span.set_attribute(KeyValue::new("http.response.status_code", 200_i64));
+            let attrs = [
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("http.route", "/users/{id}"),
+                KeyValue::new("http.response.status_code", 200_i64),
+                KeyValue::new("url.scheme", "http"),
+                KeyValue::new("network.protocol.version", "1.1"),
+            ];
+            duration.record(start.elapsed().as_secs_f64(), &attrs);
+            requests.add(1, &attrs);
+            request_size.record(0, &attrs);
+            response_size.record(7, &attrs);
+            active.add(-1, &active_attrs);
+            span.end();
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_floor, bench_axum, bench_actix);
 criterion_main!(benches);

@@ -378,3 +378,32 @@ async fn instrumented_futures_parent_their_children_on_any_thread() {
         assert_eq!(step.parent_span_id, request.span_context.span_id());
     }
 }
+
+#[test]
+fn in_layer_targets_skip_spans_and_events_without_registry_filters() {
+    let targets: tracing_subscriber::filter::Targets = "info,noisy=off".parse().expect("targets");
+    let h = Harness::with(
+        Sampler::AlwaysOn,
+        |l| l.with_targets(targets),
+        Some("trace"),
+    );
+    h.run(|| {
+        tracing::info_span!("top").in_scope(|| {
+            tracing::debug!("below the level");
+            tracing::info_span!(target: "noisy", "muted").in_scope(|| {
+                tracing::info_span!("leaf").in_scope(|| tracing::info!("kept"));
+            });
+        });
+    });
+    let spans = h.spans();
+    assert_eq!(names(&spans).len(), 2, "{:?}", names(&spans));
+    let top = h.span("top");
+    assert!(
+        top.events.is_empty(),
+        "debug event filtered: {:?}",
+        top.events
+    );
+    let leaf = h.span("leaf");
+    assert_eq!(leaf.parent_span_id, top.span_context.span_id());
+    assert_eq!(leaf.events.len(), 1);
+}
