@@ -13,6 +13,8 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+use telemetry_span_layer::OtelSpanLayer;
+
 use crate::ValueRedactor;
 use crate::config::{Config, ConfigWarning, ConsoleFormat};
 use crate::console::{ConsoleSink, JsonFormat, RateLimit, RedactingWriter};
@@ -71,10 +73,9 @@ pub(crate) struct Parts<'a> {
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
-/// One layer's filter: `EnvFilter` always (it validates and reports), plus `Targets` when the
-/// directives are plain `target=level` ones (no span or field filters).
+/// One layer's filter: `Targets` when the directives are plain `target=level` ones (no span or
+/// field filters). Validated by `EnvFilter`, which reports a bad `RUST_LOG` and falls back.
 struct LayerFilter {
-    env: EnvFilter,
     targets: Option<Targets>,
 }
 
@@ -82,10 +83,14 @@ impl LayerFilter {
     fn new(directives: &str, user_filter: &str, warnings: &mut Vec<ConfigWarning>) -> Self {
         let env = filter(directives, user_filter, warnings);
         // Parsed from the directives EnvFilter accepted (possibly the "info" fallback).
+        // `Targets` would take `[span]=debug` for a target named "[span]": span and field
+        // filters are recognised here.
         let accepted = env.to_string();
+        let dynamic = accepted.contains(['[', '{']);
         Self {
-            targets: accepted.parse::<Targets>().ok(),
-            env,
+            targets: (!dynamic)
+                .then(|| accepted.parse::<Targets>().ok())
+                .flatten(),
         }
     }
 }
@@ -129,11 +134,16 @@ impl<S: tracing::Subscriber> Layer<S> for AnyTargets {
 
 /// Builds the subscriber as a [`tracing::Dispatch`].
 ///
-/// With plain `target=level` directives (the usual `RUST_LOG`), the span layer and the log
-/// bridge check their `Targets` themselves and a global [`AnyTargets`] keeps unwanted callsites
-/// disabled: per-layer filters would cost a registry lookup per layer on every span enter, exit
-/// and close (docs/benchmarks.md). Directives with span or field filters need `EnvFilter`'s
-/// per-span state, so each layer is then wrapped in its own per-layer `EnvFilter`.
+/// The span layer and the log bridge check a `Targets` filter themselves rather than sitting
+/// behind per-layer filters, which would cost a registry lookup per layer on every span enter,
+/// exit and close (docs/tracing-bridge.md). In front of everything, a global filter keeps
+/// callsites no layer wants disabled:
+///
+/// - plain `target=level` directives (the usual `RUST_LOG`): [`AnyTargets`] of the three layers'
+///   filters, and each layer checks its own;
+/// - directives with span or field filters (`[checkout]=debug`): those need `EnvFilter`'s
+///   per-span scope, which works as a global filter; the layers then only drop the exporters'
+///   own crates, and the console shows what the global filter lets through.
 pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     let Parts {
         config,
@@ -158,52 +168,63 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     let console_filter =
         LayerFilter::new(&directives(&user, &console_extra), &user, &mut Vec::new());
 
-    let mut used = Vec::new();
-    if export {
-        used.extend([&span_filter, &log_filter]);
-    }
-    if console_on {
-        used.push(&console_filter);
-    }
-    let global = used
+    let plain = [&span_filter, &log_filter, &console_filter]
         .iter()
-        .map(|f| f.targets.clone())
-        .collect::<Option<Vec<Targets>>>()
-        .map(AnyTargets);
-    let fast = global.is_some();
+        .all(|f| f.targets.is_some());
+    let (global_targets, global_env, span_targets, log_targets, console_targets) = if plain {
+        let mut used = Vec::new();
+        if export {
+            used.extend([&span_filter.targets, &log_filter.targets]);
+        }
+        if console_on {
+            used.push(&console_filter.targets);
+        }
+        let any = AnyTargets(used.into_iter().flatten().cloned().collect());
+        (
+            Some(any),
+            None,
+            span_filter.targets,
+            log_filter.targets,
+            console_filter.targets,
+        )
+    } else {
+        let mut extra = vec![(HTTP_SPAN_TARGET, "info")];
+        extra.extend(console_extra);
+        let global = filter(&directives(&user, &extra), &user, &mut Vec::new());
+        let not_noise = directives("trace", &noise).parse::<Targets>().ok();
+        (None, Some(global), not_noise.clone(), not_noise, None)
+    };
 
-    let mut layers: Vec<BoxedLayer> = Vec::new();
-    if console_on {
+    let console = console_on.then(|| {
         let console = console_layer(config, redactor, sink);
-        layers.push(match &console_filter.targets {
-            Some(targets) if fast => console.with_filter(targets.clone()).boxed(),
-            _ => console.with_filter(console_filter.env).boxed(),
-        });
-    }
+        match console_targets {
+            Some(targets) => console.with_filter(targets).boxed(),
+            None => console,
+        }
+    });
+    let (mut spans, mut logs) = (None, None);
     if export {
-        let spans = telemetry_span_layer::OtelSpanLayer::new(tracer_provider.tracer("telemetry"));
-        let mut logs = LogBridge {
+        let mut layer = OtelSpanLayer::new(tracer_provider.tracer("telemetry"));
+        if let Some(targets) = span_targets {
+            layer = layer.with_targets(targets);
+        }
+        spans = Some(layer);
+        logs = Some(LogBridge {
             logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
-            targets: None,
+            targets: log_targets,
             redactor: log_redactor,
             max_value_len: config.limits.log_attribute_value_length,
             max_attributes: config.limits.log_attribute_count,
-        };
-        match (span_filter.targets, log_filter.targets) {
-            (Some(span_targets), Some(log_targets)) if fast => {
-                layers.push(spans.with_targets(span_targets).boxed());
-                logs.targets = Some(log_targets);
-                layers.push(logs.boxed());
-            }
-            _ => {
-                layers.push(spans.with_filter(span_filter.env).boxed());
-                layers.push(logs.with_filter(log_filter.env).boxed());
-            }
-        }
+        });
     }
     config.warnings.extend(warnings);
 
-    let subscriber = Registry::default().with(layers).with(global);
+    let subscriber = Registry::default()
+        .with(console)
+        .with(spans)
+        .with(logs)
+        .with(global_targets)
+        .with(global_env);
     tracing::Dispatch::new(subscriber)
 }
 

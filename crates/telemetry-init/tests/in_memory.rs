@@ -131,3 +131,54 @@ fn huge_attribute_values_are_truncated_at_a_char_boundary() {
     let v = attribute(&span, "payload").unwrap().as_str().into_owned();
     assert_eq!(v, "ééééé");
 }
+
+/// Filters: plain `target=level` directives are checked inside the span layer and log bridge;
+/// a span-scoped directive (`[span]=level`) needs `EnvFilter`'s per-span state and falls back
+/// to per-layer filters. Both must select the same things.
+#[test]
+fn plain_and_span_scoped_filters_select_spans_and_logs() {
+    for (filter, debug_inside_kept) in [
+        ("info,noisy=off", false),
+        ("info,noisy=off,[checkout]=debug", true),
+    ] {
+        let guard = telemetry::builder()
+            .service_name("filters")
+            .log_filter(filter)
+            .in_memory()
+            .env_lookup(|_| None)
+            .init()
+            .expect("init");
+        tracing::dispatcher::with_default(guard.dispatch(), || {
+            tracing::info_span!("checkout").in_scope(|| tracing::debug!("inside checkout"));
+            tracing::info_span!("order").in_scope(|| {
+                tracing::info_span!(target: "noisy", "muted").in_scope(|| {
+                    tracing::info_span!("payment").in_scope(|| tracing::info!("paid"));
+                });
+            });
+            tracing::debug!("outside any span");
+            // The middleware's target is always exported, whatever the filter says.
+            tracing::info_span!(target: "telemetry::http", "GET /x").in_scope(|| {});
+        });
+        let c = guard.captured();
+        let names: Vec<String> = c.spans().iter().map(|s| s.name.to_string()).collect();
+        assert!(!names.iter().any(|n| n == "muted"), "{filter}: {names:?}");
+        assert!(names.iter().any(|n| n == "GET /x"), "{filter}: {names:?}");
+        let order = c.span("order");
+        assert_eq!(
+            c.span("payment").parent_span_id,
+            order.span_context.span_id(),
+            "{filter}: a filtered-out span is skipped in the parent chain"
+        );
+        let bodies: Vec<String> = c.logs().into_iter().map(|l| l.body).collect();
+        assert!(bodies.contains(&"paid".to_string()), "{filter}: {bodies:?}");
+        assert!(
+            !bodies.contains(&"outside any span".to_string()),
+            "{filter}: {bodies:?}"
+        );
+        assert_eq!(
+            bodies.contains(&"inside checkout".to_string()),
+            debug_inside_kept,
+            "{filter}: {bodies:?}"
+        );
+    }
+}
