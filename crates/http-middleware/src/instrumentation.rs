@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use opentelemetry::InstrumentationScope;
+use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::{SpanContext, TraceContextExt};
-use tracing::field::Empty;
+use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
 
 use crate::metrics::{ErrorType, Measurement, RouteSeries, ServerMetrics};
 use crate::semconv;
@@ -406,11 +406,9 @@ impl Inner {
                     "HTTP request",
                     otel.name = name.format(semconv::SpanName { method, route: req.route }),
                     otel.kind = "server",
-                    otel.status_code = Empty,
                     http.request.method = method,
                     http.request.method_original = (method == "_OTHER").then_some(req.method),
                     http.route = req.route,
-                    http.response.status_code = Empty,
                     url.path = req.path,
                     url.query = req
                         .query
@@ -421,7 +419,6 @@ impl Inner {
                     network.protocol.version = req.version,
                     user_agent.original = req.user_agent,
                     client.address = req.client_address.as_ref().map(|a| client.format(a)),
-                    error.type = Empty,
                     request_id = request_id.as_str(),
                 )
             };
@@ -474,35 +471,36 @@ impl Observation {
         }
         let mut trace = None;
         if !self.span.is_disabled() {
+            // Set on the OpenTelemetry span directly: one context lookup (needed for the
+            // response header anyway) instead of a subscriber dispatch per `record`.
+            let cx = span_context::of(&self.span);
+            let span = cx.span();
+            let mut attributes = Vec::with_capacity(3);
+            attributes.push(KeyValue::new(
+                semconv::attr::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(status),
+            ));
             if server_error {
-                self.span.record("otel.status_code", "error");
-                self.span
-                    .record("error.type", tracing::field::display(status));
+                span.set_status(Status::error(""));
+                attributes.push(KeyValue::new(semconv::attr::ERROR_TYPE, status.to_string()));
             }
-            self.span
-                .record("http.response.status_code", i64::from(status));
             if let Some(route) = late_route {
-                self.span.record("http.route", route);
+                attributes.push(KeyValue::new(semconv::attr::HTTP_ROUTE, route.to_owned()));
+                let method = semconv::METHODS.get(self.method).copied();
+                let method = method.unwrap_or(semconv::ERROR_TYPE_OTHER);
+                span.update_name(
+                    semconv::SpanName {
+                        method,
+                        route: Some(route),
+                    }
+                    .to_string(),
+                );
             }
+            span.set_attributes(attributes);
             let header = self.inner.trace_response_header;
-            if header.enabled() || late_route.is_some() {
-                let cx = span_context::of(&self.span);
-                let span = cx.span();
-                if let Some(route) = late_route {
-                    let method = semconv::METHODS.get(self.method).copied();
-                    let method = method.unwrap_or(semconv::ERROR_TYPE_OTHER);
-                    span.update_name(
-                        semconv::SpanName {
-                            method,
-                            route: Some(route),
-                        }
-                        .to_string(),
-                    );
-                }
-                let sc = span.span_context();
-                if header.enabled() && sc.is_valid() {
-                    trace = Some((header, TraceHeaderValue::new(sc)));
-                }
+            let sc = span.span_context();
+            if header.enabled() && sc.is_valid() {
+                trace = Some((header, TraceHeaderValue::new(sc)));
             }
         }
         ResponseHeaders {
@@ -516,8 +514,12 @@ impl Observation {
     pub(crate) fn on_error(&mut self) {
         self.error_type = Some(ErrorType::Other);
         if !self.span.is_disabled() {
-            self.span.record("otel.status_code", "error");
-            self.span.record("error.type", semconv::ERROR_TYPE_OTHER);
+            let cx = span_context::of(&self.span);
+            cx.span().set_status(Status::error(""));
+            cx.span().set_attribute(KeyValue::new(
+                semconv::attr::ERROR_TYPE,
+                semconv::ERROR_TYPE_OTHER,
+            ));
         }
     }
 

@@ -9,7 +9,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// The OpenTelemetry context holding `span`; the empty context when no layer handles it.
 pub(crate) fn of(span: &tracing::Span) -> Context {
     span.otel_context().unwrap_or_else(|| {
-        // tracing-opentelemetry's lookup; `Context::current()` when it has none either.
+        // tracing-opentelemetry's lookup; the empty context when it has none either.
         OpenTelemetrySpanExt::context(span)
     })
 }

@@ -2,6 +2,7 @@
 //! spans. Plus the lookup from a `tracing::Span` to its OpenTelemetry context.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::{Context, ContextGuard};
 use tracing_core::Dispatch;
@@ -9,7 +10,7 @@ use tracing_core::span::Id;
 
 thread_local! {
     static NEXT_PARENT: RefCell<Option<Context>> = const { RefCell::new(None) };
-    static ATTACHED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    static ATTACHED: RefCell<Vec<(LayerId, Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `make` with `parent` as the parent of the first span an [`crate::OtelSpanLayer`]
@@ -36,11 +37,19 @@ thread_local! {
 /// # drop(span);
 /// ```
 pub fn with_parent_context<R>(parent: Context, make: impl FnOnce() -> R) -> R {
-    let previous = NEXT_PARENT.with(|slot| slot.replace(Some(parent)));
-    let out = make();
-    // Not consumed (no layer, or the span was disabled): do not leak it to a later span.
-    NEXT_PARENT.with(|slot| *slot.borrow_mut() = previous);
-    out
+    /// Puts the previous parent back when `make` returns or unwinds: an unconsumed parent (no
+    /// layer, a disabled span, or a panic before the span was created) must not leak to a later
+    /// span on this thread, which may go on serving after the panic is caught.
+    struct Restore(Option<Context>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            // `try_with`: a no-op while the thread's locals are being destroyed.
+            let _ = NEXT_PARENT.try_with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(NEXT_PARENT.with(|slot| slot.replace(Some(parent))));
+    make()
 }
 
 /// The parent set by [`with_parent_context`] for the span being created, if any.
@@ -48,19 +57,35 @@ pub(crate) fn take_next_parent() -> Option<Context> {
     NEXT_PARENT.with(|slot| slot.borrow_mut().take())
 }
 
-/// Makes `cx` current on this thread until [`detach`] is called with the same span id.
-pub(crate) fn attach(id: &Id, cx: Context) {
-    let guard = cx.attach();
-    ATTACHED.with(|stack| stack.borrow_mut().push((id.clone(), guard)));
+/// Tells apart the layers that share a thread's [`ATTACHED`] stack: span ids are only unique
+/// within one registry, and a thread can run spans of several subscribers (a scoped dispatcher
+/// inside the global one), so an id alone could detach another layer's span.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct LayerId(u64);
+
+impl LayerId {
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
-/// Restores the context that was current before the span `id` was entered here. Spans usually
-/// exit in reverse order of entry, so the search starts at the top.
-pub(crate) fn detach(id: &Id) {
+/// Makes `cx` current on this thread until [`detach`] is called with the same layer and span.
+pub(crate) fn attach(layer: LayerId, id: &Id, cx: Context) {
+    let guard = cx.attach();
+    ATTACHED.with(|stack| stack.borrow_mut().push((layer, id.clone(), guard)));
+}
+
+/// Restores the context that was current before the span `id` was entered here by `layer`.
+/// Spans usually exit in reverse order of entry, so the search starts at the top; the
+/// OpenTelemetry context stack handles guards dropped out of order.
+pub(crate) fn detach(layer: LayerId, id: &Id) {
     let guard = ATTACHED.with(|stack| {
         let mut stack = stack.borrow_mut();
-        let at = stack.iter().rposition(|(entered, _)| entered == id)?;
-        Some(stack.remove(at).1)
+        let at = stack
+            .iter()
+            .rposition(|(owner, entered, _)| *owner == layer && entered == id)?;
+        Some(stack.remove(at).2)
     });
     // Dropped outside the borrow: restoring the previous context runs OpenTelemetry code.
     drop(guard);

@@ -14,7 +14,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::context::{self, ContextLookup};
+use crate::context::{self, ContextLookup, LayerId};
 use crate::fields::Fields;
 
 /// The span's OpenTelemetry context, kept in the registry's span extensions.
@@ -27,6 +27,7 @@ struct OtelSpan {
 /// `S` is the subscriber it is layered onto (inferred); `T` the OpenTelemetry tracer.
 pub struct OtelSpanLayer<S, T> {
     tracer: T,
+    id: LayerId,
     lookup: ContextLookup,
     span_events: bool,
     exceptions: bool,
@@ -54,6 +55,7 @@ where
     pub fn new(tracer: T) -> Self {
         Self {
             tracer,
+            id: LayerId::next(),
             lookup: ContextLookup(lookup::<S>),
             span_events: true,
             exceptions: true,
@@ -141,9 +143,13 @@ where
         if !self.wants(meta) {
             return;
         }
-        let parent = match context::take_next_parent() {
+        // Taken even when suppressed, so it cannot leak to a later span.
+        let next_parent = context::take_next_parent();
+        if Context::is_current_telemetry_suppressed() {
+            return;
+        }
+        let parent = match next_parent {
             Some(parent) => parent,
-            None if Context::is_current_telemetry_suppressed() => return,
             None => match attrs.parent() {
                 Some(parent) => self.context_of(&ctx, parent).unwrap_or_default(),
                 None if attrs.is_root() => Context::new(),
@@ -235,12 +241,12 @@ where
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         if let Some(cx) = self.context_of(&ctx, id) {
-            context::attach(id, cx);
+            context::attach(self.id, id, cx);
         }
     }
 
     fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
-        context::detach(id);
+        context::detach(self.id, id);
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
