@@ -17,6 +17,10 @@ thread_local! {
 /// starts on this thread inside it, whatever the `tracing` parent of that span is (an explicit
 /// root with `parent: None` included).
 ///
+/// Inside a telemetry-suppressed scope ([`Context::enter_telemetry_suppressed_scope`]) no span is
+/// started and the parent is discarded. The previous parent is restored when `make` returns or
+/// panics.
+///
 /// This is how a server continues an incoming trace: extract the remote context from the request
 /// headers, then create the request span inside this call. Spans are started when they are
 /// created, so the parent has to be known then, not set afterwards.
@@ -93,7 +97,10 @@ pub(crate) fn detach(layer: LayerId, id: &Id) {
 
 /// Finds the context an [`crate::OtelSpanLayer`] keeps for a span, through the dispatcher.
 #[derive(Clone, Copy)]
-pub(crate) struct ContextLookup(pub(crate) fn(&Dispatch, &Id) -> Option<Context>);
+pub(crate) struct ContextLookup(
+    pub(crate) fn(&Dispatch, &Id, LayerId) -> Option<Context>,
+    pub(crate) LayerId,
+);
 
 /// OpenTelemetry access to a `tracing::Span` handled by an [`crate::OtelSpanLayer`].
 pub trait SpanExt {
@@ -102,6 +109,7 @@ pub trait SpanExt {
     ///
     /// `None` when the span is disabled, was filtered out of the layer, was sampled out of
     /// existence by a suppressed context, or the current subscriber has no `OtelSpanLayer`.
+    /// With several layers in one subscriber, the outermost layer's context.
     fn otel_context(&self) -> Option<Context>;
 }
 
@@ -109,7 +117,7 @@ impl SpanExt for tracing::Span {
     fn otel_context(&self) -> Option<Context> {
         self.with_subscriber(|(id, dispatch)| {
             let lookup = dispatch.downcast_ref::<ContextLookup>()?;
-            (lookup.0)(dispatch, id)
+            (lookup.0)(dispatch, id, lookup.1)
         })
         .flatten()
     }

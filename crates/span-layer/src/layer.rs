@@ -18,8 +18,39 @@ use crate::context::{self, ContextLookup, LayerId};
 use crate::fields::Fields;
 
 /// The span's OpenTelemetry context, kept in the registry's span extensions.
+///
+/// Extensions hold one value per type, so every [`OtelSpanLayer`] of a subscriber shares this
+/// one (inserting a second value of a type panics): each layer's context is kept under its
+/// [`LayerId`]. The usual single layer uses `first` and allocates nothing more.
 struct OtelSpan {
-    cx: Context,
+    first: Option<(LayerId, Context)>,
+    more: Vec<(LayerId, Context)>,
+}
+
+impl OtelSpan {
+    fn get(&self, layer: LayerId) -> Option<&Context> {
+        self.first
+            .iter()
+            .chain(&self.more)
+            .find(|(owner, _)| *owner == layer)
+            .map(|(_, cx)| cx)
+    }
+
+    fn take(&mut self, layer: LayerId) -> Option<Context> {
+        if self
+            .first
+            .as_ref()
+            .is_some_and(|(owner, _)| *owner == layer)
+        {
+            return self.first.take().map(|(_, cx)| cx);
+        }
+        let at = self.more.iter().position(|(owner, _)| *owner == layer)?;
+        Some(self.more.swap_remove(at).1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none() && self.more.is_empty()
+    }
 }
 
 /// A [`Layer`] that mirrors `tracing` spans as OpenTelemetry spans; see the [crate docs](crate).
@@ -53,10 +84,11 @@ where
     /// A layer creating its spans with `tracer`. Events become span events and error fields
     /// become `exception.message` attributes; see the `with_*` methods to turn those off.
     pub fn new(tracer: T) -> Self {
+        let id = LayerId::next();
         Self {
             tracer,
-            id: LayerId::next(),
-            lookup: ContextLookup(lookup::<S>),
+            id,
+            lookup: ContextLookup(lookup::<S>, id),
             span_events: true,
             exceptions: true,
             targets: None,
@@ -98,7 +130,7 @@ where
     fn context_of(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {
         let span = ctx.span(id)?;
         let extensions = span.extensions();
-        extensions.get::<OtelSpan>().map(|data| data.cx.clone())
+        extensions.get::<OtelSpan>()?.get(self.id).cloned()
     }
 
     /// Applies `record`ed fields to a started span.
@@ -122,14 +154,14 @@ where
 }
 
 /// The context of span `id` in the dispatcher's registry (see [`crate::SpanExt`]).
-fn lookup<S>(dispatch: &Dispatch, id: &Id) -> Option<Context>
+fn lookup<S>(dispatch: &Dispatch, id: &Id, layer: LayerId) -> Option<Context>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let subscriber = dispatch.downcast_ref::<S>()?;
     let span = subscriber.span(id)?;
     let extensions = span.extensions();
-    extensions.get::<OtelSpan>().map(|data| data.cx.clone())
+    extensions.get::<OtelSpan>()?.get(layer).cloned()
 }
 
 impl<S, T> Layer<S> for OtelSpanLayer<S, T>
@@ -177,7 +209,15 @@ where
         }
         let cx = parent.with_span(span);
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(OtelSpan { cx });
+            let mut extensions = span.extensions_mut();
+            match extensions.get_mut::<OtelSpan>() {
+                // Another `OtelSpanLayer` of this subscriber got there first.
+                Some(data) => data.more.push((self.id, cx)),
+                None => extensions.insert(OtelSpan {
+                    first: Some((self.id, cx)),
+                    more: Vec::new(),
+                }),
+            }
         }
     }
 
@@ -250,13 +290,18 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
-        let data = match ctx.span(&id) {
-            Some(span) => span.extensions_mut().remove::<OtelSpan>(),
-            None => None,
-        };
+        let cx = ctx.span(&id).and_then(|span| {
+            let mut extensions = span.extensions_mut();
+            let data = extensions.get_mut::<OtelSpan>()?;
+            let cx = data.take(self.id);
+            if data.is_empty() {
+                extensions.remove::<OtelSpan>();
+            }
+            cx
+        });
         // Ended with no registry lock held: processors may run arbitrary code.
-        if let Some(data) = data {
-            data.cx.span().end();
+        if let Some(cx) = cx {
+            cx.span().end();
         }
     }
 

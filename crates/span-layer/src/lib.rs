@@ -19,6 +19,15 @@
 //! events named after their message, carrying `level` and `target`; an `ERROR` event marks the
 //! span as failed; `follows_from` becomes a link.
 //!
+//! Spans end in the layer's `on_close`, so span processors run there (a simple processor exports
+//! there too). Code they run must not create `tracing` spans: `tracing-subscriber`'s registry
+//! never frees a span created and closed during another span's close, and that span keeps its
+//! parents open, so they are never exported. The batch processor only queues in `on_end`.
+//!
+//! Several `OtelSpanLayer`s may share a subscriber (each keeps its own span per `tracing` span),
+//! but there is one current OpenTelemetry context per thread: contextual parents come from the
+//! layer entered last, that is the outermost one.
+//!
 //! ```
 //! use opentelemetry::trace::TracerProvider as _;
 //! use tracing_subscriber::layer::SubscriberExt;

@@ -7,8 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Barrier;
 
 use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-    TracerProvider as _,
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState, TracerProvider as _,
 };
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracer, SdkTracerProvider, SpanData};
@@ -132,7 +131,12 @@ fn a_panicking_field_propagates_and_later_spans_still_parent_correctly() {
     let h = Harness::new();
     let outer_cx = h.run(|| {
         let outer = tracing::info_span!("outer");
-        let outer_cx = outer.otel_context().expect("outer").span().span_context().clone();
+        let outer_cx = outer
+            .otel_context()
+            .expect("outer")
+            .span()
+            .span_context()
+            .clone();
         let _outer = outer.enter();
         // Panics at creation, while the layer visits the fields. (The registry has already
         // allocated that span, holding a reference to `outer` that is never released: `outer`
@@ -148,9 +152,8 @@ fn a_panicking_field_propagates_and_later_spans_still_parent_correctly() {
             })
         });
         assert!(caught.is_err());
-        let caught = quietly(|| {
-            recorded.in_scope(|| tracing::info!(value = ?PanicsWhenFormatted, "event"))
-        });
+        let caught =
+            quietly(|| recorded.in_scope(|| tracing::info!(value = ?PanicsWhenFormatted, "event")));
         assert!(caught.is_err());
         assert_eq!(
             current_span_context(),
@@ -187,9 +190,10 @@ fn a_panic_inside_with_parent_context_does_not_leak_the_parent_to_later_spans() 
         // parent is taken, then the unwinding skips the restore of an outer parent).
         let caught = quietly(|| {
             with_parent_context(remote(0xbad2, 0x2), || {
-                with_parent_context(remote(0xbad3, 0x3), || {
-                    tracing::info_span!("bad", field = ?PanicsWhenFormatted)
-                })
+                with_parent_context(
+                    remote(0xbad3, 0x3),
+                    || tracing::info_span!("bad", field = ?PanicsWhenFormatted),
+                )
             })
         });
         assert!(caught.is_err());
@@ -220,7 +224,8 @@ impl fmt::Debug for Chatty {
 fn fields_that_dispatch_while_being_visited_do_not_deadlock_or_corrupt_state() {
     let h = Harness::new();
     h.run(|| {
-        let outer = tracing::info_span!("outer", at_creation = ?Chatty, later = tracing::field::Empty);
+        let outer =
+            tracing::info_span!("outer", at_creation = ?Chatty, later = tracing::field::Empty);
         outer.in_scope(|| {
             outer.record("later", tracing::field::debug(&Chatty));
             tracing::info!(value = ?Chatty, "event with chatty field");
@@ -231,10 +236,7 @@ fn fields_that_dispatch_while_being_visited_do_not_deadlock_or_corrupt_state() {
     let outer = h.span("outer");
     assert_eq!(attr(&outer, "at_creation"), Some(Value::from("chatty")));
     assert_eq!(attr(&outer, "later"), Some(Value::from("chatty")));
-    assert_eq!(
-        h.span("child").parent_span_id,
-        outer.span_context.span_id()
-    );
+    assert_eq!(h.span("child").parent_span_id, outer.span_context.span_id());
     // With a scoped dispatcher tracing drops re-entrant dispatch; the global-dispatcher case is
     // in tests/global_reentrancy.rs. Either way nothing else may appear.
     for span in h.spans() {
@@ -253,10 +255,37 @@ fn thirty_two_fields_and_huge_values_are_kept() {
     h.run(|| {
         let span = tracing::info_span!(
             "wide",
-            f00 = 0, f01 = 1, f02 = 2, f03 = 3, f04 = 4, f05 = 5, f06 = 6, f07 = 7,
-            f08 = 8, f09 = 9, f10 = 10, f11 = 11, f12 = 12, f13 = 13, f14 = 14, f15 = 15,
-            f16 = 16, f17 = 17, f18 = 18, f19 = 19, f20 = 20, f21 = 21, f22 = 22, f23 = 23,
-            f24 = 24, f25 = 25, f26 = 26, f27 = 27, f28 = 28, f29 = 29, f30 = 30,
+            f00 = 0,
+            f01 = 1,
+            f02 = 2,
+            f03 = 3,
+            f04 = 4,
+            f05 = 5,
+            f06 = 6,
+            f07 = 7,
+            f08 = 8,
+            f09 = 9,
+            f10 = 10,
+            f11 = 11,
+            f12 = 12,
+            f13 = 13,
+            f14 = 14,
+            f15 = 15,
+            f16 = 16,
+            f17 = 17,
+            f18 = 18,
+            f19 = 19,
+            f20 = 20,
+            f21 = 21,
+            f22 = 22,
+            f23 = 23,
+            f24 = 24,
+            f25 = 25,
+            f26 = 26,
+            f27 = 27,
+            f28 = 28,
+            f29 = 29,
+            f30 = 30,
             big = huge.as_str(),
         );
         span.in_scope(|| tracing::info!(big = huge.as_str(), "huge event"));
@@ -293,7 +322,10 @@ fn a_span_entered_recursively_restores_each_level() {
     });
     let a = h.span("a");
     let b = h.span("b");
-    assert_eq!(h.span("in a again").parent_span_id, a.span_context.span_id());
+    assert_eq!(
+        h.span("in a again").parent_span_id,
+        a.span_context.span_id()
+    );
     assert_eq!(h.span("in b").parent_span_id, b.span_context.span_id());
 }
 
@@ -350,7 +382,11 @@ fn a_span_entered_on_two_threads_at_once_is_current_on_both() {
         });
     });
     let shared = h.span("shared");
-    let children: Vec<_> = h.spans().into_iter().filter(|s| s.name == "child").collect();
+    let children: Vec<_> = h
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "child")
+        .collect();
     assert_eq!(children.len(), 2);
     for child in children {
         assert_eq!(child.parent_span_id, shared.span_context.span_id());
@@ -372,11 +408,11 @@ fn span_none_and_suppressed_spans_leave_no_trace() {
             let quiet = tracing::info_span!("suppressed");
             assert!(quiet.otel_context().is_none());
             quiet.in_scope(|| tracing::info_span!("suppressed child").in_scope(|| {}));
-            // A server span continuing a remote trace is still created by exporter code?
-            // No: suppression wins over a parent given with `with_parent_context`.
-            with_parent_context(remote(0x5, 0x6), || {
-                tracing::info_span!(parent: None, "suppressed remote child")
-            })
+            // Suppression also wins over a parent given with `with_parent_context`.
+            with_parent_context(
+                remote(0x5, 0x6),
+                || tracing::info_span!(parent: None, "suppressed remote child"),
+            )
             .in_scope(|| {});
         }
         // The parent given inside the suppressed scope was consumed, not kept for later.
@@ -523,7 +559,12 @@ fn per_layer_filters_and_in_layer_targets_agree() {
 fn a_thread_exiting_with_a_span_still_entered_does_not_abort() {
     let h = Harness::new();
     let span = h.run(|| tracing::info_span!("leaked entry"));
-    let leaked = span.otel_context().expect("cx").span().span_context().clone();
+    let leaked = span
+        .otel_context()
+        .expect("cx")
+        .span()
+        .span_context()
+        .clone();
     std::thread::scope(|scope| {
         scope.spawn(|| {
             tracing::dispatcher::with_default(&h.dispatch, || {
@@ -535,4 +576,49 @@ fn a_thread_exiting_with_a_span_still_entered_does_not_abort() {
     });
     drop(span);
     assert_eq!(h.span("inside").parent_span_id, leaked.span_id());
+}
+
+/// Two OpenTelemetry layers in one subscriber (say, two providers with different exporters):
+/// span extensions hold one value per type, and inserting a second one panics, so each layer
+/// must keep its own context without crashing the host, and end its own span exactly once.
+#[test]
+fn two_layers_in_one_subscriber_each_export_their_spans() {
+    let first = Harness::new();
+    let second = Harness::new();
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(OtelSpanLayer::new(first.provider.tracer("first")))
+            .with(OtelSpanLayer::new(second.provider.tracer("second"))),
+    );
+    let (outer_cx, parent_span) = tracing::dispatcher::with_default(&dispatch, || {
+        let parent = tracing::info_span!("parent");
+        // `SpanExt` answers for the outermost layer.
+        let cx = parent
+            .otel_context()
+            .expect("cx")
+            .span()
+            .span_context()
+            .clone();
+        parent.in_scope(|| tracing::info_span!("child").in_scope(|| {}));
+        tracing::info_span!(parent: &parent, "explicit child").in_scope(|| {});
+        (cx, parent)
+    });
+    drop(parent_span);
+    for h in [&first, &second] {
+        let parent = h.span("parent");
+        // Explicit parents are looked up per layer.
+        assert_eq!(
+            h.span("explicit child").parent_span_id,
+            parent.span_context.span_id()
+        );
+        h.span("child");
+    }
+    assert_eq!(second.span("parent").span_context, outer_cx);
+    // Contextual parents come from `Context::current()`, which the outermost layer set last:
+    // right for `second`. (`first`'s contextual children get `second`'s span as parent: one
+    // OpenTelemetry context per thread cannot hold two current spans.)
+    assert_eq!(
+        second.span("child").parent_span_id,
+        second.span("parent").span_context.span_id()
+    );
 }
