@@ -16,6 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::context::{self, ContextLookup, LayerId};
 use crate::fields::Fields;
+use crate::memo;
 
 /// The span's OpenTelemetry context, kept in the registry's span extensions.
 ///
@@ -121,10 +122,10 @@ where
         self
     }
 
-    fn wants(&self, meta: &Metadata<'_>) -> bool {
+    fn wants(&self, meta: &'static Metadata<'static>) -> bool {
         self.targets
             .as_ref()
-            .is_none_or(|t| t.would_enable(meta.target(), meta.level()))
+            .is_none_or(|t| memo::would_enable(self.id.0, t, meta))
     }
 
     fn context_of(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {

@@ -52,6 +52,7 @@
 mod context;
 mod fields;
 mod layer;
+mod memo;
 
 pub use context::{SpanExt, with_parent_context};
 pub use layer::OtelSpanLayer;
