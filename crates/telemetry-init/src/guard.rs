@@ -153,6 +153,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
             .clone()
             .unwrap_or_else(crate::console::stdout_sink),
         export,
+        span_layer: builder.span_layer,
     });
 
     if builder.global {

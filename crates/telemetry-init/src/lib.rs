@@ -97,7 +97,7 @@ pub use config::{
 };
 pub use guard::{Guard, ShutdownError, ShutdownReport};
 pub use hooks::{BoxedLogProcessor, BoxedSpanProcessor};
-pub use subscriber::HTTP_SPAN_TARGET;
+pub use subscriber::{HTTP_SPAN_TARGET, SpanLayer};
 pub use telemetry_span_layer::{SpanExt, with_parent_context};
 
 pub use opentelemetry;
@@ -169,6 +169,7 @@ pub struct Builder {
     redactor: Option<ValueRedactor>,
     console_sink: Option<console::ConsoleSink>,
     global: bool,
+    span_layer: SpanLayer,
     #[cfg(feature = "redaction")]
     redaction: Option<telemetry_redaction::Redactor>,
     #[cfg(feature = "runtime-metrics")]
@@ -185,6 +186,7 @@ impl Default for Builder {
             redactor: None,
             console_sink: None,
             global: true,
+            span_layer: SpanLayer::default(),
             #[cfg(feature = "redaction")]
             redaction: Some(telemetry_redaction::Redactor::default()),
             #[cfg(feature = "runtime-metrics")]
@@ -287,6 +289,15 @@ impl Builder {
     /// Console output format (like `TELEMETRY_LOG_FORMAT`).
     pub fn console_format(mut self, format: ConsoleFormat) -> Self {
         self.overrides.console_format = Some(format);
+        self
+    }
+
+    /// Which layer turns `tracing` spans into OpenTelemetry spans (default
+    /// [`SpanLayer::Lean`]). Choose [`SpanLayer::TracingOpentelemetry`] when existing code relies
+    /// on `tracing_opentelemetry::OpenTelemetrySpanExt` (`set_parent`, `context`), which only
+    /// works with that layer; it costs about twice as much per span (docs/tracing-bridge.md).
+    pub fn span_layer(mut self, layer: SpanLayer) -> Self {
+        self.span_layer = layer;
         self
     }
 

@@ -58,6 +58,20 @@ fn filter(directives: &str, user_filter: &str, warnings: &mut Vec<ConfigWarning>
     }
 }
 
+/// The layer that turns `tracing` spans into OpenTelemetry spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SpanLayer {
+    /// [`telemetry_span_layer::OtelSpanLayer`]: spans started at creation, current as the
+    /// OpenTelemetry context while entered; about half the cost per span. Use
+    /// [`crate::SpanExt`] and [`crate::with_parent_context`] for OpenTelemetry access.
+    #[default]
+    Lean,
+    /// `tracing-opentelemetry`'s layer (configured without location, thread and timing
+    /// attributes), for code that calls `tracing_opentelemetry::OpenTelemetrySpanExt`.
+    TracingOpentelemetry,
+}
+
 /// Everything the subscriber needs.
 pub(crate) struct Parts<'a> {
     pub config: &'a mut Config,
@@ -69,6 +83,7 @@ pub(crate) struct Parts<'a> {
     pub log_redactor: Option<ValueRedactor>,
     pub sink: ConsoleSink,
     pub export: bool,
+    pub span_layer: SpanLayer,
 }
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
@@ -153,6 +168,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         log_redactor,
         sink,
         export,
+        span_layer,
     } = parts;
     let user = config.log_filter.clone();
     let noise: Vec<(&str, &str)> = EXPORT_NOISE.iter().map(|t| (*t, "off")).collect();
@@ -202,13 +218,31 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
             None => console,
         }
     });
-    let (mut spans, mut logs) = (None, None);
+    let (mut spans, mut stock_spans, mut logs) = (None, None, None);
     if export {
-        let mut layer = OtelSpanLayer::new(tracer_provider.tracer("telemetry"));
-        if let Some(targets) = span_targets {
-            layer = layer.with_targets(targets);
+        let tracer = tracer_provider.tracer("telemetry");
+        match span_layer {
+            SpanLayer::Lean => {
+                let mut layer = OtelSpanLayer::new(tracer);
+                if let Some(targets) = span_targets {
+                    layer = layer.with_targets(targets);
+                }
+                spans = Some(layer);
+            }
+            SpanLayer::TracingOpentelemetry => {
+                let layer = tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_tracked_inactivity(false)
+                    .with_threads(false)
+                    .with_location(false)
+                    .with_target(false)
+                    .with_error_records_to_exceptions(true);
+                // Its own filter must be a per-layer one.
+                let filter =
+                    span_targets.unwrap_or_else(|| Targets::new().with_default(LevelFilter::TRACE));
+                stock_spans = Some(layer.with_filter(filter));
+            }
         }
-        spans = Some(layer);
         logs = Some(LogBridge {
             logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
             targets: log_targets,
@@ -222,6 +256,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     let subscriber = Registry::default()
         .with(console)
         .with(spans)
+        .with(stock_spans)
         .with(logs)
         .with(global_targets)
         .with(global_env);

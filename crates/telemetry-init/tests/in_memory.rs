@@ -182,3 +182,68 @@ fn plain_and_span_scoped_filters_select_spans_and_logs() {
         );
     }
 }
+
+/// The compatibility layer: code written against `tracing_opentelemetry::OpenTelemetrySpanExt`
+/// keeps working when `init` installs `tracing-opentelemetry`'s layer; under the default layer
+/// the same calls are no-ops and `telemetry::SpanExt` / `with_parent_context` are the API.
+#[test]
+fn tracing_opentelemetry_layer_on_request_keeps_its_span_ext_working() {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
+    use telemetry::SpanExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let remote = || {
+        opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0xfeed_u128),
+            SpanId::from(0xbeef_u64),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ))
+    };
+    for layer in [
+        telemetry::SpanLayer::TracingOpentelemetry,
+        telemetry::SpanLayer::Lean,
+    ] {
+        let guard = telemetry::builder()
+            .service_name("compat")
+            .span_layer(layer)
+            .log_filter("info")
+            .in_memory()
+            .env_lookup(|_| None)
+            .init()
+            .expect("init");
+        let (stock_cx, lean_cx) = tracing::dispatcher::with_default(guard.dispatch(), || {
+            let span = tracing::info_span!("consumer");
+            let _ = span.set_parent(remote());
+            let stock_cx = span.context().span().span_context().clone();
+            let lean_cx = span.otel_context();
+            span.in_scope(|| tracing::info_span!("handler").in_scope(|| {}));
+            (stock_cx, lean_cx)
+        });
+        let c = guard.captured();
+        let consumer = c.span("consumer");
+        assert_eq!(
+            c.span("handler").parent_span_id,
+            consumer.span_context.span_id()
+        );
+        match layer {
+            telemetry::SpanLayer::TracingOpentelemetry => {
+                assert_eq!(consumer.span_context.trace_id(), TraceId::from(0xfeed_u128));
+                assert_eq!(consumer.parent_span_id, SpanId::from(0xbeef_u64));
+                assert_eq!(stock_cx, consumer.span_context);
+                assert!(lean_cx.is_none());
+            }
+            _ => {
+                // set_parent came too late for a span started at creation.
+                assert_ne!(consumer.span_context.trace_id(), TraceId::from(0xfeed_u128));
+                assert!(!stock_cx.is_valid());
+                assert_eq!(
+                    lean_cx.map(|cx| cx.span().span_context().clone()),
+                    Some(consumer.span_context.clone())
+                );
+            }
+        }
+    }
+}
