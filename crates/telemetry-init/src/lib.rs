@@ -53,7 +53,8 @@
 //!   API, SDK and exporters this crate configures (one version, moved together).
 //! - `tracing`, `tracing-subscriber`, `telemetry-span-layer`: the `tracing` bridge. Our span layer
 //!   replaces `tracing-opentelemetry`'s: it does the same mapping with about half the work per
-//!   span (docs/benchmarks.md).
+//!   span (docs/benchmarks.md). `tracing-opentelemetry`: the compatibility choice
+//!   [`SpanLayer::TracingOpentelemetry`] for code built on its `OpenTelemetrySpanExt`.
 //! - `tokio`: a small private runtime that drives gRPC and `https://` exports independently of
 //!   the application's runtime.
 //! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
