@@ -2,7 +2,9 @@
 //! span variants, run N times with no timing, so valgrind can count instructions per span
 //! independently of the noise of a shared VM.
 //!
-//! `span_icount raw|stock|telemetry|telemetry-without-redaction N`
+//! `span_icount raw|stock|telemetry|telemetry-without-redaction N` also prints the loop's
+//! thread CPU time per span on stderr (`benches/span-cputime.sh` takes the minimum of several
+//! interleaved runs: the VM's noise only ever adds time).
 
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -38,6 +40,28 @@ fn spans(n: u64) {
     }
 }
 
+/// The calling thread's CPU time in nanoseconds.
+fn thread_cpu_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+/// Runs `f` and prints its thread CPU time per iteration on stderr.
+fn timed(n: u64, f: impl FnOnce()) {
+    let start = thread_cpu_ns();
+    f();
+    let spent = thread_cpu_ns() - start;
+    if n > 0 {
+        eprintln!("{:.1} ns/span", spent as f64 / n as f64);
+    }
+}
+
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [variant, n] = args.as_slice() else {
@@ -50,19 +74,21 @@ fn main() -> Result<(), BoxError> {
     match variant.as_str() {
         "raw" => {
             let tracer = provider.tracer("icount");
-            for _ in 0..n {
-                let mut span = tracer.start("op");
-                span.end();
-            }
+            timed(n, || {
+                for _ in 0..n {
+                    let mut span = tracer.start("op");
+                    span.end();
+                }
+            });
         }
         "stock" => {
             let subscriber = tracing_subscriber::registry()
                 .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("icount")));
-            tracing::subscriber::with_default(subscriber, || spans(n));
+            tracing::subscriber::with_default(subscriber, || timed(n, || spans(n)));
         }
         "telemetry" | "telemetry-without-redaction" => {
             let guard = telemetry_guard(variant == "telemetry")?;
-            tracing::dispatcher::with_default(guard.dispatch(), || spans(n));
+            tracing::dispatcher::with_default(guard.dispatch(), || timed(n, || spans(n)));
             drop(guard.shutdown());
         }
         _ => return Err(format!("unknown variant {variant}").into()),
