@@ -25,6 +25,36 @@ fn missing_instruments(receiver: &FakeReceiver) -> Vec<&'static str> {
         .collect()
 }
 
+/// Every operation the demo's load exercises, by span name. The load picks operations at
+/// random, so tests that stop the demo early wait until each has been seen.
+const EXPECTED_SPANS: [&str; 16] = [
+    "POST /mcp/tools/{tool}",
+    "POST /v1/skills",
+    "POST /v1/skills/{id}/apply",
+    "mcp.tool_call",
+    "checkpoint.save",
+    "checkpoint.search",
+    "checkpoint.list",
+    "remediation.save",
+    "remediation.search",
+    "skill.create",
+    "skill.apply",
+    "embedding.generate",
+    "vectordb.insert",
+    "vectordb.search",
+    "vectordb.get",
+    "contextd.startup",
+];
+
+fn missing_spans(receiver: &FakeReceiver) -> Vec<&'static str> {
+    let spans = receiver.spans();
+    let names: BTreeSet<&str> = spans.iter().map(ReceivedSpan::name).collect();
+    EXPECTED_SPANS
+        .into_iter()
+        .filter(|n| !names.contains(n))
+        .collect()
+}
+
 fn parent<'a>(spans: &'a [ReceivedSpan], child: &ReceivedSpan) -> Option<&'a ReceivedSpan> {
     spans.iter().find(|p| child.is_child_of(p))
 }
@@ -34,24 +64,7 @@ fn parent<'a>(spans: &'a [ReceivedSpan], child: &ReceivedSpan) -> Option<&'a Rec
 fn assert_span_tree(receiver: &FakeReceiver) {
     let spans = receiver.spans();
     let names: BTreeSet<&str> = spans.iter().map(ReceivedSpan::name).collect();
-    for expected in [
-        "POST /mcp/tools/{tool}",
-        "POST /v1/skills",
-        "POST /v1/skills/{id}/apply",
-        "mcp.tool_call",
-        "checkpoint.save",
-        "checkpoint.search",
-        "checkpoint.list",
-        "remediation.save",
-        "remediation.search",
-        "skill.create",
-        "skill.apply",
-        "embedding.generate",
-        "vectordb.insert",
-        "vectordb.search",
-        "vectordb.get",
-        "contextd.startup",
-    ] {
+    for expected in EXPECTED_SPANS {
         assert!(
             names.contains(expected),
             "no span {expected:?}; got {names:?}"
@@ -288,11 +301,14 @@ fn demo_via_rotel_over_http_delivers_everything_emitted_before_sigterm() {
     let mut demo = Demo::start(&["--rate", "40"], &env);
 
     receiver
-        .wait_for_blocking(ARRIVAL, |r| missing_instruments(r).is_empty())
+        .wait_for_blocking(ARRIVAL, |r| {
+            missing_instruments(r).is_empty() && missing_spans(r).is_empty()
+        })
         .unwrap_or_else(|e| {
             panic!(
-                "missing instruments {:?}: {e}",
-                missing_instruments(&receiver)
+                "missing instruments {:?}, spans {:?}: {e}",
+                missing_instruments(&receiver),
+                missing_spans(&receiver)
             )
         });
     demo.proc.sigterm();
