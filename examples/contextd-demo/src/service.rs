@@ -8,8 +8,9 @@
 //! similarity over the stored items, so search scores are computed, not drawn at random.
 //! Latencies and error injection are random.
 //!
-//! Integer span fields are recorded as `i64`: tracing-opentelemetry 0.34 has no `record_u64`
-//! for span attributes and would export a `u64` field as a string.
+//! Integer span fields are recorded as `i64`, the OpenTelemetry integer type (the span layer
+//! exports a `u64` that fits as an integer too, but `tracing-opentelemetry`, the compatibility
+//! layer, would export it as a string).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! Sustained span export benchmark (run by `benches/export-throughput.sh`, which starts rotel).
 //!
 //! Phase "up": producer threads create `tracing` spans through `telemetry::builder()` (the real
-//! path: tracing-opentelemetry layer, redaction, admission control, batch processor, OTLP
+//! path: the span layer, redaction, admission control, batch processor, OTLP
 //! exporter) as fast as possible or at `--rate` spans/s, for `--seconds`, exporting to
 //! `--endpoint` (a collector on loopback). Reports spans created/s, spans exported/s
 //! (acknowledged by the collector, counted by `Guard::stats`), dropped and failed, the RSS
