@@ -134,6 +134,16 @@ where
         extensions.get::<OtelSpan>()?.get(self.id).cloned()
     }
 
+    /// The context of span `id`, or of its nearest ancestor this layer started when `id` itself
+    /// was filtered out (a per-layer filter hides filtered spans, so then there is none).
+    fn nearest_context(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {
+        let span = ctx.span(id)?;
+        span.scope().find_map(|ancestor| {
+            let extensions = ancestor.extensions();
+            extensions.get::<OtelSpan>()?.get(self.id).cloned()
+        })
+    }
+
     /// Applies `record`ed fields to a started span.
     fn apply(&self, cx: &Context, mut fields: Fields) {
         let span = cx.span();
@@ -184,7 +194,7 @@ where
         let parent = match next_parent {
             Some(parent) => parent,
             None => match attrs.parent() {
-                Some(parent) => self.context_of(&ctx, parent).unwrap_or_default(),
+                Some(parent) => self.nearest_context(&ctx, parent).unwrap_or_default(),
                 None if attrs.is_root() => Context::new(),
                 // The innermost entered span of this layer, or a context attached by other code.
                 None => Context::current(),

@@ -407,3 +407,23 @@ fn in_layer_targets_skip_spans_and_events_without_registry_filters() {
     assert_eq!(leaf.parent_span_id, top.span_context.span_id());
     assert_eq!(leaf.events.len(), 1);
 }
+
+#[test]
+fn an_explicit_parent_filtered_out_hands_over_to_its_nearest_started_ancestor() {
+    let targets: tracing_subscriber::filter::Targets = "info".parse().expect("targets");
+    let h = Harness::with(
+        Sampler::AlwaysOn,
+        |l| l.with_targets(targets),
+        Some("trace"),
+    );
+    h.run(|| {
+        let request = tracing::info_span!("request");
+        let batch = request.in_scope(|| tracing::debug_span!("batch"));
+        // Created outside `request`, with the filtered-out `batch` as its explicit parent.
+        tracing::info_span!(parent: &batch, "item").in_scope(|| {});
+    });
+    assert_eq!(
+        h.span("item").parent_span_id,
+        h.span("request").span_context.span_id()
+    );
+}

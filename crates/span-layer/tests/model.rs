@@ -83,6 +83,8 @@ struct Handle {
     id: i64,
     started: bool,
     cx: Option<SpanContext>,
+    /// The nearest span the layer started among this one and its `tracing` ancestors.
+    nearest_started: Option<i64>,
     span: tracing::Span,
 }
 
@@ -193,7 +195,35 @@ impl<'a> Actor<'a> {
         !debug || self.filtering == Filtering::None
     }
 
-    fn record_created(&mut self, id: i64, span: tracing::Span, started: bool, parent: Parent) {
+    /// The nearest started span among the `tracing` ancestors a span created now would have.
+    /// A contextual span's `tracing` parent is the registry's current span: the innermost entry
+    /// that is not a re-entry of a span already entered deeper on this thread.
+    fn ancestor(&self, explicit: Option<&Handle>, root: bool) -> Option<i64> {
+        match explicit {
+            Some(parent) => parent.nearest_started,
+            None if root => None,
+            None => self
+                .entered
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(at, e)| {
+                    !self.entered[..*at]
+                        .iter()
+                        .any(|deeper| deeper.handle.id == e.handle.id)
+                })
+                .and_then(|(_, e)| e.handle.nearest_started),
+        }
+    }
+
+    fn record_created(
+        &mut self,
+        id: i64,
+        span: tracing::Span,
+        started: bool,
+        parent: Parent,
+        ancestor: Option<i64>,
+    ) {
         let cx = span
             .otel_context()
             .map(|cx| cx.span().span_context().clone());
@@ -212,6 +242,7 @@ impl<'a> Actor<'a> {
             id,
             started,
             cx,
+            nearest_started: if started { Some(id) } else { ancestor },
             span,
         });
     }
@@ -223,23 +254,29 @@ impl<'a> Actor<'a> {
         let contextual_parent = self.current().map_or(Parent::Root, |h| Parent::Span(h.id));
         match self.rng.random_range(0..5) {
             0 | 1 => {
+                let ancestor = self.ancestor(None, false);
                 let span = make_span(id, debug, Shape::Contextual);
-                self.record_created(id, span, started, contextual_parent);
+                self.record_created(id, span, started, contextual_parent, ancestor);
             }
             2 => {
                 let Some(parent) = self.pick() else { return };
+                let ancestor = self.ancestor(Some(&parent), false);
                 let span = make_span(id, debug, Shape::Explicit(&parent.span));
-                // An explicit parent the layer did not start (filtered out) gives a new root.
+                // An explicit parent the layer did not start (filtered out): with in-layer
+                // targets the layer walks up to the nearest ancestor it started; behind a
+                // per-layer filter it cannot see the parent, so the span is a new root.
                 let expected = if parent.started {
                     Parent::Span(parent.id)
+                } else if self.filtering == Filtering::InLayer {
+                    parent.nearest_started.map_or(Parent::Root, Parent::Span)
                 } else {
                     Parent::Root
                 };
-                self.record_created(id, span, started, expected);
+                self.record_created(id, span, started, expected, ancestor);
             }
             3 => {
                 let span = make_span(id, debug, Shape::Root);
-                self.record_created(id, span, started, Parent::Root);
+                self.record_created(id, span, started, Parent::Root, None);
             }
             _ => {
                 // A remote parent for the first span the layer starts inside the call; a
@@ -257,6 +294,7 @@ impl<'a> Actor<'a> {
                     None if root => Shape::Root,
                     None => Shape::Contextual,
                 };
+                let ancestor = self.ancestor(explicit.as_ref(), root);
                 let first_filtered = self.filtering != Filtering::None && self.rng.random_bool(0.3);
                 let second_id = self.new_id();
                 let (skipped, span) = with_parent_context(
@@ -267,14 +305,14 @@ impl<'a> Actor<'a> {
                     },
                 );
                 if let Some(skipped) = skipped {
-                    self.record_created(id, skipped, false, Parent::Root);
+                    self.record_created(id, skipped, false, Parent::Root, ancestor);
                 }
                 let expected = if started {
                     Parent::Remote(remote)
                 } else {
                     Parent::Root
                 };
-                self.record_created(second_id, span, started, expected);
+                self.record_created(second_id, span, started, expected, ancestor);
             }
         }
     }
