@@ -65,7 +65,7 @@ pub(crate) fn take_next_parent() -> Option<Context> {
 /// within one registry, and a thread can run spans of several subscribers (a scoped dispatcher
 /// inside the global one), so an id alone could detach another layer's span.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct LayerId(pub(crate) u64);
+pub(crate) struct LayerId(u64);
 
 impl LayerId {
     pub(crate) fn next() -> Self {

@@ -16,7 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::context::{self, ContextLookup, LayerId};
 use crate::fields::Fields;
-use crate::memo;
+use crate::memo::CallsiteTargets;
 
 /// The span's OpenTelemetry context, kept in the registry's span extensions.
 ///
@@ -63,7 +63,7 @@ pub struct OtelSpanLayer<S, T> {
     lookup: ContextLookup,
     span_events: bool,
     exceptions: bool,
-    targets: Option<Targets>,
+    targets: Option<CallsiteTargets>,
     _subscriber: PhantomData<fn(S)>,
 }
 
@@ -118,14 +118,12 @@ where
     /// part in callsite interest: put a global filter in front of the subscriber (or use a
     /// per-layer filter) if disabled callsites must cost nothing.
     pub fn with_targets(mut self, targets: Targets) -> Self {
-        self.targets = Some(targets);
+        self.targets = Some(CallsiteTargets::new(targets));
         self
     }
 
     fn wants(&self, meta: &'static Metadata<'static>) -> bool {
-        self.targets
-            .as_ref()
-            .is_none_or(|t| memo::would_enable(self.id.0, t, meta))
+        self.targets.as_ref().is_none_or(|t| t.enabled(meta))
     }
 
     fn context_of(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {

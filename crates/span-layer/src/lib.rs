@@ -56,3 +56,4 @@ mod memo;
 
 pub use context::{SpanExt, with_parent_context};
 pub use layer::OtelSpanLayer;
+pub use memo::CallsiteTargets;

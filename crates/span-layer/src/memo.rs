@@ -1,12 +1,13 @@
-//! A per-thread memo of a layer's `Targets` decision per callsite.
+//! [`CallsiteTargets`]: a `Targets` filter with a per-thread memo of its decision per callsite.
 //!
 //! `Targets::would_enable` walks every directive with a prefix comparison (a few hundred
 //! instructions with the exporters' crates turned off), on every span and event. Callsite
-//! metadata is `'static`, so its address identifies the callsite; the decision of one layer for
+//! metadata is `'static`, so its address identifies the callsite, and one filter's decision for
 //! one callsite never changes. A small direct-mapped table per thread makes the repeat cost a
 //! few instructions; a collision only means recomputing.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing_core::Metadata;
 use tracing_subscriber::filter::Targets;
@@ -19,27 +20,58 @@ thread_local! {
     static MEMO: [Entry; SLOTS] = const { [const { Cell::new((0, 0, false)) }; SLOTS] };
 }
 
-/// `targets.would_enable(..)` for `meta`, memoized per (`layer`, callsite) on this thread.
-pub(crate) fn would_enable(
-    layer: u64,
-    targets: &Targets,
-    meta: &'static Metadata<'static>,
-) -> bool {
-    let key = std::ptr::from_ref(meta) as usize;
-    let compute = || targets.would_enable(meta.target(), meta.level());
-    MEMO.try_with(|memo| {
-        // Metadata is at least 8-byte aligned: drop the low bits before indexing.
-        let slot = &memo[(key >> 3) % SLOTS];
-        let (cached_key, cached_layer, enabled) = slot.get();
-        if cached_key == key && cached_layer == layer {
-            return enabled;
+/// A [`Targets`] filter checked by a layer itself (not as a per-layer filter), memoizing its
+/// decision per callsite on each thread.
+///
+/// ```
+/// let targets: tracing_subscriber::filter::Targets = "info,hyper=off".parse().unwrap();
+/// let filter = telemetry_span_layer::CallsiteTargets::new(targets);
+/// tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+///     let span = tracing::debug_span!("detail");
+///     let meta = span.metadata().expect("enabled under a registry");
+///     assert!(!filter.enabled(meta));
+/// });
+/// ```
+#[derive(Debug, Clone)]
+pub struct CallsiteTargets {
+    targets: Targets,
+    /// Tells this filter's memo entries from other filters'.
+    id: u64,
+}
+
+impl CallsiteTargets {
+    /// Wraps `targets`.
+    pub fn new(targets: Targets) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self {
+            targets,
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
         }
-        let enabled = compute();
-        slot.set((key, layer, enabled));
-        enabled
-    })
-    // Thread-local storage already torn down (a span at thread exit): compute directly.
-    .unwrap_or_else(|_| compute())
+    }
+
+    /// Whether the filter enables the callsite `meta` (a span's or an event's metadata).
+    pub fn enabled(&self, meta: &'static Metadata<'static>) -> bool {
+        let key = std::ptr::from_ref(meta) as usize;
+        let compute = || self.targets.would_enable(meta.target(), meta.level());
+        MEMO.try_with(|memo| {
+            // Metadata is at least 8-byte aligned: drop the low bits before indexing.
+            let slot = &memo[(key >> 3) % SLOTS];
+            let (cached_key, cached_id, enabled) = slot.get();
+            if cached_key == key && cached_id == self.id {
+                return enabled;
+            }
+            let enabled = compute();
+            slot.set((key, self.id, enabled));
+            enabled
+        })
+        // Thread-local storage already torn down (a span at thread exit): compute directly.
+        .unwrap_or_else(|_| compute())
+    }
+
+    /// The wrapped filter.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
 }
 
 #[cfg(test)]
@@ -53,21 +85,18 @@ mod tests {
     }
 
     #[test]
-    fn decisions_are_per_layer_and_per_callsite() {
-        let info: Targets = "info".parse().expect("targets");
-        let quiet: Targets = "info,noisy=off".parse().expect("targets");
+    fn decisions_are_per_filter_and_per_callsite() {
+        let info = CallsiteTargets::new("info".parse().expect("targets"));
+        let quiet = CallsiteTargets::new("info,noisy=off".parse().expect("targets"));
         let plain = metadata_of(|| tracing::info_span!("plain"));
         let noisy = metadata_of(|| tracing::info_span!(target: "noisy", "noisy"));
         let debug = metadata_of(|| tracing::debug_span!("debug"));
         for _ in 0..3 {
-            assert!(would_enable(1, &info, plain));
-            assert!(would_enable(1, &info, noisy));
-            assert!(!would_enable(1, &info, debug));
-            assert!(would_enable(2, &quiet, plain));
-            assert!(
-                !would_enable(2, &quiet, noisy),
-                "layer 2 has its own decision"
-            );
+            assert!(info.enabled(plain));
+            assert!(info.enabled(noisy));
+            assert!(!info.enabled(debug));
+            assert!(quiet.enabled(plain));
+            assert!(!quiet.enabled(noisy), "each filter has its own decision");
         }
     }
 }

@@ -10,10 +10,10 @@ use std::time::SystemTime;
 use opentelemetry::Key;
 use opentelemetry::logs::{AnyValue, LogRecord, Logger, Severity};
 use opentelemetry_sdk::logs::SdkLogger;
+use telemetry_span_layer::CallsiteTargets;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context;
 
 use crate::ValueRedactor;
@@ -23,7 +23,7 @@ pub(crate) struct LogBridge {
     pub logger: SdkLogger,
     /// Checked per event when the layer is not wrapped in a per-layer filter (see
     /// `subscriber::build`).
-    pub targets: Option<Targets>,
+    pub targets: Option<CallsiteTargets>,
     pub redactor: Option<ValueRedactor>,
     pub max_value_len: usize,
     pub max_attributes: usize,
@@ -43,7 +43,7 @@ impl<S: Subscriber> Layer<S> for LogBridge {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         if let Some(targets) = &self.targets
-            && !targets.would_enable(meta.target(), meta.level())
+            && !targets.enabled(meta)
         {
             return;
         }

@@ -245,7 +245,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         }
         logs = Some(LogBridge {
             logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
-            targets: log_targets,
+            targets: log_targets.map(telemetry_span_layer::CallsiteTargets::new),
             redactor: log_redactor,
             max_value_len: config.limits.log_attribute_value_length,
             max_attributes: config.limits.log_attribute_count,
