@@ -2,7 +2,7 @@
 //! span variants, run N times with no timing, so valgrind can count instructions per span
 //! independently of the noise of a shared VM.
 //!
-//! `span_icount raw|stock|telemetry|telemetry-without-redaction N` also prints the loop's
+//! `span_icount raw|stock|span-layer-alone|telemetry|telemetry-without-redaction N` also prints the loop's
 //! thread CPU time per span on stderr (`benches/span-cputime.sh` takes the minimum of several
 //! interleaved runs: the VM's noise only ever adds time).
 
@@ -65,7 +65,10 @@ fn timed(n: u64, f: impl FnOnce()) {
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [variant, n] = args.as_slice() else {
-        return Err("usage: span_icount raw|stock|telemetry|telemetry-without-redaction N".into());
+        return Err(
+            "usage: span_icount raw|stock|span-layer-alone|telemetry|telemetry-without-redaction N"
+                .into(),
+        );
     };
     let n: u64 = n.parse()?;
     let provider = SdkTracerProvider::builder()
@@ -84,6 +87,12 @@ fn main() -> Result<(), BoxError> {
         "stock" => {
             let subscriber = tracing_subscriber::registry()
                 .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("icount")));
+            tracing::subscriber::with_default(subscriber, || timed(n, || spans(n)));
+        }
+        "span-layer-alone" => {
+            let subscriber = tracing_subscriber::registry().with(
+                telemetry_span_layer::OtelSpanLayer::new(provider.tracer("icount")),
+            );
             tracing::subscriber::with_default(subscriber, || timed(n, || spans(n)));
         }
         "telemetry" | "telemetry-without-redaction" => {
