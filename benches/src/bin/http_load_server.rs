@@ -38,6 +38,14 @@ fn install_stock_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> 
         .with_http()
         .with_endpoint(format!("{endpoint}/v1/traces"))
         .build()?;
+    install_stock_layer(exporter)
+}
+
+/// A batch processor over `exporter`, installed globally with W3C propagation, under a stock
+/// `tracing-opentelemetry` layer without location, thread or timing attributes.
+fn install_stock_layer(
+    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+) -> Result<SdkTracerProvider, BoxError> {
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .build();
@@ -228,20 +236,7 @@ mod inprocess {
 
     /// The peers' tracing: stock `tracing-opentelemetry`, 100% sampled, spans dropped.
     fn install_stock_tracing() -> Result<SdkTracerProvider, BoxError> {
-        let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(DropExporter)
-            .build();
-        opentelemetry::global::set_tracer_provider(provider.clone());
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-        let layer = tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("inprocess"))
-            .with_tracked_inactivity(false)
-            .with_threads(false)
-            .with_location(false)
-            .with_target(false)
-            .with_error_records_to_exceptions(true);
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
-        Ok(provider)
+        install_stock_layer(DropExporter)
     }
 
     /// Our middleware's tracing: `telemetry::builder()`, 100% sampled, spans dropped.
