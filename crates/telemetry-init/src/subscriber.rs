@@ -88,26 +88,22 @@ pub(crate) struct Parts<'a> {
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
-/// One layer's filter: `Targets` when the directives are plain `target=level` ones (no span or
-/// field filters). Validated by `EnvFilter`, which reports a bad `RUST_LOG` and falls back.
-struct LayerFilter {
-    targets: Option<Targets>,
-}
-
-impl LayerFilter {
-    fn new(directives: &str, user_filter: &str, warnings: &mut Vec<ConfigWarning>) -> Self {
-        let env = filter(directives, user_filter, warnings);
-        // Parsed from the directives EnvFilter accepted (possibly the "info" fallback).
-        // `Targets` would take `[span]=debug` for a target named "[span]": span and field
-        // filters are recognised here.
-        let accepted = env.to_string();
-        let dynamic = accepted.contains(['[', '{']);
-        Self {
-            targets: (!dynamic)
-                .then(|| accepted.parse::<Targets>().ok())
-                .flatten(),
-        }
+/// One layer's filter as `Targets`, when its directives are plain `target=level` ones (`None`
+/// with span or field filters). Validated by `EnvFilter`, which reports a bad `RUST_LOG` and
+/// falls back.
+fn layer_targets(
+    directives: &str,
+    user_filter: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<Targets> {
+    // Parsed from the directives EnvFilter accepted (possibly the "info" fallback). `Targets`
+    // would take `[span]=debug` for a target named "[span]": span and field filters are
+    // recognised here.
+    let accepted = filter(directives, user_filter, warnings).to_string();
+    if accepted.contains(['[', '{']) {
+        return None;
     }
+    accepted.parse().ok()
 }
 
 /// A global filter enabling a callsite when any layer's `Targets` does, so callsites no layer
@@ -176,33 +172,24 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
 
     let mut span_extra = noise.clone();
     span_extra.push((HTTP_SPAN_TARGET, "info"));
-    let span_filter = LayerFilter::new(&directives(&user, &span_extra), &user, &mut warnings);
-    let log_filter = LayerFilter::new(&directives(&user, &noise), &user, &mut warnings);
+    let span_targets = layer_targets(&directives(&user, &span_extra), &user, &mut warnings);
+    let log_targets = layer_targets(&directives(&user, &noise), &user, &mut warnings);
     let sdk_level = config.sdk_log_level.as_str().to_ascii_lowercase();
     let console_on = config.console_format != ConsoleFormat::Off;
     let console_extra = [("opentelemetry", sdk_level.as_str())];
-    let console_filter =
-        LayerFilter::new(&directives(&user, &console_extra), &user, &mut Vec::new());
+    let console_targets = layer_targets(&directives(&user, &console_extra), &user, &mut Vec::new());
 
-    let plain = [&span_filter, &log_filter, &console_filter]
-        .iter()
-        .all(|f| f.targets.is_some());
+    let plain = span_targets.is_some() && log_targets.is_some() && console_targets.is_some();
     let (global_targets, global_env, span_targets, log_targets, console_targets) = if plain {
         let mut used = Vec::new();
         if export {
-            used.extend([&span_filter.targets, &log_filter.targets]);
+            used.extend([&span_targets, &log_targets]);
         }
         if console_on {
-            used.push(&console_filter.targets);
+            used.push(&console_targets);
         }
         let any = AnyTargets(used.into_iter().flatten().cloned().collect());
-        (
-            Some(any),
-            None,
-            span_filter.targets,
-            log_filter.targets,
-            console_filter.targets,
-        )
+        (Some(any), None, span_targets, log_targets, console_targets)
     } else {
         let mut extra = vec![(HTTP_SPAN_TARGET, "info")];
         extra.extend(console_extra);
