@@ -9,7 +9,7 @@ N="${1:-300000}"
 ROUNDS="${2:-7}"
 cargo build --release -q -p telemetry-benches --bin span_icount
 BIN="${CARGO_TARGET_DIR:-target}/release/span_icount"
-VARIANTS=(raw stock span-layer-alone telemetry telemetry-without-redaction)
+VARIANTS=(raw raw-in-span stock span-layer-alone telemetry telemetry-without-redaction)
 declare -A RUNS
 for _ in $(seq 1 "$ROUNDS"); do
   for v in "${VARIANTS[@]}"; do

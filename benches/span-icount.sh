@@ -22,7 +22,7 @@ count() {
 }
 raw=""
 printf '%-30s %12s %8s\n' variant instr/span "vs raw"
-for v in raw stock span-layer-alone telemetry telemetry-without-redaction; do
+for v in raw raw-in-span stock span-layer-alone telemetry telemetry-without-redaction; do
   per=$(( ($(count "$v" "$N") - $(count "$v" 0)) / N ))
   [[ -z "$raw" ]] && raw=$per
   printf '%-30s %12d %7.2fx\n' "$v" "$per" "$(echo "$per / $raw" | bc -l)"

@@ -2,16 +2,20 @@
 //! span variants, run N times with no timing, so valgrind can count instructions per span
 //! independently of the noise of a shared VM.
 //!
-//! `span_icount raw|stock|span-layer-alone|telemetry|telemetry-without-redaction N` also prints the loop's
+//! `span_icount raw|raw-in-span|stock|span-layer-alone|telemetry|telemetry-without-redaction N`
+//! (`raw-in-span`: the raw span made current with `Tracer::in_span`) also prints the loop's
 //! thread CPU time per span on stderr (`benches/span-cputime.sh` takes the minimum of several
 //! interleaved runs: the VM's noise only ever adds time).
 
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use telemetry_benches::{DiscardLogs, DiscardSpans};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use telemetry_benches::{DiscardLogs, DiscardSpans, thread_cpu_ns};
 use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The span queue size of every variant: more than the spans of a valgrind run.
+const QUEUE: usize = 1 << 16;
 
 fn telemetry_guard(redaction: bool) -> Result<telemetry::Guard, BoxError> {
     let builder = if redaction {
@@ -22,7 +26,7 @@ fn telemetry_guard(redaction: bool) -> Result<telemetry::Guard, BoxError> {
     Ok(builder
         .service_name("icount")
         .global(false)
-        .env_lookup(|_| None)
+        .env_lookup(|name| (name == "OTEL_BSP_MAX_QUEUE_SIZE").then(|| QUEUE.to_string()))
         .exporters(&[])
         .with_span_exporter(DiscardSpans)
         .with_log_exporter(DiscardLogs)
@@ -40,18 +44,6 @@ fn spans(n: u64) {
     }
 }
 
-/// The calling thread's CPU time in nanoseconds.
-fn thread_cpu_ns() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
-}
-
 /// Runs `f` and prints its thread CPU time per iteration on stderr.
 fn timed(n: u64, f: impl FnOnce()) {
     let start = thread_cpu_ns();
@@ -66,13 +58,23 @@ fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [variant, n] = args.as_slice() else {
         return Err(
-            "usage: span_icount raw|stock|span-layer-alone|telemetry|telemetry-without-redaction N"
+            "usage: span_icount raw|raw-in-span|stock|span-layer-alone|telemetry|telemetry-without-redaction N"
                 .into(),
         );
     };
     let n: u64 = n.parse()?;
+    // Under valgrind the exporter thread barely runs, so with the default queue (2,048) most
+    // spans would take the queue-full path (dropped on the application's thread). A queue
+    // larger than any N keeps every variant on the full path: each span is queued for export.
+    let batch = BatchSpanProcessor::builder(DiscardSpans)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(QUEUE)
+                .build(),
+        )
+        .build();
     let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(DiscardSpans)
+        .with_span_processor(batch)
         .build();
     match variant.as_str() {
         "raw" => {
@@ -81,6 +83,14 @@ fn main() -> Result<(), BoxError> {
                 for _ in 0..n {
                     let mut span = tracer.start("op");
                     span.end();
+                }
+            });
+        }
+        "raw-in-span" => {
+            let tracer = provider.tracer("icount");
+            timed(n, || {
+                for _ in 0..n {
+                    tracer.in_span("op", |_cx| {});
                 }
             });
         }

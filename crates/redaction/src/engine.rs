@@ -108,33 +108,44 @@ impl Engine {
 
     fn run_rule(&self, rule_index: usize, text: &[u8], hits: &mut Vec<Hit>) {
         let rule = &self.rules[rule_index];
-        // Returns whether the candidate was a secret.
-        let mut push = |whole: (usize, usize), secret: (usize, usize)| -> bool {
+        // Searches resumed inside a labelled candidate rescan its tail: a bound keeps a text
+        // made of nested labels linear (past it, such a candidate is skipped whole again).
+        let mut rescans_left = 64_u32;
+        // Returns where the rule's search resumes.
+        let mut push = |whole: (usize, usize), secret: (usize, usize)| -> Resume {
             let (start, end) = secret;
             if start >= end {
-                return false;
+                return Resume::AfterStartOf(whole);
             }
             let s = &text[start..end];
             if let Some(validate) = rule.validate
                 && !validate(&text[whole.0..whole.1], s)
             {
-                return false;
+                return Resume::AfterStartOf(whole);
             }
             // A candidate that already carries a redaction label was redacted by an earlier
-            // pass (its secret part is gone); leaving it keeps redaction idempotent.
-            if self.renderer.is_own_output(s)
-                || self.allow.allows(s)
-                || memchr::memmem::find(s, b"[REDACTED").is_some()
-            {
-                // Allowed text stays, and so does anything overlapping it.
-                return true;
+            // pass (its secret part is gone); leaving it keeps redaction idempotent. The search
+            // goes on inside it, after the label: a later candidate of this rule there must be
+            // found in this pass, not only once another rule's label has changed what this
+            // candidate spans (which made a second pass redact more).
+            let own_output = self.renderer.is_own_output(s);
+            if !own_output && let Some(label) = memchr::memmem::find(s, b"[REDACTED") {
+                if rescans_left == 0 {
+                    return Resume::At(end);
+                }
+                rescans_left -= 1;
+                return Resume::At(start + label + 1);
+            }
+            // Allowed text stays, and so does anything overlapping it.
+            if own_output || self.allow.allows(s) {
+                return Resume::At(end);
             }
             hits.push(Hit {
                 start,
                 end,
                 rule: rule_index,
             });
-            true
+            Resume::At(end)
         };
         match &rule.matcher {
             Matcher::Regex { regex, groups } => {
@@ -156,22 +167,20 @@ impl Engine {
                         };
                         ((m.start(), m.end()), (m.start(), m.end()))
                     };
-                    // After a secret, resume after the redacted span (patterns
-                    // that consume a trailing delimiter must not hide a secret
-                    // right after it). After a rejected look-alike, resume just
-                    // after its start: a candidate the validator rejects must
-                    // not hide a real secret overlapping it. Built-in validators
-                    // only reject short candidates, so this stays linear.
-                    let next = if push(whole, secret) {
-                        secret.1
-                    } else {
-                        whole.0 + 1
+                    // After a secret, resume after the redacted span (patterns that consume a
+                    // trailing delimiter must not hide a secret right after it). After a
+                    // rejected look-alike, resume just after its start: a candidate the
+                    // validator rejects must not hide a real secret overlapping it. Built-in
+                    // validators only reject short candidates, so this stays linear.
+                    let next = match push(whole, secret) {
+                        Resume::At(next) => next,
+                        Resume::AfterStartOf(whole) => whole.0 + 1,
                     };
                     at = next.max(at + 1);
                 }
             }
             Matcher::Pem(pem) => pem.find_all(text, |s, e| {
-                push((s, e), (s, e));
+                let _ = push((s, e), (s, e));
             }),
         }
     }
@@ -217,4 +226,12 @@ impl Engine {
         out.push_str(&text[copied..]);
         out
     }
+}
+
+/// Where a rule's search resumes after a candidate.
+enum Resume {
+    /// At this byte offset.
+    At(usize),
+    /// Just after the start of this rejected candidate.
+    AfterStartOf((usize, usize)),
 }

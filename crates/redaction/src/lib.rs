@@ -58,6 +58,7 @@ mod redactor;
 mod replacement;
 mod rules;
 mod span;
+mod static_memo;
 mod values;
 
 pub use engine::MAX_RULES;

@@ -349,6 +349,7 @@ impl RedactorBuilder {
                 engine,
                 keys,
                 kinds: kind_names,
+                id: crate::static_memo::next_redactor_id(),
             }),
         })
     }
@@ -362,6 +363,8 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) keys: KeyMatcher,
     pub(crate) kinds: Vec<Arc<str>>,
+    /// Tells this redactor's verdicts apart in [`crate::static_memo`].
+    pub(crate) id: u64,
 }
 
 /// The compiled redaction rules. Cheap to clone (an `Arc`); build once, share

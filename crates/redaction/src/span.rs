@@ -14,12 +14,12 @@ impl Redactor {
     /// attributes (including `exception.message` and `exception.stacktrace`),
     /// link attributes and the error status description.
     pub fn redact_span(&self, span: &mut SpanData) {
-        if let Some(name) = self.redact_cow(&span.name) {
+        if let Some(name) = self.redact_name(&span.name) {
             span.name = Cow::Owned(name);
         }
         self.redact_attributes(&mut span.attributes);
         for event in &mut span.events.events {
-            if let Some(name) = self.redact_cow(&event.name) {
+            if let Some(name) = self.redact_name(&event.name) {
                 event.name = Cow::Owned(name);
             }
             self.redact_attributes(&mut event.attributes);
@@ -34,7 +34,20 @@ impl Redactor {
         }
     }
 
-    fn redact_cow(&self, text: &str) -> Option<String> {
+    /// Span and event names are mostly `&'static str` literals, the same few on every span:
+    /// their clean verdict is remembered per thread (see [`crate::static_memo`]).
+    #[expect(
+        clippy::ptr_arg,
+        reason = "the variant tells whether the text is 'static"
+    )]
+    fn redact_name(&self, name: &Cow<'static, str>) -> Option<String> {
+        match name {
+            Cow::Borrowed(text) => crate::static_memo::redact_static(self, text),
+            Cow::Owned(text) => self.redact_cow(text),
+        }
+    }
+
+    pub(crate) fn redact_cow(&self, text: &str) -> Option<String> {
         match self.redact(text) {
             Cow::Owned(s) => Some(s),
             Cow::Borrowed(_) => None,

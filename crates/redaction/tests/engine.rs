@@ -28,6 +28,34 @@ fn clean_text_is_borrowed_and_redaction_is_idempotent() {
     }
 }
 
+/// Found by the fuzzer: a token pair whose value swallows an `Authorization:` keyword, followed
+/// by a labelled look-alike spanning a second, real `Authorization:` value. The second value
+/// must be redacted in the first pass, not only once the first label has changed what the
+/// look-alike spans.
+#[test]
+fn a_secret_inside_a_labelled_look_alike_is_redacted_in_one_pass() {
+    let r = Redactor::default();
+    let text = String::from_utf8_lossy(
+        b"on: B\0oA\xf2irudhza$BCnpm_token: Beudhza$B\xc5\xdf\xbd\x9a\xea\x9e*\x01\
+          Authorization: [REDACTED\x9car\x01Authorizati\x9c\x9c\x9c\x9c\x9ci.\xff\xff\xff\
+          \xff\xff\xff\xff\xff\xffear0arwYX\x01Authorization:n:ear\xff\xff\xff\xff\xff\xff\
+          \xff\xff\xff\xff\xa7\xff\xff\xff\xff\xff\xff\xffsigarw C:\\UseprYrXer ",
+    )
+    .into_owned();
+    let once = r.redact(&text).into_owned();
+    assert!(
+        once.contains("[REDACTED:authorization]"),
+        "the second Authorization value is redacted at once: {once:?}"
+    );
+    assert!(
+        matches!(r.redact(&once), Cow::Borrowed(_)),
+        "redacting {once:?} again changed it"
+    );
+    // Many labelled look-alikes in a row stay linear and do not panic.
+    let nested = "Authorization:[REDACTED".repeat(10_000);
+    let _ = r.redact(&nested);
+}
+
 #[test]
 fn hmac_pseudonyms_are_stable_keyed_and_hide_the_secret() {
     let a = Redactor::builder()

@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::{Context, ContextGuard};
-use tracing_core::Dispatch;
 use tracing_core::span::Id;
+
+use crate::store::SpanStore;
 
 thread_local! {
     static NEXT_PARENT: RefCell<Option<Context>> = const { RefCell::new(None) };
@@ -86,6 +87,12 @@ pub(crate) fn attach(layer: LayerId, id: &Id, cx: Context) {
 pub(crate) fn detach(layer: LayerId, id: &Id) {
     let guard = ATTACHED.with(|stack| {
         let mut stack = stack.borrow_mut();
+        let on_top = stack
+            .last()
+            .is_some_and(|(owner, entered, _)| *owner == layer && entered == id);
+        if on_top {
+            return stack.pop().map(|(_, _, guard)| guard);
+        }
         let at = stack
             .iter()
             .rposition(|(owner, entered, _)| *owner == layer && entered == id)?;
@@ -94,13 +101,6 @@ pub(crate) fn detach(layer: LayerId, id: &Id) {
     // Dropped outside the borrow: restoring the previous context runs OpenTelemetry code.
     drop(guard);
 }
-
-/// Finds the context an [`crate::OtelSpanLayer`] keeps for a span, through the dispatcher.
-#[derive(Clone, Copy)]
-pub(crate) struct ContextLookup(
-    pub(crate) fn(&Dispatch, &Id, LayerId) -> Option<Context>,
-    pub(crate) LayerId,
-);
 
 /// OpenTelemetry access to a `tracing::Span` handled by an [`crate::OtelSpanLayer`].
 pub trait SpanExt {
@@ -115,10 +115,7 @@ pub trait SpanExt {
 
 impl SpanExt for tracing::Span {
     fn otel_context(&self) -> Option<Context> {
-        self.with_subscriber(|(id, dispatch)| {
-            let lookup = dispatch.downcast_ref::<ContextLookup>()?;
-            (lookup.0)(dispatch, id, lookup.1)
-        })
-        .flatten()
+        self.with_subscriber(|(id, dispatch)| dispatch.downcast_ref::<SpanStore>()?.get(id))
+            .flatten()
     }
 }

@@ -8,51 +8,16 @@ use std::marker::PhantomData;
 use opentelemetry::trace::{SpanBuilder, Status, TraceContextExt as _, Tracer};
 use opentelemetry::{Context, KeyValue};
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Dispatch, Event, Level, Metadata, Subscriber};
+use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::context::{self, ContextLookup, LayerId};
+use crate::context::{self, LayerId};
 use crate::fields::Fields;
 use crate::memo::CallsiteTargets;
-
-/// The span's OpenTelemetry context, kept in the registry's span extensions.
-///
-/// Extensions hold one value per type, so every [`OtelSpanLayer`] of a subscriber shares this
-/// one (inserting a second value of a type panics): each layer's context is kept under its
-/// [`LayerId`]. The usual single layer uses `first` and allocates nothing more.
-struct OtelSpan {
-    first: Option<(LayerId, Context)>,
-    more: Vec<(LayerId, Context)>,
-}
-
-impl OtelSpan {
-    fn get(&self, layer: LayerId) -> Option<&Context> {
-        self.first
-            .iter()
-            .chain(&self.more)
-            .find(|(owner, _)| *owner == layer)
-            .map(|(_, cx)| cx)
-    }
-
-    fn take(&mut self, layer: LayerId) -> Option<Context> {
-        if self
-            .first
-            .as_ref()
-            .is_some_and(|(owner, _)| *owner == layer)
-        {
-            return self.first.take().map(|(_, cx)| cx);
-        }
-        let at = self.more.iter().position(|(owner, _)| *owner == layer)?;
-        Some(self.more.swap_remove(at).1)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.first.is_none() && self.more.is_empty()
-    }
-}
+use crate::store::SpanStore;
 
 /// A [`Layer`] that mirrors `tracing` spans as OpenTelemetry spans; see the [crate docs](crate).
 ///
@@ -60,7 +25,7 @@ impl OtelSpan {
 pub struct OtelSpanLayer<S, T> {
     tracer: T,
     id: LayerId,
-    lookup: ContextLookup,
+    store: SpanStore,
     span_events: bool,
     exceptions: bool,
     targets: Option<CallsiteTargets>,
@@ -89,7 +54,7 @@ where
         Self {
             tracer,
             id,
-            lookup: ContextLookup(lookup::<S>, id),
+            store: SpanStore::default(),
             span_events: true,
             exceptions: true,
             targets: None,
@@ -126,20 +91,38 @@ where
         self.targets.as_ref().is_none_or(|t| t.enabled(meta))
     }
 
-    fn context_of(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {
-        let span = ctx.span(id)?;
-        let extensions = span.extensions();
-        extensions.get::<OtelSpan>()?.get(self.id).cloned()
+    fn context_of(&self, id: &Id) -> Option<Context> {
+        self.store.get(id)
     }
 
     /// The context of span `id`, or of its nearest ancestor this layer started when `id` itself
     /// was filtered out (a per-layer filter hides filtered spans, so then there is none).
     fn nearest_context(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {
         let span = ctx.span(id)?;
-        span.scope().find_map(|ancestor| {
-            let extensions = ancestor.extensions();
-            extensions.get::<OtelSpan>()?.get(self.id).cloned()
-        })
+        span.scope()
+            .find_map(|ancestor| self.store.get(&ancestor.id()))
+    }
+
+    /// The span to start for `attrs`, and the status its `otel.status_*` fields set.
+    fn builder(&self, attrs: &Attributes<'_>) -> (SpanBuilder, Option<Status>) {
+        let meta = attrs.metadata();
+        if meta.fields().is_empty() {
+            // Nothing to record (`info_span!("name")`, `#[instrument(skip_all)]`).
+            return (SpanBuilder::from_name(meta.name()), None);
+        }
+        let mut fields = Fields::span(meta.fields().len());
+        attrs.record(&mut fields);
+        let mut builder =
+            SpanBuilder::from_name(fields.name.take().unwrap_or(Cow::Borrowed(meta.name())));
+        builder.span_kind = fields.kind.take();
+        if let Some(message) = fields.exception.take().filter(|_| self.exceptions) {
+            fields
+                .attributes
+                .push(KeyValue::new("exception.message", message));
+        }
+        let status = fields.status();
+        builder.attributes = Some(fields.attributes);
+        (builder, status)
     }
 
     /// Applies `record`ed fields to a started span.
@@ -162,17 +145,6 @@ where
     }
 }
 
-/// The context of span `id` in the dispatcher's registry (see [`crate::SpanExt`]).
-fn lookup<S>(dispatch: &Dispatch, id: &Id, layer: LayerId) -> Option<Context>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    let subscriber = dispatch.downcast_ref::<S>()?;
-    let span = subscriber.span(id)?;
-    let extensions = span.extensions();
-    extensions.get::<OtelSpan>()?.get(layer).cloned()
-}
-
 impl<S, T> Layer<S> for OtelSpanLayer<S, T>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -186,52 +158,32 @@ where
         }
         // Taken even when suppressed, so it cannot leak to a later span.
         let next_parent = context::take_next_parent();
-        if Context::is_current_telemetry_suppressed() {
-            return;
-        }
         let parent = match next_parent {
-            Some(parent) => parent,
+            Some(parent) if !Context::is_current_telemetry_suppressed() => parent,
+            Some(_) => return,
+            // The innermost entered span of this layer, or a context attached by other code;
+            // the current context also says whether telemetry is suppressed here.
+            None if attrs.is_contextual() => match Context::current() {
+                current if current.is_telemetry_suppressed() => return,
+                current => current,
+            },
+            None if Context::is_current_telemetry_suppressed() => return,
             None => match attrs.parent() {
                 Some(parent) => self.nearest_context(&ctx, parent).unwrap_or_default(),
-                None if attrs.is_root() => Context::new(),
-                // The innermost entered span of this layer, or a context attached by other code.
-                None => Context::current(),
+                None => Context::new(),
             },
         };
 
-        let mut fields = Fields::span(meta.fields().len());
-        attrs.record(&mut fields);
-        let mut builder =
-            SpanBuilder::from_name(fields.name.take().unwrap_or(Cow::Borrowed(meta.name())));
-        builder.span_kind = fields.kind.take();
-        if let Some(message) = fields.exception.take().filter(|_| self.exceptions) {
-            fields
-                .attributes
-                .push(KeyValue::new("exception.message", message));
-        }
-        let status = fields.status();
-        builder.attributes = Some(fields.attributes);
-
+        let (builder, status) = self.builder(attrs);
         let mut span = self.tracer.build_with_context(builder, &parent);
         if let Some(status) = status {
             opentelemetry::trace::Span::set_status(&mut span, status);
         }
-        let cx = parent.with_span(span);
-        if let Some(span) = ctx.span(id) {
-            let mut extensions = span.extensions_mut();
-            match extensions.get_mut::<OtelSpan>() {
-                // Another `OtelSpanLayer` of this subscriber got there first.
-                Some(data) => data.more.push((self.id, cx)),
-                None => extensions.insert(OtelSpan {
-                    first: Some((self.id, cx)),
-                    more: Vec::new(),
-                }),
-            }
-        }
+        self.store.insert(id, parent.with_span(span));
     }
 
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
-        let Some(cx) = self.context_of(&ctx, id) else {
+    fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: LayerContext<'_, S>) {
+        let Some(cx) = self.context_of(id) else {
             return;
         };
         let mut fields = Fields::span(values.len());
@@ -239,9 +191,8 @@ where
         self.apply(&cx, fields);
     }
 
-    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: LayerContext<'_, S>) {
-        let (Some(cx), Some(follows)) = (self.context_of(&ctx, id), self.context_of(&ctx, follows))
-        else {
+    fn on_follows_from(&self, id: &Id, follows: &Id, _ctx: LayerContext<'_, S>) {
+        let (Some(cx), Some(follows)) = (self.context_of(id), self.context_of(follows)) else {
             return;
         };
         let target = follows.span().span_context().clone();
@@ -250,12 +201,12 @@ where
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
         if !self.span_events || !self.wants(event.metadata()) {
             return;
         }
         let cx = match event.parent() {
-            Some(parent) => match self.context_of(&ctx, parent) {
+            Some(parent) => match self.context_of(parent) {
                 Some(cx) => cx,
                 None => return,
             },
@@ -288,8 +239,8 @@ where
         span.add_event(name, fields.attributes);
     }
 
-    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
-        if let Some(cx) = self.context_of(&ctx, id) {
+    fn on_enter(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        if let Some(cx) = self.context_of(id) {
             context::attach(self.id, id, cx);
         }
     }
@@ -298,18 +249,9 @@ where
         context::detach(self.id, id);
     }
 
-    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
-        let cx = ctx.span(&id).and_then(|span| {
-            let mut extensions = span.extensions_mut();
-            let data = extensions.get_mut::<OtelSpan>()?;
-            let cx = data.take(self.id);
-            if data.is_empty() {
-                extensions.remove::<OtelSpan>();
-            }
-            cx
-        });
-        // Ended with no registry lock held: processors may run arbitrary code.
-        if let Some(cx) = cx {
+    fn on_close(&self, id: Id, _ctx: LayerContext<'_, S>) {
+        // Ended with no lock held: processors may run arbitrary code.
+        if let Some(cx) = self.store.remove(&id) {
             cx.span().end();
         }
     }
@@ -317,8 +259,8 @@ where
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             Some(self as *const Self as *const ())
-        } else if id == TypeId::of::<ContextLookup>() {
-            Some(&self.lookup as *const ContextLookup as *const ())
+        } else if id == TypeId::of::<SpanStore>() {
+            Some(&self.store as *const SpanStore as *const ())
         } else {
             None
         }

@@ -46,13 +46,16 @@
 //!
 //! Dependencies: `opentelemetry` (the trace API the spans are created through; any
 //! [`opentelemetry::trace::Tracer`] works), `tracing`, `tracing-core` and
-//! `tracing-subscriber` (the `Layer` trait, the span registry whose extensions hold each span's
-//! context, and `tracing::Span` for [`SpanExt`]).
+//! `tracing-subscriber` (the `Layer` trait, and the span registry for the ancestry of explicit
+//! parents), `tracing::Span` for [`SpanExt`]. Each live span's context is kept in the layer's own
+//! sharded map keyed by span id rather than in registry extensions, which would cost an allocation
+//! and a slab lookup per span (see `store.rs`).
 
 mod context;
 mod fields;
 mod layer;
 mod memo;
+mod store;
 
 pub use context::{SpanExt, with_parent_context};
 pub use layer::OtelSpanLayer;

@@ -21,6 +21,8 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+use crate::hooks::SpanEditor;
+
 /// Counters of one export pipeline.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -188,6 +190,9 @@ fn truncate_all(attrs: &mut [KeyValue], max: usize) {
 pub(crate) struct AdmissionSpanProcessor<P> {
     pub inner: P,
     pub counters: Option<Arc<Accounting>>,
+    /// Runs on admitted spans before value limits, so a secret is matched whole before a
+    /// truncation could cut it.
+    pub edit: Option<SpanEditor>,
     pub capacity: usize,
     pub max_value_len: usize,
 }
@@ -205,6 +210,9 @@ impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
             && !acc.spans.admit(self.capacity)
         {
             return;
+        }
+        if let Some(edit) = &self.edit {
+            (edit.0)(&mut span);
         }
         truncate_all(&mut span.attributes, self.max_value_len);
         for event in span.events.events.iter_mut() {

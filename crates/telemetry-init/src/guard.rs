@@ -93,9 +93,11 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     if let Some(redactor) = builder.redaction.clone() {
         resource = redactor.redact_resource(&resource);
         let for_spans = redactor.clone();
-        builder.hooks.span_wrappers.push(Box::new(move |p| {
-            crate::BoxedSpanProcessor::new(for_spans.span_processor(p))
-        }));
+        // Inside the exporting pipeline rather than a wrapping processor: spans turned away by
+        // admission are not redacted for nothing, and there is no extra processor hop.
+        builder.hooks.span_editor = Some(crate::hooks::SpanEditor(Arc::new(move |span| {
+            for_spans.redact_span(span)
+        })));
         builder
             .hooks
             .pre_log_processors

@@ -90,8 +90,18 @@ pub(crate) type CustomSpanExporter = Box<
     dyn FnOnce(
         &crate::Config,
         Option<std::sync::Arc<crate::accounting::Accounting>>,
+        Option<SpanEditor>,
     ) -> BoxedSpanProcessor,
 >;
+/// Edits every admitted span in the exporting pipelines, before value limits apply (redaction).
+#[derive(Clone)]
+pub(crate) struct SpanEditor(pub std::sync::Arc<dyn Fn(&mut SpanData) + Send + Sync>);
+
+impl fmt::Debug for SpanEditor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SpanEditor")
+    }
+}
 pub(crate) type CustomLogExporter = Box<
     dyn FnOnce(
         &crate::Config,
@@ -103,6 +113,7 @@ pub(crate) type MeterCustomizer = Box<dyn FnOnce(MeterProviderBuilder) -> MeterP
 #[derive(Default)]
 pub(crate) struct Hooks {
     pub span_wrappers: Vec<SpanWrapper>,
+    pub span_editor: Option<SpanEditor>,
     pub extra_span_processors: Vec<BoxedSpanProcessor>,
     pub pre_log_processors: Vec<BoxedLogProcessor>,
     pub meter_customizers: Vec<MeterCustomizer>,
@@ -123,11 +134,20 @@ impl Hooks {
         if self.span_wrappers.is_empty() {
             return builder.with_span_processor(processor);
         }
-        let mut p = BoxedSpanProcessor::new(processor);
+        self.add_boxed_span_processor(builder, BoxedSpanProcessor::new(processor))
+    }
+
+    /// [`Self::add_span_processor`] for a processor that is already boxed: boxing it again would
+    /// add a virtual call and a move of every ended span.
+    pub(crate) fn add_boxed_span_processor(
+        &self,
+        builder: TracerProviderBuilder,
+        mut processor: BoxedSpanProcessor,
+    ) -> TracerProviderBuilder {
         for wrap in &self.span_wrappers {
-            p = wrap(p);
+            processor = wrap(processor);
         }
-        builder.with_span_processor(p)
+        builder.with_span_processor(processor)
     }
 
     pub(crate) fn take_extra_span_processors(&mut self) -> Vec<BoxedSpanProcessor> {

@@ -362,8 +362,9 @@ impl Builder {
         self
     }
 
-    /// Wraps every exporting span processor (e.g. redaction): `wrap` receives the processor that
-    /// exports and returns one that forwards to it.
+    /// Wraps every exporting span processor: `wrap` receives the processor that exports and
+    /// returns one that forwards to it. The wrapper sees spans as they ended; redaction and value
+    /// limits apply inside the processor it wraps, so what reaches an exporter is redacted.
     pub fn wrap_span_processors(
         mut self,
         wrap: impl Fn(BoxedSpanProcessor) -> BoxedSpanProcessor + 'static,
@@ -380,8 +381,8 @@ impl Builder {
     ) -> Self {
         self.hooks
             .custom_span_exporters
-            .push(Box::new(move |config, counters| {
-                BoxedSpanProcessor::new(pipeline::span_pipeline(exporter, config, counters))
+            .push(Box::new(move |config, counters, edit| {
+                BoxedSpanProcessor::new(pipeline::span_pipeline(exporter, config, counters, edit))
             }));
         self
     }
@@ -438,8 +439,8 @@ impl Builder {
         self
     }
 
-    /// Redacts string values of log records and console lines (span redaction goes through
-    /// [`Builder::wrap_span_processors`]).
+    /// Redacts string values of log records and console lines (spans are redacted by the
+    /// `redaction` feature's [`telemetry_redaction::Redactor`], in the exporting pipelines).
     pub fn value_redactor(mut self, redactor: ValueRedactor) -> Self {
         self.redactor = Some(redactor);
         self

@@ -21,7 +21,7 @@ use crate::config::{
     BatchSettings, Compression, Config, ExporterKind, OtlpSettings, Protocol, SamplerSetting,
     Signal, TemporalityPreference,
 };
-use crate::hooks::Hooks;
+use crate::hooks::{Hooks, SpanEditor};
 
 /// The providers and what keeps them running.
 pub(crate) struct Pipelines {
@@ -141,11 +141,12 @@ fn tracer_provider(
     let kinds = exporters_of(config, Signal::Traces);
     for (i, kind) in kinds.iter().enumerate() {
         let counters = (i == 0).then(|| Arc::clone(accounting));
+        let edit = hooks.span_editor.clone();
         builder = match kind {
             ExporterKind::Otlp => {
                 let otlp = bounded(&config.traces.otlp, &config.span_batch);
                 let exporter = otlp_span_exporter(&otlp, rt)?;
-                hooks.add_span_processor(builder, span_pipeline(exporter, config, counters))
+                hooks.add_span_processor(builder, span_pipeline(exporter, config, counters, edit))
             }
             ExporterKind::Console => hooks.add_span_processor(
                 builder,
@@ -153,10 +154,13 @@ fn tracer_provider(
                     opentelemetry_stdout::SpanExporter::default(),
                     config,
                     counters,
+                    edit,
                 ),
             ),
             ExporterKind::InMemory => match hooks.in_memory_spans() {
-                Some(e) => hooks.add_span_processor(builder, span_pipeline(e, config, counters)),
+                Some(e) => {
+                    hooks.add_span_processor(builder, span_pipeline(e, config, counters, edit))
+                }
                 None => builder,
             },
         };
@@ -164,8 +168,9 @@ fn tracer_provider(
     let custom = std::mem::take(&mut hooks.custom_span_exporters);
     for (i, make) in custom.into_iter().enumerate() {
         let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        let edit = hooks.span_editor.clone();
         if !config.sdk_disabled {
-            builder = hooks.add_span_processor(builder, make(config, counters));
+            builder = hooks.add_boxed_span_processor(builder, make(config, counters, edit));
         }
     }
     for processor in hooks.take_extra_span_processors() {
@@ -179,6 +184,7 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     exporter: E,
     config: &Config,
     counters: Option<Arc<Accounting>>,
+    edit: Option<SpanEditor>,
 ) -> AdmissionSpanProcessor<BatchSpanProcessor> {
     let b = &config.span_batch;
     let batch_config = BatchConfigBuilder::default()
@@ -195,6 +201,7 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
             .with_batch_config(batch_config)
             .build(),
         counters,
+        edit,
         capacity: b.max_queue_size,
         max_value_len: config.limits.span_attribute_value_length,
     }

@@ -10,7 +10,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::subscriber::Interest;
 use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use telemetry_span_layer::OtelSpanLayer;
@@ -86,7 +86,11 @@ pub(crate) struct Parts<'a> {
     pub span_layer: SpanLayer,
 }
 
-type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+/// The global filter: [`AnyTargets`] or an `EnvFilter`.
+type GlobalFilter = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// A layer over the registry and the global filter.
+type BoxedLayer = Box<dyn Layer<Layered<GlobalFilter, Registry>> + Send + Sync>;
 
 /// One layer's filter as `Targets`, when its directives are plain `target=level` ones (`None`
 /// with span or field filters). Validated by `EnvFilter`, which reports a bad `RUST_LOG` and
@@ -180,7 +184,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     let console_targets = layer_targets(&directives(&user, &console_extra), &user, &mut Vec::new());
 
     let plain = span_targets.is_some() && log_targets.is_some() && console_targets.is_some();
-    let (global_targets, global_env, span_targets, log_targets, console_targets) = if plain {
+    let (global, span_targets, log_targets, console_targets): (GlobalFilter, _, _, _) = if plain {
         let mut used = Vec::new();
         if export {
             used.extend([&span_targets, &log_targets]);
@@ -189,23 +193,26 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
             used.push(&console_targets);
         }
         let any = AnyTargets(used.into_iter().flatten().cloned().collect());
-        (Some(any), None, span_targets, log_targets, console_targets)
+        (any.boxed(), span_targets, log_targets, console_targets)
     } else {
         let mut extra = vec![(HTTP_SPAN_TARGET, "info")];
         extra.extend(console_extra);
         let global = filter(&directives(&user, &extra), &user, &mut Vec::new());
         let not_noise = directives("trace", &noise).parse::<Targets>().ok();
-        (None, Some(global), not_noise.clone(), not_noise, None)
+        (global.boxed(), not_noise.clone(), not_noise, None)
     };
 
-    let console = console_on.then(|| {
+    // One `Layered` over a list rather than one per layer: every `Layered` level costs a walk
+    // down the stack on each span close (it looks for the registry) and a call on every
+    // callback, absent layers included.
+    let mut layers: Vec<BoxedLayer> = Vec::with_capacity(3);
+    if console_on {
         let console = console_layer(config, redactor, sink);
-        match console_targets {
+        layers.push(match console_targets {
             Some(targets) => console.with_filter(targets).boxed(),
             None => console,
-        }
-    });
-    let (mut spans, mut stock_spans, mut logs) = (None, None, None);
+        });
+    }
     if export {
         let tracer = tracer_provider.tracer("telemetry");
         match span_layer {
@@ -214,7 +221,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
                 if let Some(targets) = span_targets {
                     layer = layer.with_targets(targets);
                 }
-                spans = Some(layer);
+                layers.push(layer.boxed());
             }
             SpanLayer::TracingOpentelemetry => {
                 let layer = tracing_opentelemetry::layer()
@@ -227,26 +234,23 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
                 // Its own filter must be a per-layer one.
                 let filter =
                     span_targets.unwrap_or_else(|| Targets::new().with_default(LevelFilter::TRACE));
-                stock_spans = Some(layer.with_filter(filter));
+                layers.push(layer.with_filter(filter).boxed());
             }
         }
-        logs = Some(LogBridge {
-            logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
-            targets: log_targets.map(telemetry_span_layer::CallsiteTargets::new),
-            redactor: log_redactor,
-            max_value_len: config.limits.log_attribute_value_length,
-            max_attributes: config.limits.log_attribute_count,
-        });
+        layers.push(
+            LogBridge {
+                logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
+                targets: log_targets.map(telemetry_span_layer::CallsiteTargets::new),
+                redactor: log_redactor,
+                max_value_len: config.limits.log_attribute_value_length,
+                max_attributes: config.limits.log_attribute_count,
+            }
+            .boxed(),
+        );
     }
     config.warnings.extend(warnings);
 
-    let subscriber = Registry::default()
-        .with(console)
-        .with(spans)
-        .with(stock_spans)
-        .with(logs)
-        .with(global_targets)
-        .with(global_env);
+    let subscriber = Registry::default().with(global).with(layers);
     tracing::Dispatch::new(subscriber)
 }
 

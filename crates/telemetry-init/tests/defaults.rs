@@ -100,3 +100,67 @@ fn metrics_facade_calls_arrive_through_the_pipeline() {
         Some(5.0)
     );
 }
+
+/// Redaction runs inside every exporting pipeline, after admission and before value limits: a
+/// secret is matched whole before truncation could cut it (a cut secret may no longer look like
+/// one), and a processor wrapper from `wrap_span_processors` does not bypass it.
+#[cfg(feature = "redaction")]
+#[test]
+fn spans_are_redacted_before_truncation_and_behind_span_wrappers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug)]
+    struct Counting(telemetry::BoxedSpanProcessor, Arc<AtomicUsize>);
+    impl opentelemetry_sdk::trace::SpanProcessor for Counting {
+        fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+            self.0.on_start(span, cx);
+        }
+        fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.on_end(span);
+        }
+        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.force_flush()
+        }
+        fn shutdown_with_timeout(
+            &self,
+            timeout: std::time::Duration,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.shutdown_with_timeout(timeout)
+        }
+    }
+
+    let wrapped = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&wrapped);
+    let guard = telemetry::builder()
+        .in_memory()
+        .env_lookup(|name| (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "40".into()))
+        .console_format(telemetry::ConsoleFormat::Off)
+        .wrap_span_processors(move |inner| {
+            telemetry::BoxedSpanProcessor::new(Counting(inner, Arc::clone(&seen)))
+        })
+        .init()
+        .unwrap();
+    // The password sits across the 40-character limit: truncating first would leave
+    // "postgres://admin:hunter2-hunter2-hunte", which no longer looks like a URL credential.
+    let url = format!(
+        "postgres://admin:{}@db.internal:5432/app",
+        "hunter2-".repeat(4)
+    );
+    tracing::dispatcher::with_default(guard.dispatch(), || {
+        tracing::info_span!("connect", db.url = url.as_str()).in_scope(|| {});
+    });
+    let span = guard.captured().span("connect");
+    let value = telemetry::testing::attribute(&span, "db.url")
+        .expect("db.url is exported")
+        .as_str()
+        .into_owned();
+    assert!(!value.contains("hunter2"), "secret leaked: {value}");
+    assert!(value.starts_with("postgres://"), "{value}");
+    assert!(value.chars().count() <= 40, "{value}");
+    assert_eq!(
+        wrapped.load(Ordering::Relaxed),
+        1,
+        "the wrapper saw the span"
+    );
+}
