@@ -26,7 +26,10 @@ fn telemetry_guard(redaction: bool) -> Result<telemetry::Guard, BoxError> {
     Ok(builder
         .service_name("icount")
         .global(false)
-        .env_lookup(|name| (name == "OTEL_BSP_MAX_QUEUE_SIZE").then(|| QUEUE.to_string()))
+        .env_lookup(|name| {
+            matches!(name, "OTEL_BSP_MAX_QUEUE_SIZE" | "OTEL_BLRP_MAX_QUEUE_SIZE")
+                .then(|| QUEUE.to_string())
+        })
         .exporters(&[])
         .with_span_exporter(DiscardSpans)
         .with_log_exporter(DiscardLogs)
@@ -39,8 +42,24 @@ fn telemetry_guard(redaction: bool) -> Result<telemetry::Guard, BoxError> {
 }
 
 fn spans(n: u64) {
-    for _ in 0..n {
-        tracing::info_span!("op").in_scope(|| {});
+    match std::env::var("SPAN_ICOUNT_MODE").as_deref() {
+        // Events inside one span (the `event_in_span` group).
+        Ok("event") => tracing::info_span!("op").in_scope(|| {
+            for _ in 0..n {
+                tracing::info!(n = 1, "event");
+            }
+        }),
+        // Events outside any span: log records (the `log_record` group).
+        Ok("log") => {
+            for _ in 0..n {
+                tracing::info!(n = 1, "event");
+            }
+        }
+        _ => {
+            for _ in 0..n {
+                tracing::info_span!("op").in_scope(|| {});
+            }
+        }
     }
 }
 
@@ -95,9 +114,24 @@ fn main() -> Result<(), BoxError> {
             });
         }
         "stock" => {
+            // As in the criterion bench: tracing-opentelemetry plus the log appender.
+            let batch = opentelemetry_sdk::logs::BatchLogProcessor::builder(DiscardLogs)
+                .with_batch_config(
+                    opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                        .with_max_queue_size(QUEUE)
+                        .build(),
+                )
+                .build();
+            let logs = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+                .with_log_processor(batch)
+                .build();
             let subscriber = tracing_subscriber::registry()
-                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("icount")));
+                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("icount")))
+                .with(
+                    opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&logs),
+                );
             tracing::subscriber::with_default(subscriber, || timed(n, || spans(n)));
+            logs.shutdown()?;
         }
         "span-layer-alone" => {
             let subscriber = tracing_subscriber::registry().with(

@@ -54,8 +54,10 @@ impl CallsiteTargets {
         let key = std::ptr::from_ref(meta) as usize;
         let compute = || self.targets.would_enable(meta.target(), meta.level());
         MEMO.try_with(|memo| {
-            // Metadata is at least 8-byte aligned: drop the low bits before indexing.
-            let slot = &memo[(key >> 3) % SLOTS];
+            // Metadata is at least 8-byte aligned: drop the low bits before indexing. The
+            // filter's id moves its slot, so two filters checking the same callsite in turn
+            // (the span layer and the log bridge, on every event) do not evict each other.
+            let slot = &memo[((key >> 3) ^ (self.id as usize).wrapping_mul(0x9E37)) % SLOTS];
             let (cached_key, cached_id, enabled) = slot.get();
             if cached_key == key && cached_id == self.id {
                 return enabled;
@@ -98,5 +100,22 @@ mod tests {
             assert!(quiet.enabled(plain));
             assert!(!quiet.enabled(noisy), "each filter has its own decision");
         }
+    }
+
+    #[test]
+    fn two_filters_on_one_callsite_keep_their_own_slots() {
+        let a = CallsiteTargets::new("info".parse().expect("targets"));
+        let b = CallsiteTargets::new("info".parse().expect("targets"));
+        let meta = metadata_of(|| tracing::info_span!("shared"));
+        let (a_enabled, b_enabled) = (a.enabled(meta), b.enabled(meta));
+        let key = std::ptr::from_ref(meta) as usize;
+        MEMO.with(|memo| {
+            let cached = |id: u64| memo.iter().any(|slot| slot.get() == (key, id, true));
+            assert!(a_enabled && b_enabled);
+            assert!(
+                cached(a.id) && cached(b.id),
+                "both decisions are remembered"
+            );
+        });
     }
 }
