@@ -625,6 +625,7 @@ fn endpoint(
     } else {
         return fallback;
     };
+    let raw = grpc_scheme(r, signal, protocol, raw);
     match url::Url::parse(&raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
             #[cfg(not(feature = "tls"))]
@@ -649,6 +650,23 @@ fn endpoint(
             fallback
         }
     }
+}
+
+/// `OTEL_EXPORTER_OTLP_{,SIGNAL_}INSECURE`: for gRPC, an endpoint given without a scheme
+/// (`collector:4317`) is plaintext when the variable is `true` and TLS otherwise, as the OTLP
+/// exporter specification says. Endpoints with a scheme, and HTTP protocols, are left alone.
+fn grpc_scheme(r: &mut EnvReader<'_>, signal: Signal, protocol: Protocol, raw: String) -> String {
+    if !matches!(protocol, Protocol::Grpc) || raw.contains("://") {
+        return raw;
+    }
+    let per_signal = format!("OTEL_EXPORTER_OTLP_{}_INSECURE", signal.env_infix());
+    let var = if r.raw(&per_signal).is_some() {
+        per_signal.as_str()
+    } else {
+        "OTEL_EXPORTER_OTLP_INSECURE"
+    };
+    let scheme = if r.bool(var, false) { "http" } else { "https" };
+    format!("{scheme}://{raw}")
 }
 
 fn exporter_kinds(r: &mut EnvReader<'_>, var: &str) -> Vec<ExporterKind> {

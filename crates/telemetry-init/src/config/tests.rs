@@ -114,6 +114,47 @@ fn endpoint_that_is_not_a_url_falls_back_with_a_clear_message() {
     );
 }
 
+#[cfg(feature = "grpc")]
+#[test]
+fn insecure_picks_the_scheme_of_a_scheme_less_grpc_endpoint() {
+    let grpc = ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    let c = cfg(&[
+        grpc,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        ("OTEL_EXPORTER_OTLP_LOGS_INSECURE", "FALSE"),
+    ]);
+    assert_eq!(c.traces.otlp.endpoint, "http://collector:4317");
+    assert_eq!(c.metrics.otlp.endpoint, "http://collector:4317");
+    // The per-signal variable wins.
+    assert_eq!(c.logs.otlp.endpoint, "https://collector:4317");
+    // Unset means secure, as the specification says.
+    let c = cfg(&[grpc, ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]);
+    assert_eq!(c.traces.otlp.endpoint, "https://collector:4317");
+    // A scheme given explicitly is kept whatever the variable says.
+    let c = cfg(&[
+        grpc,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+    ]);
+    assert_eq!(c.traces.otlp.endpoint, "https://collector:4317");
+    // A bad value names the variable and falls back to secure.
+    let c = cfg(&[
+        grpc,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "yes please"),
+    ]);
+    assert_eq!(c.traces.otlp.endpoint, "https://collector:4317");
+    let w = warning_for(&c, "OTEL_EXPORTER_OTLP_INSECURE");
+    assert_eq!(w.fallback, "false");
+    // HTTP protocols do not read it: a scheme-less endpoint is still not a URL there.
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+    ]);
+    assert_eq!(c.traces.otlp.endpoint, "http://localhost:4318/v1/traces");
+}
+
 #[test]
 fn endpoint_credentials_are_masked_in_warnings_and_display() {
     let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "gopher://user:hunter2@host")]);
