@@ -135,6 +135,43 @@ fn grpc_delivers_spans_metrics_and_logs() {
     round_trip(Protocol::Grpc);
 }
 
+/// A scheme-less gRPC endpoint with `OTEL_EXPORTER_OTLP_INSECURE=true` is plaintext gRPC.
+#[test]
+fn grpc_endpoint_without_a_scheme_is_plaintext_when_insecure() {
+    let receiver = FakeReceiver::start().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let scheme_less = endpoint.trim_start_matches("http://").to_string();
+    assert_ne!(
+        scheme_less, endpoint,
+        "the fake receiver's gRPC endpoint is http://"
+    );
+    let guard = telemetry::builder()
+        .service_name("export-test")
+        .service_version("9.9.9")
+        .deployment_environment("ci")
+        .global(false)
+        .env_lookup(move |name| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(scheme_less.clone()),
+            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("grpc".into()),
+            "OTEL_EXPORTER_OTLP_INSECURE" => Some("true".into()),
+            _ => None,
+        })
+        .console_format(telemetry::ConsoleFormat::Off)
+        .log_filter("info,telemetry=warn")
+        .shutdown_timeout(Duration::from_secs(10))
+        .init()
+        .expect("init");
+    assert!(
+        guard.config().warnings.is_empty(),
+        "{:?}",
+        guard.config().warnings
+    );
+    emit(&guard, 5);
+    let report = guard.shutdown();
+    assert!(report.is_ok(), "{report:?}");
+    assert_all_arrived(&receiver, 5);
+}
+
 #[test]
 fn shutdown_loses_nothing_on_a_multi_thread_runtime() {
     let receiver = FakeReceiver::start().unwrap();
