@@ -20,6 +20,9 @@ use tracing_core::span::Id;
 /// A power of two; more shards than cores keeps threads creating spans at once apart.
 const SHARDS: usize = 64;
 
+/// A shard's map is shrunk only above this capacity (small maps are not worth the rehash).
+const SHRINK_ABOVE: usize = 1024;
+
 /// A span id spread over the whole word: registry ids differ mostly in their low bits (slab
 /// slot) and thread bits, and a folded multiply mixes both into every bit. It is a bijection,
 /// so the spread id is the map key; middle bits pick the shard (the map uses the low bits for
@@ -100,7 +103,15 @@ impl SpanStore {
     /// Takes span `id`'s context out (when the span closes).
     pub(crate) fn remove(&self, id: &Id) -> Option<Context> {
         let key = spread(id);
-        self.shard(key).remove(&key)
+        let mut map = self.shard(key);
+        let cx = map.remove(&key);
+        // A burst of live spans grows a shard; give the memory back once it is mostly empty.
+        // Shrinking to twice the size left keeps this amortized constant per removal.
+        if map.capacity() > SHRINK_ABOVE && map.len() * 8 < map.capacity() {
+            let keep = map.len() * 2;
+            map.shrink_to(keep);
+        }
+        cx
     }
 
     /// The number of spans held (for tests).
@@ -135,6 +146,34 @@ mod tests {
             assert!(store.remove(id).is_none());
         }
         assert_eq!(store.len(), 500);
+    }
+
+    #[test]
+    fn shards_give_memory_back_after_a_burst() {
+        let store = SpanStore::default();
+        let ids: Vec<Id> = (1..=200_000_u64).map(Id::from_u64).collect();
+        for id in &ids {
+            store.insert(id, Context::new());
+        }
+        let capacity = |s: &SpanStore| -> usize {
+            s.shards
+                .iter()
+                .map(|s| s.0.lock().unwrap().capacity())
+                .sum()
+        };
+        assert!(capacity(&store) >= 200_000);
+        for id in &ids[10..] {
+            store.remove(id);
+        }
+        assert_eq!(store.len(), 10);
+        assert!(
+            capacity(&store) <= SHARDS * SHRINK_ABOVE * 2,
+            "{} slots kept for 10 spans",
+            capacity(&store)
+        );
+        for id in &ids[..10] {
+            assert!(store.get(id).is_some(), "the survivors are still there");
+        }
     }
 
     #[test]
