@@ -91,10 +91,6 @@ where
         self.targets.as_ref().is_none_or(|t| t.enabled(meta))
     }
 
-    fn context_of(&self, id: &Id) -> Option<Context> {
-        self.store.get(id)
-    }
-
     /// The context of span `id`, or of its nearest ancestor this layer started when `id` itself
     /// was filtered out (a per-layer filter hides filtered spans, so then there is none).
     fn nearest_context(&self, ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context> {
@@ -183,7 +179,7 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: LayerContext<'_, S>) {
-        let Some(cx) = self.context_of(id) else {
+        let Some(cx) = self.store.get(id) else {
             return;
         };
         let mut fields = Fields::span(values.len());
@@ -192,7 +188,7 @@ where
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, _ctx: LayerContext<'_, S>) {
-        let (Some(cx), Some(follows)) = (self.context_of(id), self.context_of(follows)) else {
+        let (Some(cx), Some(follows)) = (self.store.get(id), self.store.get(follows)) else {
             return;
         };
         let target = follows.span().span_context().clone();
@@ -206,7 +202,7 @@ where
             return;
         }
         let cx = match event.parent() {
-            Some(parent) => match self.context_of(parent) {
+            Some(parent) => match self.store.get(parent) {
                 Some(cx) => cx,
                 None => return,
             },
@@ -240,7 +236,7 @@ where
     }
 
     fn on_enter(&self, id: &Id, _ctx: LayerContext<'_, S>) {
-        if let Some(cx) = self.context_of(id) {
+        if let Some(cx) = self.store.get(id) {
             context::attach(self.id, id, cx);
         }
     }
