@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end HTTP load comparison on loopback, one run, side by side:
-#   axum:  bare | telemetry-http-middleware | axum-tracing-opentelemetry + axum-otel-metrics
-#   actix: bare | telemetry-http-middleware | opentelemetry-instrumentation-actix-web
+#   axum:  bare | ferrotel-http | axum-tracing-opentelemetry + axum-otel-metrics
+#   actix: bare | ferrotel-http | opentelemetry-instrumentation-actix-web
 # Instrumented variants export 100%-sampled spans over OTLP/HTTP to a loopback sink.
 #
 # Needs `wrk` (apt-get install -y wrk). Usage: benches/http-load.sh [DURATION_S] [CONNECTIONS] [ROUNDS]
@@ -19,7 +19,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wr
 
 # HTTP_LOAD_SERVER=/path/to/binary skips the build (for a prebuilt binary).
 if [[ -z "${HTTP_LOAD_SERVER:-}" ]]; then
-  cargo build --release -q -p telemetry-benches --bin http_load_server
+  cargo build --release -q -p ferrotel-benches --bin http_load_server
 fi
 BIN="${HTTP_LOAD_SERVER:-${CARGO_TARGET_DIR:-target}/release/http_load_server}"
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-300000}"
 ROUNDS="${2:-7}"
-cargo build --release -q -p telemetry-benches --bin span_icount
+cargo build --release -q -p ferrotel-benches --bin span_icount
 BIN="${CARGO_TARGET_DIR:-target}/release/span_icount"
 VARIANTS=(raw raw-in-span stock span-layer-alone telemetry telemetry-without-redaction)
 declare -A RUNS

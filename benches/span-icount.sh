@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per span on the application's thread, counted by valgrind (deterministic, unlike
 # time on a shared VM): the raw SDK span (also made current, `raw-in-span`), stock
-# tracing-opentelemetry, our span layer alone, and telemetry::builder() with and without
+# tracing-opentelemetry, our span layer alone, and ferrotel::builder() with and without
 # redaction, as in `cargo bench --bench init` (span group); then an event inside a span and a
 # log record, against the stock layer plus appender (event_in_span and log_record groups). The batch
 # exporter's thread is left out, as in the criterion bench (its share depends on how the queue
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-20000}"
 command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install -y valgrind" >&2; exit 1; }
-cargo build --release -q -p telemetry-benches --bin span_icount
+cargo build --release -q -p ferrotel-benches --bin span_icount
 BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/release/span_icount"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

@@ -48,11 +48,11 @@ step "tests (unit, integration, doc, end-to-end)"
 cargo test --workspace --all-features --no-fail-fast
 
 step "benchmarks build and run once each (criterion test mode)"
-cargo test -p telemetry-benches --benches --quiet
+cargo test -p ferrotel-benches --benches --quiet
 
-if [ -x crates/redaction/fuzz/run.sh ]; then
+if [ -x crates/ferrotel-redaction/fuzz/run.sh ]; then
   step "fuzz the redaction engine (bounded)"
-  crates/redaction/fuzz/run.sh
+  crates/ferrotel-redaction/fuzz/run.sh
 fi
 
 step "all checks passed"

@@ -1,7 +1,7 @@
 //! In-process per-request cost of the HTTP middleware (service called directly, no network),
 //! side by side in one run:
 //!
-//! - axum: bare router | + `telemetry_http_middleware::HttpLayer` | + the peer crates users pick
+//! - axum: bare router | + `ferrotel_http::HttpLayer` | + the peer crates users pick
 //!   today (`axum-tracing-opentelemetry` `OtelAxumLayer` + `OtelInResponseLayer`, and
 //!   `axum-otel-metrics` `HttpMetricsLayer`);
 //! - actix-web: bare app | + `HttpMiddleware` | + `opentelemetry-instrumentation-actix-web`
@@ -12,7 +12,7 @@
 //! measured cost is the instrumentation, not an exporter. The per-request overhead is the
 //! difference to the bare variant of the same framework.
 //!
-//! Our middleware runs under the subscriber `telemetry::builder().init()` builds (our span
+//! Our middleware runs under the subscriber `ferrotel::builder().init()` builds (our span
 //! layer, log bridge, redaction and exact-accounting span processors, batch export to a
 //! discarding exporter): what a user of this SDK gets. The peers run under a stock
 //! `tracing-opentelemetry` layer (which `axum-tracing-opentelemetry` needs), configured without
@@ -23,7 +23,7 @@
 //! competing for the shared 2-core machine do not inflate the figures; the batch exporter
 //! thread is not counted, for any variant. `HTTP_BENCH_CLOCK=wall` measures wall time instead.
 //!
-//! Run: `cargo bench -p telemetry-benches --bench http`.
+//! Run: `cargo bench -p ferrotel-benches --bench http`.
 
 use std::time::Duration;
 
@@ -33,8 +33,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use telemetry_http_middleware::prometheus::PrometheusExporter;
-use telemetry_http_middleware::{HttpInstrumentation, HttpLayer, HttpMiddleware};
+use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Accepts and drops every batch.
@@ -70,16 +70,16 @@ fn stock_dispatch() -> (SdkTracerProvider, tracing::Dispatch) {
     (provider, dispatch)
 }
 
-/// The subscriber our middleware runs under: `telemetry::builder()` with a discarding exporter.
-fn telemetry_guard() -> telemetry::Guard {
-    telemetry::builder()
+/// The subscriber our middleware runs under: `ferrotel::builder()` with a discarding exporter.
+fn telemetry_guard() -> ferrotel::Guard {
+    ferrotel::builder()
         .service_name("bench")
         .global(false)
         .env_lookup(|_| None)
         .exporters(&[])
         .with_span_exporter(DropExporter)
-        .with_log_exporter(telemetry_benches::DiscardLogs)
-        .console_format(telemetry::ConsoleFormat::Off)
+        .with_log_exporter(ferrotel_benches::DiscardLogs)
+        .console_format(ferrotel::ConsoleFormat::Off)
         .without_runtime_metrics()
         .log_filter("info")
         .init()
@@ -185,7 +185,7 @@ fn bench_axum(c: &mut Criterion) {
     let variants = [
         ("bare", axum_variants::router(), &stock),
         (
-            "telemetry-http-middleware",
+            "ferrotel-http",
             axum_variants::ours(&provider),
             guard.dispatch(),
         ),
@@ -214,7 +214,7 @@ fn bench_axum(c: &mut Criterion) {
     }
     // Attribution: the same layer with no tracing subscriber (metrics, ids, headers; no spans).
     let ours = &variants[1].1;
-    group.bench_function("telemetry-http-middleware/metrics-only", |b| {
+    group.bench_function("ferrotel-http/metrics-only", |b| {
         tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
             measure(b, || rt.block_on(axum_variants::call(ours)))
         })
@@ -272,7 +272,7 @@ fn bench_actix(c: &mut Criterion) {
         App::new().route("/users/{id}", web::get().to(user))
     );
     run!(
-        "telemetry-http-middleware",
+        "ferrotel-http",
         guard.dispatch(),
         App::new()
             .wrap(HttpMiddleware::new(

@@ -1,9 +1,9 @@
 //! The cost of a span, an event and a log record on the application's thread, side by side:
 //! the raw opentelemetry_sdk call, a stock `tracing-opentelemetry` (+ appender) setup, and
-//! `telemetry::builder()`. Every setup exports through a batch processor to an exporter that
+//! `ferrotel::builder()`. Every setup exports through a batch processor to an exporter that
 //! discards, so only the in-thread cost is measured.
 //!
-//! `cargo bench -p telemetry-benches --bench init`
+//! `cargo bench -p ferrotel-benches --bench init`
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Seve
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use telemetry_benches::{DiscardLogs, DiscardSpans, ThreadCpuTime};
+use ferrotel_benches::{DiscardLogs, DiscardSpans, ThreadCpuTime};
 use tracing_subscriber::layer::SubscriberExt;
 
 fn sdk_providers() -> (SdkTracerProvider, SdkLoggerProvider) {
@@ -34,11 +34,11 @@ fn stock_dispatch(tp: &SdkTracerProvider, lp: &SdkLoggerProvider) -> tracing::Di
     tracing::Dispatch::new(subscriber)
 }
 
-fn ours(redaction: bool) -> telemetry::Guard {
+fn ours(redaction: bool) -> ferrotel::Guard {
     let b = if redaction {
-        telemetry::builder()
+        ferrotel::builder()
     } else {
-        telemetry::builder().without_redaction()
+        ferrotel::builder().without_redaction()
     };
     b.service_name("bench")
         .global(false)
@@ -46,7 +46,7 @@ fn ours(redaction: bool) -> telemetry::Guard {
         .exporters(&[])
         .with_span_exporter(DiscardSpans)
         .with_log_exporter(DiscardLogs)
-        .console_format(telemetry::ConsoleFormat::Off)
+        .console_format(ferrotel::ConsoleFormat::Off)
         .log_filter("info")
         .init()
         .expect("init")
@@ -58,8 +58,8 @@ struct Setups {
     lp: SdkLoggerProvider,
     stock: tracing::Dispatch,
     layer_alone: tracing::Dispatch,
-    guard: telemetry::Guard,
-    plain: telemetry::Guard,
+    guard: ferrotel::Guard,
+    plain: ferrotel::Guard,
 }
 
 impl Setups {
@@ -68,7 +68,7 @@ impl Setups {
         let stock = stock_dispatch(&tp, &lp);
         let layer_alone = tracing::Dispatch::new(
             tracing_subscriber::registry()
-                .with(telemetry_span_layer::OtelSpanLayer::new(tp.tracer("bench"))),
+                .with(ferrotel_tracing::OtelSpanLayer::new(tp.tracer("bench"))),
         );
         Self {
             tp,
@@ -114,7 +114,7 @@ fn span_group<M: Measurement>(c: &mut Criterion<M>, name: &str, s: &Setups) {
     });
     // The span layer alone on a bare registry, over the same provider as the stock setup: the
     // like-for-like replacement of `tracing-opentelemetry`'s layer.
-    g.bench_function("telemetry_span_layer_alone", |b| {
+    g.bench_function("ferrotel_tracing_alone", |b| {
         tracing::dispatcher::with_default(&s.layer_alone, || {
             b.iter(|| tracing::info_span!("op").in_scope(|| {}))
         })

@@ -1,4 +1,4 @@
-//! `telemetry-meters` recording costs, side by side in one run:
+//! `ferrotel-meters` recording costs, side by side in one run:
 //!
 //! - `meters/enum_counter/{1,2}_threads`: a counter whose labels are all enums
 //!   (`contextd_mcp_tool_calls_total{tool_name,status}`, pre-bound) next to
@@ -9,7 +9,7 @@
 //! - `meters/bound_histogram`: an enum-labelled histogram next to the SDK bound histogram.
 //!   Target: <= 1.1x.
 //!
-//! `cargo bench -p telemetry-benches --bench meters`
+//! `cargo bench -p ferrotel-benches --bench meters`
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -20,8 +20,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use telemetry_meters::contextd::{ContextdMeters, Provider, Status, Tool};
-use telemetry_meters::{DURATION_BUCKETS, cardinality_views, contextd};
+use ferrotel_meters::contextd::{ContextdMeters, Provider, Status, Tool};
+use ferrotel_meters::{DURATION_BUCKETS, cardinality_views, contextd};
 
 fn setup() -> (SdkMeterProvider, Meter) {
     let provider = SdkMeterProvider::builder()

@@ -19,7 +19,7 @@
 //!   alternating rounds, median ratio: robust to the load changes of a shared
 //!   machine, which skew criterion's back-to-back comparisons.
 //!
-//! `cargo bench -p telemetry-benches --bench redaction`
+//! `cargo bench -p ferrotel-benches --bench redaction`
 
 use criterion::{Criterion, Throughput, criterion_group};
 use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
@@ -37,7 +37,7 @@ use prost::Message as _;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use telemetry_redaction::{Redactor, builtin_patterns};
+use ferrotel_redaction::{Redactor, builtin_patterns};
 
 /// Every built-in rule's regex, run on every value: what a scanner without a
 /// prefilter does.

@@ -1,6 +1,6 @@
 //! Runtime metrics costs, side by side in one run:
 //!
-//! - `runtime_collection`: one full collection cycle of `telemetry-runtime-metrics` (read every
+//! - `runtime_collection`: one full collection cycle of `ferrotel-runtime` (read every
 //!   source once, run every callback, aggregate) next to the raw opentelemetry_sdk collecting
 //!   the same number of observable instruments with constant callbacks, and the source read
 //!   alone. Target: full cycle < 100 us.
@@ -8,7 +8,7 @@
 //!   allocator, through `CountingAlloc<System>` (per-thread slots), and through a wrapper with
 //!   one global atomic (what the counting allocator avoids). Target: counting <= +5%.
 //!
-//! `cargo bench -p telemetry-benches --bench runtime`
+//! `cargo bench -p ferrotel-benches --bench runtime`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -20,7 +20,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use telemetry_runtime_metrics::{BuildInfo, CountingAlloc, RuntimeMetrics};
+use ferrotel_runtime::{BuildInfo, CountingAlloc, RuntimeMetrics};
 
 fn collection(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()

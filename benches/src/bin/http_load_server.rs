@@ -13,8 +13,8 @@
 //!
 //! (`inprocess` also takes `ours-metrics`: the middleware without a tracing subscriber.)
 //!
-//! Variants: `bare` (no instrumentation), `ours` (telemetry-http-middleware under the subscriber
-//! `telemetry::builder().init()` installs), `peers` (axum-tracing-opentelemetry +
+//! Variants: `bare` (no instrumentation), `ours` (ferrotel-http under the subscriber
+//! `ferrotel::builder().init()` installs), `peers` (axum-tracing-opentelemetry +
 //! axum-otel-metrics, or opentelemetry-instrumentation-actix-web, under a stock
 //! `tracing-opentelemetry` layer).
 
@@ -24,8 +24,8 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use telemetry_http_middleware::prometheus::PrometheusExporter;
-use telemetry_http_middleware::{HttpInstrumentation, HttpLayer, HttpMiddleware};
+use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
 use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -62,16 +62,16 @@ fn install_stock_layer(
     Ok(provider)
 }
 
-/// Our middleware's tracing: what `telemetry::init()` sets up (our span layer, log bridge,
+/// Our middleware's tracing: what `ferrotel::init()` sets up (our span layer, log bridge,
 /// redaction, exact accounting), exporting traces over OTLP/HTTP to `endpoint`; metrics and
 /// logs exporters off (the middleware's metrics go to the shared meter provider), console off.
-fn install_telemetry(endpoint: &str) -> Result<telemetry::Guard, BoxError> {
-    let guard = telemetry::builder()
+fn install_telemetry(endpoint: &str) -> Result<ferrotel::Guard, BoxError> {
+    let guard = ferrotel::builder()
         .service_name("http-load")
         .endpoint(endpoint)
         .env_lookup(|_| None)
-        .exporters(&[telemetry::ExporterKind::Otlp])
-        .console_format(telemetry::ConsoleFormat::Off)
+        .exporters(&[ferrotel::ExporterKind::Otlp])
+        .console_format(ferrotel::ConsoleFormat::Off)
         .without_runtime_metrics()
         .log_filter("info")
         .init()?;
@@ -80,7 +80,7 @@ fn install_telemetry(endpoint: &str) -> Result<telemetry::Guard, BoxError> {
 
 enum Tracing {
     Stock(SdkTracerProvider),
-    Telemetry(Box<telemetry::Guard>),
+    Telemetry(Box<ferrotel::Guard>),
 }
 
 fn install(variant: &str, endpoint: &str) -> Result<Option<Tracing>, BoxError> {
@@ -239,14 +239,14 @@ mod inprocess {
         install_stock_layer(DropExporter)
     }
 
-    /// Our middleware's tracing: `telemetry::builder()`, 100% sampled, spans dropped.
-    fn install_telemetry() -> Result<telemetry::Guard, BoxError> {
-        let guard = telemetry::builder()
+    /// Our middleware's tracing: `ferrotel::builder()`, 100% sampled, spans dropped.
+    fn install_telemetry() -> Result<ferrotel::Guard, BoxError> {
+        let guard = ferrotel::builder()
             .service_name("inprocess")
             .env_lookup(|_| None)
             .exporters(&[])
             .with_span_exporter(DropExporter)
-            .console_format(telemetry::ConsoleFormat::Off)
+            .console_format(ferrotel::ConsoleFormat::Off)
             .without_runtime_metrics()
             .log_filter("info")
             .init()?;

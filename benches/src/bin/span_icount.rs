@@ -9,7 +9,7 @@
 
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
-use telemetry_benches::{DiscardLogs, DiscardSpans, thread_cpu_ns};
+use ferrotel_benches::{DiscardLogs, DiscardSpans, thread_cpu_ns};
 use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -17,11 +17,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The span queue size of every variant: more than the spans of a valgrind run.
 const QUEUE: usize = 1 << 16;
 
-fn telemetry_guard(redaction: bool) -> Result<telemetry::Guard, BoxError> {
+fn telemetry_guard(redaction: bool) -> Result<ferrotel::Guard, BoxError> {
     let builder = if redaction {
-        telemetry::builder()
+        ferrotel::builder()
     } else {
-        telemetry::builder().without_redaction()
+        ferrotel::builder().without_redaction()
     };
     Ok(builder
         .service_name("icount")
@@ -33,7 +33,7 @@ fn telemetry_guard(redaction: bool) -> Result<telemetry::Guard, BoxError> {
         .exporters(&[])
         .with_span_exporter(DiscardSpans)
         .with_log_exporter(DiscardLogs)
-        .console_format(telemetry::ConsoleFormat::Off)
+        .console_format(ferrotel::ConsoleFormat::Off)
         // Runtime metrics read procfs through rustix, whose auxv probe crashes under valgrind;
         // they cost nothing per span.
         .without_runtime_metrics()
@@ -135,7 +135,7 @@ fn main() -> Result<(), BoxError> {
         }
         "span-layer-alone" => {
             let subscriber = tracing_subscriber::registry().with(
-                telemetry_span_layer::OtelSpanLayer::new(provider.tracer("icount")),
+                ferrotel_tracing::OtelSpanLayer::new(provider.tracer("icount")),
             );
             tracing::subscriber::with_default(subscriber, || timed(n, || spans(n)));
         }

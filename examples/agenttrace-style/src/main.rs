@@ -13,8 +13,8 @@
 //! `/readyz`, `/version`, `/metrics` (scraped as in the seed's ServiceMonitor). A built-in client
 //! (`--rate` per second) drives the API over HTTP.
 //!
-//! Dependencies: `telemetry` (JSON console logs with trace ids, OTLP), `telemetry-meters` (the
-//! seed 004 [`AgentTraceMeters`] set), `telemetry-http-middleware` (request spans with request
+//! Dependencies: `ferrotel` (JSON console logs with trace ids, OTLP), `ferrotel-meters` (the
+//! seed 004 [`AgentTraceMeters`] set), `ferrotel-http` (request spans with request
 //! ids, health, `/metrics`), `axum`, `tokio`, `serde_json`, `rand`, `opentelemetry` (meter trait).
 
 use std::net::SocketAddr;
@@ -31,12 +31,12 @@ use axum::routing::post;
 use opentelemetry::metrics::MeterProvider as _;
 use rand::Rng as _;
 use serde_json::json;
-use telemetry::ConsoleFormat;
-use telemetry_http_middleware::health::{CheckOptions, HealthRegistry};
-use telemetry_http_middleware::prometheus::PrometheusExporter;
-use telemetry_http_middleware::{HttpInstrumentation, HttpLayer};
-use telemetry_meters::seeds::{AgentTraceMeters, Database, HttpMethod, JobStatus};
-use telemetry_meters::{InstrumentSet, cardinality_views};
+use ferrotel::ConsoleFormat;
+use ferrotel_http::health::{CheckOptions, HealthRegistry};
+use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_http::{HttpInstrumentation, HttpLayer};
+use ferrotel_meters::seeds::{AgentTraceMeters, Database, HttpMethod, JobStatus};
+use ferrotel_meters::{InstrumentSet, cardinality_views};
 use tokio::sync::{Semaphore, mpsc};
 use tracing::Instrument as _;
 
@@ -328,7 +328,7 @@ fn parse_args() -> Result<(SocketAddr, Option<Duration>, f64), String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (listen, duration, rate) = parse_args()?;
     let prometheus = PrometheusExporter::default();
-    let mut builder = telemetry::builder()
+    let mut builder = ferrotel::builder()
         .service_name("agenttrace-api")
         .service_version(VERSION)
         .with_view(cardinality_views(
@@ -428,8 +428,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             seed_http_metrics,
         ))
         .with_state(Arc::clone(&app))
-        .merge(telemetry_http_middleware::health::axum::router(health))
-        .merge(telemetry_http_middleware::prometheus::axum::router(
+        .merge(ferrotel_http::health::axum::router(health))
+        .merge(ferrotel_http::prometheus::axum::router(
             prometheus,
         ))
         .layer(HttpLayer::new(

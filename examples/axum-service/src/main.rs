@@ -1,8 +1,8 @@
-//! Example axum service: `telemetry::init()` plus `telemetry-http-middleware`.
+//! Example axum service: `ferrotel::init()` plus `ferrotel-http`.
 //!
 //! Run: `cargo run -p axum-service` (OTLP to `http://localhost:4318` by default; without a
 //! collector add `OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none`
-//! or `=console`). Every `OTEL_*` variable `telemetry::init()` supports applies (see
+//! or `=console`). Every `OTEL_*` variable `ferrotel::init()` supports applies (see
 //! docs/configuration.md), plus `LISTEN_ADDR` (default `127.0.0.1:8080`) and `DOWNSTREAM_URL`
 //! (base URL `/call` forwards to).
 //!
@@ -18,10 +18,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
-use telemetry_http_middleware::client::ClientTracing;
-use telemetry_http_middleware::health::{CheckOptions, HealthRegistry};
-use telemetry_http_middleware::prometheus::PrometheusExporter;
-use telemetry_http_middleware::{HttpInstrumentation, HttpLayer};
+use ferrotel_http::client::ClientTracing;
+use ferrotel_http::health::{CheckOptions, HealthRegistry};
+use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_http::{HttpInstrumentation, HttpLayer};
 
 /// A handler span: a child of the middleware's server span.
 #[tracing::instrument]
@@ -32,7 +32,7 @@ async fn user(Path(id): Path<u64>) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prometheus = PrometheusExporter::default();
-    let telemetry = telemetry::builder()
+    let telemetry = ferrotel::builder()
         .service_name("axum-service")
         .service_version(env!("CARGO_PKG_VERSION"))
         .with_metric_reader(prometheus.clone())
@@ -86,14 +86,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }),
         )
-        .merge(telemetry_http_middleware::health::axum::router(health))
-        .merge(telemetry_http_middleware::prometheus::axum::router(
+        .merge(ferrotel_http::health::axum::router(health))
+        .merge(ferrotel_http::prometheus::axum::router(
             prometheus,
         ));
     #[cfg(feature = "pprof")]
     {
-        let endpoint = telemetry_http_middleware::pprof::PprofEndpoint::new(local)?;
-        app = app.merge(telemetry_http_middleware::pprof::axum::router(endpoint));
+        let endpoint = ferrotel_http::pprof::PprofEndpoint::new(local)?;
+        app = app.merge(ferrotel_http::pprof::axum::router(endpoint));
     }
     // `Router::layer` runs after routing, so the layer sees the matched route template.
     let app = app.layer(HttpLayer::new(instrumentation));

@@ -4,16 +4,16 @@
 //! cargo run -p contextd-demo -- --duration 20s
 //! ```
 //!
-//! It serves an HTTP API with axum and `telemetry-http-middleware` on `127.0.0.1` (an
+//! It serves an HTTP API with axum and `ferrotel-http` on `127.0.0.1` (an
 //! OS-assigned port by default, printed at start) and drives it with a built-in load generator
 //! (`--rate` requests per second): MCP tool calls, checkpoint save/search/list, remediation
 //! save/search, skills create/apply, embeddings (OpenAI and TEI, tokens and cost), vector-database
-//! operations with occasional errors. Telemetry goes through `telemetry::builder()`:
+//! operations with occasional errors. Telemetry goes through `ferrotel::builder()`:
 //!
-//! - all 31 catalog instruments: the 25 `contextd_*` ones ([`telemetry_meters::contextd`]),
+//! - all 31 catalog instruments: the 25 `contextd_*` ones ([`ferrotel_meters::contextd`]),
 //!   observable totals read from the in-memory store, test/bug gauges read from the fixture
 //!   repository (`fixtures/repo`, scanned by `RepoScanner`), the 4 runtime instruments
-//!   (`telemetry-runtime-metrics`, on by default) and the 2 HTTP ones (the middleware);
+//!   (`ferrotel-runtime`, on by default) and the 2 HTTP ones (the middleware);
 //! - spans: `POST /mcp/tools/{tool}` → `mcp.tool_call` → `checkpoint.search` (`project_path`,
 //!   `top_k`, `checkpoint_id`) → `embedding.generate`, `vectordb.search`, ...;
 //! - JSON log lines on stdout with `trace_id`/`span_id`, also exported as OTLP log records;
@@ -29,8 +29,8 @@
 //! data, and where it sent them. `--summary-json FILE` writes the same as JSON (plus the
 //! planted secrets, so a test can prove none reached a collector).
 //!
-//! Dependencies: `telemetry` (feature `grpc` so `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` works),
-//! `telemetry-meters`, `telemetry-http-middleware`, `opentelemetry`/`opentelemetry_sdk` (the
+//! Dependencies: `ferrotel` (feature `grpc` so `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` works),
+//! `ferrotel-meters`, `ferrotel-http`, `opentelemetry`/`opentelemetry_sdk` (the
 //! counting processors), `axum` + `tokio` (the service), `reqwest` (the load generator),
 //! `serde`/`serde_json` (API bodies, summary), `rand` (latencies, errors, secrets).
 
@@ -50,12 +50,12 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::metrics::MeterProvider as _;
 use serde_json::{Value, json};
-use telemetry::{ConsoleFormat, ExporterKind, Guard};
-use telemetry_http_middleware::health::{CheckOptions, HealthRegistry};
-use telemetry_http_middleware::prometheus::{Format, PrometheusExporter};
-use telemetry_http_middleware::{HttpInstrumentation, HttpLayer};
-use telemetry_meters::contextd::{self, ContextdMeters, files::RepoScanner};
-use telemetry_meters::{CachedSource, cardinality_views};
+use ferrotel::{ConsoleFormat, ExporterKind, Guard};
+use ferrotel_http::health::{CheckOptions, HealthRegistry};
+use ferrotel_http::prometheus::{Format, PrometheusExporter};
+use ferrotel_http::{HttpInstrumentation, HttpLayer};
+use ferrotel_meters::contextd::{self, ContextdMeters, files::RepoScanner};
+use ferrotel_meters::{CachedSource, cardinality_views};
 use tokio::sync::watch;
 
 use crate::args::{Args, USAGE};
@@ -98,7 +98,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let emitted = Arc::new(Emitted::default());
     let prometheus = PrometheusExporter::default();
 
-    let mut builder = telemetry::builder()
+    let mut builder = ferrotel::builder()
         .service_version(env!("CARGO_PKG_VERSION"))
         .with_view(cardinality_views(contextd::DESCRIPTORS))
         .with_metric_reader(prometheus.clone())
@@ -150,7 +150,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let report = guard.shutdown();
     rt.shutdown_timeout(Duration::from_secs(2));
 
-    let outcome_signal = |r: &Result<(), telemetry::ShutdownError>| match r {
+    let outcome_signal = |r: &Result<(), ferrotel::ShutdownError>| match r {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.to_string(),
     };
@@ -188,7 +188,7 @@ fn export_targets(guard: &Guard) -> Value {
     if config.sdk_disabled {
         return json!({ "all": "nowhere (OTEL_SDK_DISABLED=true)" });
     }
-    let describe = |signal: telemetry::Signal| {
+    let describe = |signal: ferrotel::Signal| {
         let s = config.signal(signal);
         let targets: Vec<String> = s
             .exporters
@@ -206,9 +206,9 @@ fn export_targets(guard: &Guard) -> Value {
         }
     };
     json!({
-        "traces": describe(telemetry::Signal::Traces),
-        "metrics": describe(telemetry::Signal::Metrics),
-        "logs": describe(telemetry::Signal::Logs),
+        "traces": describe(ferrotel::Signal::Traces),
+        "metrics": describe(ferrotel::Signal::Metrics),
+        "logs": describe(ferrotel::Signal::Logs),
     })
 }
 
@@ -273,8 +273,8 @@ async fn serve(
         })
     };
     let app = routes::router(Arc::clone(&service), stats_fn)
-        .merge(telemetry_http_middleware::health::axum::router(health))
-        .merge(telemetry_http_middleware::prometheus::axum::router(
+        .merge(ferrotel_http::health::axum::router(health))
+        .merge(ferrotel_http::prometheus::axum::router(
             prometheus,
         ))
         .layer(HttpLayer::new(instrumentation));

@@ -7,7 +7,7 @@
 //! | `POST /v1/skills` | create a skill, body `{"name": ..}` |
 //! | `POST /v1/skills/{id}/apply` | apply a skill (`any` picks a stored one) |
 //! | `GET /demo/stats` | spans/points/logs emitted, exported, failed, dropped so far |
-//! | `/health`, `/livez`, `/readyz`, `/version` | health endpoints (telemetry-http-middleware) |
+//! | `/health`, `/livez`, `/readyz`, `/version` | health endpoints (ferrotel-http) |
 //! | `GET /metrics` | Prometheus / OpenMetrics exposition of every instrument |
 
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use telemetry_meters::contextd::Tool;
+use ferrotel_meters::contextd::Tool;
 
 use crate::service::{Service, ServiceError};
 

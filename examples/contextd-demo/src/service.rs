@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use serde::Serialize;
 use serde_json::{Value, json};
-use telemetry_meters::PriceTable;
-use telemetry_meters::contextd::{
+use ferrotel_meters::PriceTable;
+use ferrotel_meters::contextd::{
     CheckpointOp, Collection, ContextdMeters, DbErrorType, DbOp, Provider, RemediationOp, SkillOp,
     Tool,
 };

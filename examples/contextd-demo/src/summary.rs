@@ -16,8 +16,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use serde_json::{Value, json};
-use telemetry::{SignalStats, Stats};
-use telemetry_meters::contextd::CATALOG;
+use ferrotel::{SignalStats, Stats};
+use ferrotel_meters::contextd::CATALOG;
 
 /// Spans and log records emitted by this process.
 #[derive(Debug, Default)]

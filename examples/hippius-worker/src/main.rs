@@ -10,13 +10,13 @@
 //!
 //! It processes `--jobs` uploads (default 50; 0 runs until Ctrl-C), each a trace
 //! `worker.process_upload` → `ipfs.pin` and `substrate.submit`, with a log record per job, and
-//! the worker metrics declared below with `telemetry_meters::instrument_set!` (the same
+//! the worker metrics declared below with `ferrotel_meters::instrument_set!` (the same
 //! mechanism as the contextd catalog). At the end it prints what was exported.
 //!
 //! OTLP/gRPC is this example's default (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc` unless set), as in
 //! the seed; everything else follows the `OTEL_*` variables.
 //!
-//! Dependencies: `telemetry` (feature `grpc`), `telemetry-meters`, `tokio`, `tracing`, `rand`
+//! Dependencies: `ferrotel` (feature `grpc`), `ferrotel-meters`, `tokio`, `tracing`, `rand`
 //! (simulated sizes, latencies, failures), `opentelemetry` (meter trait).
 
 use std::sync::Arc;
@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::metrics::MeterProvider as _;
 use rand::Rng as _;
-use telemetry_meters::{DURATION_BUCKETS, InstrumentSet, cardinality_views};
+use ferrotel_meters::{DURATION_BUCKETS, InstrumentSet, cardinality_views};
 use tracing::Instrument as _;
 
-telemetry_meters::label_enum! {
+ferrotel_meters::label_enum! {
     /// Which worker ran a job (`worker`).
     pub enum Worker {
         /// Uploads objects to IPFS.
@@ -37,7 +37,7 @@ telemetry_meters::label_enum! {
     }
 }
 
-telemetry_meters::label_enum! {
+ferrotel_meters::label_enum! {
     /// Job outcome (`status`).
     pub enum Outcome {
         /// Done.
@@ -47,7 +47,7 @@ telemetry_meters::label_enum! {
     }
 }
 
-telemetry_meters::instrument_set! {
+ferrotel_meters::instrument_set! {
     /// The worker's instruments.
     pub struct WorkerMeters {
         counter jobs {
@@ -144,7 +144,7 @@ fn parse_jobs() -> Result<u64, String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jobs = parse_jobs()?;
-    let guard = telemetry::builder()
+    let guard = ferrotel::builder()
         .service_name("hippius-worker")
         .service_version(env!("CARGO_PKG_VERSION"))
         .with_view(cardinality_views(

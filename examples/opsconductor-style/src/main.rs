@@ -16,8 +16,8 @@
 //! Metrics are pull-only here: `OTEL_METRICS_EXPORTER` defaults to `none` (set it to `otlp` to
 //! push as well). Traces and logs follow the usual `OTEL_*` settings.
 //!
-//! Dependencies: `telemetry`, `telemetry-meters` (the seed 003 [`AutomationMeters`] set),
-//! `telemetry-http-middleware` (semconv HTTP metrics, `/metrics`, health), `axum`, `tokio`,
+//! Dependencies: `ferrotel`, `ferrotel-meters` (the seed 003 [`AutomationMeters`] set),
+//! `ferrotel-http` (semconv HTTP metrics, `/metrics`, health), `axum`, `tokio`,
 //! `serde_json`, `rand` (simulated latency and failures), `opentelemetry` (meter trait).
 
 use std::collections::HashMap;
@@ -33,11 +33,11 @@ use axum::routing::{get, post};
 use opentelemetry::metrics::MeterProvider as _;
 use rand::Rng as _;
 use serde_json::json;
-use telemetry_http_middleware::health::HealthRegistry;
-use telemetry_http_middleware::prometheus::PrometheusExporter;
-use telemetry_http_middleware::{HttpInstrumentation, HttpLayer};
-use telemetry_meters::seeds::{AiStatus, AutomationMeters, SelectorSource, SelectorStatus};
-use telemetry_meters::{InstrumentSet, cardinality_views};
+use ferrotel_http::health::HealthRegistry;
+use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_http::{HttpInstrumentation, HttpLayer};
+use ferrotel_meters::seeds::{AiStatus, AutomationMeters, SelectorSource, SelectorStatus};
+use ferrotel_meters::{InstrumentSet, cardinality_views};
 use tracing::Instrument as _;
 
 /// Tools the service runs; anything else is a 404 (a client cannot invent label values).
@@ -263,7 +263,7 @@ fn parse_args() -> Result<Args, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let prometheus = PrometheusExporter::default();
-    let guard = telemetry::builder()
+    let guard = ferrotel::builder()
         .service_name("automation-service")
         .service_version(VERSION)
         .with_view(cardinality_views(
@@ -314,8 +314,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/ai/execute/{tool}", post(execute))
         .route("/selector/{group}", get(selector))
         .with_state(app)
-        .merge(telemetry_http_middleware::health::axum::router(health))
-        .merge(telemetry_http_middleware::prometheus::axum::router(
+        .merge(ferrotel_http::health::axum::router(health))
+        .merge(ferrotel_http::prometheus::axum::router(
             prometheus,
         ))
         .layer(HttpLayer::new(

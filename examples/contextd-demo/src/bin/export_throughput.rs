@@ -1,6 +1,6 @@
 //! Sustained span export benchmark (run by `benches/export-throughput.sh`, which starts rotel).
 //!
-//! Phase "up": producer threads create `tracing` spans through `telemetry::builder()` (the real
+//! Phase "up": producer threads create `tracing` spans through `ferrotel::builder()` (the real
 //! path: the span layer, redaction, admission control, batch processor, OTLP
 //! exporter) as fast as possible or at `--rate` spans/s, for `--seconds`, exporting to
 //! `--endpoint` (a collector on loopback). Reports spans created/s, spans exported/s
@@ -90,7 +90,7 @@ struct PhaseResult {
     created: u64,
     elapsed: Duration,
     drain: Duration,
-    stats: telemetry::Stats,
+    stats: ferrotel::Stats,
     rss_start: u64,
     rss_max: u64,
     max_create: Duration,
@@ -98,10 +98,10 @@ struct PhaseResult {
 }
 
 fn run_phase(endpoint: &str, o: &Opts) -> Result<PhaseResult, Box<dyn std::error::Error>> {
-    let guard = telemetry::builder()
+    let guard = ferrotel::builder()
         .service_name("export-bench")
         .global(false)
-        .console_format(telemetry::ConsoleFormat::Off)
+        .console_format(ferrotel::ConsoleFormat::Off)
         .log_filter("info")
         .env_lookup(env_with_defaults(endpoint.to_owned()))
         .without_runtime_metrics()

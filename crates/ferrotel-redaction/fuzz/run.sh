@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the redaction fuzz target for a bounded time; exits non-zero on a crash.
+#   crates/ferrotel-redaction/fuzz/run.sh [seconds]   (default 60)
+# The run is seeded (FUZZ_SEED, default 1) so that CI explores the same inputs on every clean
+# clone and a failure reproduces; FUZZ_SEED=0 lets libFuzzer pick a random seed (exploration).
+# Crashes found are written to fuzz/artifacts/redact/ and belong in tests/engine.rs once fixed.
+# Needs: cargo install cargo-fuzz; a nightly toolchain if present, otherwise the
+# stable one with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags), sanitizer off.
+set -euo pipefail
+SECONDS_TO_RUN="${1:-60}"
+cd "$(dirname "$0")/.."   # crates/ferrotel-redaction: the package that owns fuzz/
+
+# FUZZ_TOOLCHAIN=stable forces the stable path even when nightly exists.
+if [[ "${FUZZ_TOOLCHAIN:-auto}" != stable ]] && rustup run nightly rustc --version >/dev/null 2>&1; then
+  TOOLCHAIN=(+nightly)
+  SANITIZER=(--sanitizer address)
+else
+  TOOLCHAIN=()
+  SANITIZER=(--sanitizer none)
+  export RUSTC_BOOTSTRAP=1
+fi
+# Override with FUZZ_SANITIZER=none|address to force one.
+if [[ -n "${FUZZ_SANITIZER:-}" ]]; then SANITIZER=(--sanitizer "$FUZZ_SANITIZER"); fi
+
+mkdir -p fuzz/corpus/redact
+# Seed corpus: one line per secret shape (generated, not real secrets).
+printf '%s\n' \
+  $'\x00password=hunter2 /home/alice/x' \
+  $'\x00https://u:p@h/x?X-Amz-Signature=abc&sig=1' \
+  $'\x01Authorization: Bearer abc.def-123 Basic dXNlcjpwYXNz' \
+  $'\x00-----BEGIN RSA PRIVATE KEY-----\\nMIIabc' \
+  $'\x02eyJhbGciOi.eyJzdWIi.sig C:\\Users\\bob\\ 123-45' \
+  | while IFS= read -r line; do
+      printf '%s' "$line" > "fuzz/corpus/redact/seed-$(printf '%s' "$line" | cksum | cut -d' ' -f1)"
+    done
+
+exec cargo "${TOOLCHAIN[@]}" fuzz run "${SANITIZER[@]}" redact fuzz/corpus/redact -- \
+  -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=10 \
+  -rss_limit_mb=2048

@@ -1,0 +1,121 @@
+//! Per-thread state: the parent chosen for the next span, and the contexts attached by entered
+//! spans. Plus the lookup from a `tracing::Span` to its OpenTelemetry context.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::{Context, ContextGuard};
+use tracing_core::span::Id;
+
+use crate::store::SpanStore;
+
+thread_local! {
+    static NEXT_PARENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static ATTACHED: RefCell<Vec<(LayerId, Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `make` with `parent` as the parent of the first span an [`crate::OtelSpanLayer`]
+/// starts on this thread inside it, whatever the `tracing` parent of that span is (an explicit
+/// root with `parent: None` included).
+///
+/// Inside a telemetry-suppressed scope ([`Context::enter_telemetry_suppressed_scope`]) no span is
+/// started and the parent is discarded. The previous parent is restored when `make` returns or
+/// panics.
+///
+/// This is how a server continues an incoming trace: extract the remote context from the request
+/// headers, then create the request span inside this call. Spans are started when they are
+/// created, so the parent has to be known then, not set afterwards.
+///
+/// ```
+/// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+///
+/// let remote = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+///     TraceId::from(7_u128),
+///     SpanId::from(9_u64),
+///     TraceFlags::SAMPLED,
+///     true,
+///     TraceState::default(),
+/// ));
+/// let span = ferrotel_tracing::with_parent_context(remote, || {
+///     tracing::info_span!(parent: None, "GET /items")
+/// });
+/// # drop(span);
+/// ```
+pub fn with_parent_context<R>(parent: Context, make: impl FnOnce() -> R) -> R {
+    /// Puts the previous parent back when `make` returns or unwinds: an unconsumed parent (no
+    /// layer, a disabled span, or a panic before the span was created) must not leak to a later
+    /// span on this thread, which may go on serving after the panic is caught.
+    struct Restore(Option<Context>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            // `try_with`: a no-op while the thread's locals are being destroyed.
+            let _ = NEXT_PARENT.try_with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(NEXT_PARENT.with(|slot| slot.replace(Some(parent))));
+    make()
+}
+
+/// The parent set by [`with_parent_context`] for the span being created, if any.
+pub(crate) fn take_next_parent() -> Option<Context> {
+    NEXT_PARENT.with(|slot| slot.borrow_mut().take())
+}
+
+/// Tells apart the layers that share a thread's [`ATTACHED`] stack: span ids are only unique
+/// within one registry, and a thread can run spans of several subscribers (a scoped dispatcher
+/// inside the global one), so an id alone could detach another layer's span.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct LayerId(u64);
+
+impl LayerId {
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Makes `cx` current on this thread until [`detach`] is called with the same layer and span.
+pub(crate) fn attach(layer: LayerId, id: &Id, cx: Context) {
+    let guard = cx.attach();
+    ATTACHED.with(|stack| stack.borrow_mut().push((layer, id.clone(), guard)));
+}
+
+/// Restores the context that was current before the span `id` was entered here by `layer`.
+/// Spans usually exit in reverse order of entry, so the search starts at the top; the
+/// OpenTelemetry context stack handles guards dropped out of order.
+pub(crate) fn detach(layer: LayerId, id: &Id) {
+    let guard = ATTACHED.with(|stack| {
+        let mut stack = stack.borrow_mut();
+        let on_top = stack
+            .last()
+            .is_some_and(|(owner, entered, _)| *owner == layer && entered == id);
+        if on_top {
+            return stack.pop().map(|(_, _, guard)| guard);
+        }
+        let at = stack
+            .iter()
+            .rposition(|(owner, entered, _)| *owner == layer && entered == id)?;
+        Some(stack.remove(at).2)
+    });
+    // Dropped outside the borrow: restoring the previous context runs OpenTelemetry code.
+    drop(guard);
+}
+
+/// OpenTelemetry access to a `tracing::Span` handled by an [`crate::OtelSpanLayer`].
+pub trait SpanExt {
+    /// The OpenTelemetry context holding this span (its span context for propagation, and the
+    /// span itself for OpenTelemetry API calls such as `update_name`).
+    ///
+    /// `None` when the span is disabled, was filtered out of the layer, was sampled out of
+    /// existence by a suppressed context, or the current subscriber has no `OtelSpanLayer`.
+    /// With several layers in one subscriber, the outermost layer's context.
+    fn otel_context(&self) -> Option<Context>;
+}
+
+impl SpanExt for tracing::Span {
+    fn otel_context(&self) -> Option<Context> {
+        self.with_subscriber(|(id, dispatch)| dispatch.downcast_ref::<SpanStore>()?.get(id))
+            .flatten()
+    }
+}

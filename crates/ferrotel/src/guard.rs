@@ -1,0 +1,405 @@
+//! Starting the pipelines, and the guard that shuts them down.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::accounting::{Accounting, Stats};
+use crate::config::{Config, ConsoleFormat, PropagatorSetting, Signal};
+use crate::{Builder, Error, pipeline, resource, subscriber};
+
+/// Why a signal's shutdown did not complete cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShutdownError {
+    /// The final flush did not finish within the shutdown timeout (collector down or slow).
+    #[error("did not finish within {0:?}")]
+    TimedOut(Duration),
+    /// The provider reported an error.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Per-signal outcome of [`Guard::shutdown`].
+#[derive(Debug, Clone)]
+pub struct ShutdownReport {
+    /// Tracer provider.
+    pub traces: Result<(), ShutdownError>,
+    /// Meter provider (includes the final metric export).
+    pub metrics: Result<(), ShutdownError>,
+    /// Logger provider.
+    pub logs: Result<(), ShutdownError>,
+    /// How long shutdown took.
+    pub elapsed: Duration,
+    /// Export counts after shutdown.
+    pub stats: Stats,
+}
+
+impl ShutdownReport {
+    /// Whether all three signals shut down cleanly.
+    pub fn is_ok(&self) -> bool {
+        self.traces.is_ok() && self.metrics.is_ok() && self.logs.is_ok()
+    }
+}
+
+struct Providers {
+    tracer: SdkTracerProvider,
+    meter: SdkMeterProvider,
+    logger: SdkLoggerProvider,
+    grpc_runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Keeps telemetry running; flushes and shuts down all three providers when dropped (or on
+/// [`Guard::shutdown`]), waiting at most the shutdown timeout. Safe to drop on a tokio
+/// current_thread runtime, a multi-thread runtime, or with no runtime.
+#[must_use = "telemetry stops when the guard is dropped"]
+pub struct Guard {
+    config: Config,
+    providers: Option<Providers>,
+    accounting: Arc<Accounting>,
+    dispatch: tracing::Dispatch,
+    keep_alive: Vec<Box<dyn Any + Send>>,
+    #[cfg(feature = "testing")]
+    pub(crate) in_memory: Option<crate::testing::InMemoryExporters>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("service_name", &self.config.service_name)
+            .field("running", &self.providers.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
+    let mut config = builder.resolve_config();
+    let accounting = Arc::new(Accounting::default());
+    #[allow(unused_mut)]
+    let mut resource = resource::build(&config);
+    let user_value_redactor = builder.redactor.clone();
+    #[cfg(feature = "redaction")]
+    let redacting_logs = builder.redaction.is_some();
+    #[cfg(not(feature = "redaction"))]
+    let redacting_logs = false;
+    #[cfg(feature = "redaction")]
+    if let Some(redactor) = builder.redaction.clone() {
+        resource = redactor.redact_resource(&resource);
+        let for_spans = redactor.clone();
+        // Inside the exporting pipeline rather than a wrapping processor: spans turned away by
+        // admission are not redacted for nothing, and there is no extra processor hop.
+        builder.hooks.span_editor = Some(crate::hooks::SpanEditor(Arc::new(move |span| {
+            for_spans.redact_span(span)
+        })));
+        builder
+            .hooks
+            .pre_log_processors
+            .insert(0, crate::BoxedLogProcessor::new(redactor.log_processor()));
+        if builder.redactor.is_none() {
+            let for_console = redactor.clone();
+            builder.redactor = Some(Arc::new(move |v: &str| match for_console.redact(v) {
+                std::borrow::Cow::Owned(s) => Some(s),
+                std::borrow::Cow::Borrowed(_) => None,
+            }));
+        }
+        let for_metrics = redactor;
+        builder.on_start.push(Box::new(move |mp| {
+            for_metrics.register_metrics(&opentelemetry::metrics::MeterProvider::meter(
+                mp,
+                "ferrotel-redaction",
+            ));
+            Box::new(()) as Box<dyn Any + Send>
+        }));
+    }
+    #[cfg(feature = "runtime-metrics")]
+    if let Some(rm) = builder.runtime_metrics.take() {
+        builder.on_start.push(Box::new(move |mp| {
+            let meter = opentelemetry::metrics::MeterProvider::meter(mp, "ferrotel-runtime");
+            match rm.with_current_tokio_runtime().build().register(&meter) {
+                Ok(handle) => Box::new(handle) as Box<dyn Any + Send>,
+                Err(e) => {
+                    tracing::warn!(target: "telemetry", error = %e, "runtime metrics not registered");
+                    Box::new(())
+                }
+            }
+        }));
+    }
+    let pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
+    accounting.register(&opentelemetry::metrics::MeterProvider::meter(
+        &pipelines.meter_provider,
+        "telemetry",
+    ));
+
+    let export = !config.sdk_disabled;
+    let dispatch = subscriber::build(subscriber::Parts {
+        config: &mut config,
+        tracer_provider: &pipelines.tracer_provider,
+        logger_provider: &pipelines.logger_provider,
+        redactor: builder.redactor.clone(),
+        // The redacting log processor (feature `redaction`) sees every record; redacting again
+        // while the record is built would only double the cost.
+        log_redactor: if redacting_logs {
+            user_value_redactor
+        } else {
+            builder.redactor.clone()
+        },
+        sink: builder
+            .console_sink
+            .clone()
+            .unwrap_or_else(crate::console::stdout_sink),
+        export,
+        span_layer: builder.span_layer,
+    });
+
+    if builder.global {
+        tracing::dispatcher::set_global_default(dispatch.clone())
+            .map_err(|_| Error::SubscriberAlreadySet)?;
+        let _ = tracing_log::LogTracer::init();
+        opentelemetry::global::set_tracer_provider(pipelines.tracer_provider.clone());
+        opentelemetry::global::set_meter_provider(pipelines.meter_provider.clone());
+        opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
+    }
+
+    #[cfg(feature = "metrics-facade")]
+    if builder.global {
+        let meter =
+            opentelemetry::metrics::MeterProvider::meter(&pipelines.meter_provider, "metrics");
+        if ferrotel_meters::install_metrics_recorder(meter).is_err() {
+            config.warnings.push(crate::ConfigWarning {
+                variable: "metrics recorder".into(),
+                value: "already installed".into(),
+                problem: "another `metrics` recorder was installed before ferrotel::init()".into(),
+                fallback: "metrics::counter!/gauge!/histogram! keep going to that recorder".into(),
+            });
+        }
+    }
+
+    let keep_alive = builder
+        .on_start
+        .drain(..)
+        .map(|start| start(&pipelines.meter_provider))
+        .collect();
+
+    tracing::dispatcher::with_default(&dispatch, || {
+        for w in &config.warnings {
+            tracing::warn!(
+                target: "telemetry",
+                variable = %w.variable,
+                value = %w.value,
+                fallback = %w.fallback,
+                "invalid telemetry configuration: {w}"
+            );
+        }
+        tracing::debug!(target: "telemetry", "{config}");
+    });
+    if config.console_format == ConsoleFormat::Off {
+        for w in &config.warnings {
+            eprintln!("telemetry: {w}");
+        }
+    }
+
+    Ok(Guard {
+        config,
+        providers: Some(Providers {
+            tracer: pipelines.tracer_provider,
+            meter: pipelines.meter_provider,
+            logger: pipelines.logger_provider,
+            grpc_runtime: pipelines.grpc_runtime,
+        }),
+        accounting,
+        dispatch,
+        keep_alive,
+        #[cfg(feature = "testing")]
+        in_memory: builder.hooks.in_memory.take(),
+    })
+}
+
+/// The composite propagator for `OTEL_PROPAGATORS`.
+pub(crate) fn propagator(settings: &[PropagatorSetting]) -> TextMapCompositePropagator {
+    let list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = settings
+        .iter()
+        .map(|p| match p {
+            PropagatorSetting::TraceContext => {
+                Box::new(TraceContextPropagator::new()) as Box<dyn TextMapPropagator + Send + Sync>
+            }
+            PropagatorSetting::Baggage => Box::new(BaggagePropagator::new()),
+        })
+        .collect();
+    TextMapCompositePropagator::new(list)
+}
+
+impl Guard {
+    /// The effective configuration. Its `Display` is a table with secrets masked.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Export counts so far (exported, failed, dropped, in flight) per signal.
+    pub fn stats(&self) -> Stats {
+        self.accounting.stats()
+    }
+
+    /// The `tracing` dispatcher (use with `tracing::dispatcher::set_default` when the builder
+    /// had `global(false)`).
+    pub fn dispatch(&self) -> &tracing::Dispatch {
+        &self.dispatch
+    }
+
+    /// The tracer provider (`None` after shutdown).
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.providers.as_ref().map(|p| &p.tracer)
+    }
+
+    /// The meter provider (`None` after shutdown).
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.providers.as_ref().map(|p| &p.meter)
+    }
+
+    /// The logger provider (`None` after shutdown).
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.providers.as_ref().map(|p| &p.logger)
+    }
+
+    /// A meter from this guard's provider (a no-op meter after shutdown).
+    pub fn meter(&self, name: &'static str) -> opentelemetry::metrics::Meter {
+        use opentelemetry::metrics::MeterProvider as _;
+        match &self.providers {
+            Some(p) => p.meter.meter(name),
+            None => SdkMeterProvider::builder().build().meter(name),
+        }
+    }
+
+    /// Exports everything buffered now, waiting at most the shutdown timeout.
+    pub fn force_flush(&self) -> ShutdownReport {
+        self.run_on_providers(|p, signal, timeout| {
+            let _ = timeout;
+            match signal {
+                Signal::Traces => p.tracer.force_flush(),
+                Signal::Metrics => p.meter.force_flush(),
+                Signal::Logs => p.logger.force_flush(),
+            }
+        })
+    }
+
+    /// Flushes and shuts down all three providers in parallel, waiting at most the shutdown
+    /// timeout, and reports per signal.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> ShutdownReport {
+        let report = self.run_on_providers(|p, signal, timeout| match signal {
+            Signal::Traces => p.tracer.shutdown_with_timeout(timeout),
+            Signal::Metrics => p.meter.shutdown_with_timeout(timeout),
+            Signal::Logs => p.logger.shutdown_with_timeout(timeout),
+        });
+        self.keep_alive.clear();
+        if let Some(rt) = self.providers.take().and_then(|p| p.grpc_runtime) {
+            // Never blocks, so it is safe inside an async context.
+            rt.shutdown_background();
+        }
+        report
+    }
+
+    /// Runs `op` for the three signals on their own threads and waits for all of them until
+    /// the shutdown timeout: a hung exporter cannot hang the caller.
+    fn run_on_providers(
+        &self,
+        op: fn(&ProvidersRef, Signal, Duration) -> opentelemetry_sdk::error::OTelSdkResult,
+    ) -> ShutdownReport {
+        let start = Instant::now();
+        let timeout = self.config.shutdown_timeout;
+        let not_running = || Err(ShutdownError::Failed("already shut down".into()));
+        let Some(p) = &self.providers else {
+            return ShutdownReport {
+                traces: not_running(),
+                metrics: not_running(),
+                logs: not_running(),
+                elapsed: start.elapsed(),
+                stats: self.stats(),
+            };
+        };
+        let (tx, rx) = mpsc::channel();
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            let refs = ProvidersRef {
+                tracer: p.tracer.clone(),
+                meter: p.meter.clone(),
+                logger: p.logger.clone(),
+            };
+            let thread_tx = tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("telemetry-shutdown-{signal}"))
+                .spawn(move || {
+                    let _ = thread_tx.send((signal, op(&refs, signal, timeout)));
+                });
+            if let Err(e) = spawned {
+                let _ = tx.send((
+                    signal,
+                    Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+                        e.to_string(),
+                    )),
+                ));
+            }
+        }
+        drop(tx);
+        let deadline = start + timeout;
+        let mut results = [None, None, None];
+        for _ in 0..3 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((signal, r)) => {
+                    results[signal as usize] = Some(r.map_err(|e| match e {
+                        opentelemetry_sdk::error::OTelSdkError::Timeout(d) => {
+                            ShutdownError::TimedOut(d)
+                        }
+                        other => ShutdownError::Failed(other.to_string()),
+                    }))
+                }
+                Err(_) => break,
+            }
+        }
+        let [traces, metrics, logs] =
+            results.map(|r| r.unwrap_or(Err(ShutdownError::TimedOut(timeout))));
+        ShutdownReport {
+            traces,
+            metrics,
+            logs,
+            elapsed: start.elapsed(),
+            stats: self.stats(),
+        }
+    }
+
+    /// The in-memory capture (builder `in_memory()`, feature `testing`).
+    #[cfg(feature = "testing")]
+    pub fn captured(&self) -> crate::testing::Captured<'_> {
+        crate::testing::Captured { guard: self }
+    }
+}
+
+/// Cheap clones of the providers, moved to the shutdown threads.
+struct ProvidersRef {
+    tracer: SdkTracerProvider,
+    meter: SdkMeterProvider,
+    logger: SdkLoggerProvider,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.providers.is_some() {
+            let report = self.shutdown_inner();
+            if !report.is_ok() && !std::thread::panicking() {
+                eprintln!(
+                    "telemetry: shutdown incomplete after {:?}: traces {:?}, metrics {:?}, logs {:?}",
+                    report.elapsed, report.traces, report.metrics, report.logs
+                );
+            }
+        }
+    }
+}

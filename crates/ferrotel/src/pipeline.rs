@@ -1,0 +1,524 @@
+//! Builds the three SDK providers from a [`Config`]: exporters, batch processors, readers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder as LogBatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider,
+};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanLimits,
+};
+
+use crate::Error;
+use crate::accounting::{
+    Accounting, AdmissionLogProcessor, AdmissionSpanProcessor, CountingExporter,
+};
+use crate::config::{
+    BatchSettings, Compression, Config, ExporterKind, OtlpSettings, Protocol, SamplerSetting,
+    Signal, TemporalityPreference,
+};
+use crate::hooks::{Hooks, SpanEditor};
+
+/// The providers and what keeps them running.
+pub(crate) struct Pipelines {
+    pub tracer_provider: SdkTracerProvider,
+    pub meter_provider: SdkMeterProvider,
+    pub logger_provider: SdkLoggerProvider,
+    /// Drives gRPC and `https://` HTTP exports, independent of the application's runtime (if
+    /// any).
+    pub grpc_runtime: Option<tokio::runtime::Runtime>,
+}
+
+pub(crate) fn build(
+    config: &Config,
+    resource: Resource,
+    accounting: &Arc<Accounting>,
+    hooks: &mut Hooks,
+) -> Result<Pipelines, Error> {
+    let needs_runtime = !config.sdk_disabled
+        && [Signal::Traces, Signal::Metrics, Signal::Logs]
+            .iter()
+            .any(|s| {
+                let s = config.signal(*s);
+                s.exporters.contains(&ExporterKind::Otlp) && runs_on_our_runtime(&s.otlp)
+            });
+    #[cfg(any(feature = "grpc", feature = "tls"))]
+    let grpc_runtime = if needs_runtime {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("ferrotel-grpc")
+                .enable_all()
+                .build()
+                .map_err(Error::Runtime)?,
+        )
+    } else {
+        None
+    };
+    // Without these features no exporter needs it (the configuration falls back to HTTP, and
+    // `https://` goes to reqwest, which fails with the warning given at init).
+    #[cfg(not(any(feature = "grpc", feature = "tls")))]
+    let grpc_runtime: Option<tokio::runtime::Runtime> = {
+        let _ = needs_runtime;
+        None
+    };
+    let rt = grpc_runtime.as_ref().map(|r| r.handle().clone());
+
+    let tracer_provider =
+        tracer_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
+    let meter_provider = meter_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
+    let logger_provider = logger_provider(config, resource, accounting, hooks, rt.as_ref())?;
+    Ok(Pipelines {
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        grpc_runtime,
+    })
+}
+
+/// gRPC exports, and with the `tls` feature `https://` HTTP exports, are polled on our runtime.
+fn runs_on_our_runtime(s: &OtlpSettings) -> bool {
+    s.protocol == Protocol::Grpc || (cfg!(feature = "tls") && is_https(&s.endpoint))
+}
+
+fn is_https(endpoint: &str) -> bool {
+    endpoint
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+}
+
+fn exporters_of(config: &Config, signal: Signal) -> &[ExporterKind] {
+    if config.sdk_disabled {
+        &[]
+    } else {
+        &config.signal(signal).exporters
+    }
+}
+
+fn sampler(s: SamplerSetting) -> Sampler {
+    match s {
+        SamplerSetting::AlwaysOn => Sampler::AlwaysOn,
+        SamplerSetting::AlwaysOff => Sampler::AlwaysOff,
+        SamplerSetting::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerSetting::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerSetting::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerSetting::ParentBasedTraceIdRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+/// The SDK batch processor gets room for a full queue plus a batch in flight, so that the
+/// admission wrapper in front of it is the only place records are dropped (and counted).
+fn sdk_queue_size(b: &BatchSettings) -> usize {
+    b.max_queue_size.saturating_add(b.max_export_batch_size)
+}
+
+fn tracer_provider(
+    config: &Config,
+    resource: Resource,
+    accounting: &Arc<Accounting>,
+    hooks: &mut Hooks,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<SdkTracerProvider, Error> {
+    let limits = config.limits;
+    let span_limits = SpanLimits {
+        max_attributes_per_span: limits.span_attribute_count,
+        max_events_per_span: limits.span_event_count,
+        max_links_per_span: limits.span_link_count,
+        max_attributes_per_event: limits.event_attribute_count,
+        max_attributes_per_link: limits.link_attribute_count,
+    };
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler(config.sampler))
+        .with_span_limits(span_limits);
+
+    let kinds = exporters_of(config, Signal::Traces);
+    for (i, kind) in kinds.iter().enumerate() {
+        let counters = (i == 0).then(|| Arc::clone(accounting));
+        let edit = hooks.span_editor.clone();
+        builder = match kind {
+            ExporterKind::Otlp => {
+                let otlp = bounded(&config.traces.otlp, &config.span_batch);
+                let exporter = otlp_span_exporter(&otlp, rt)?;
+                hooks.add_span_processor(builder, span_pipeline(exporter, config, counters, edit))
+            }
+            ExporterKind::Console => hooks.add_span_processor(
+                builder,
+                span_pipeline(
+                    opentelemetry_stdout::SpanExporter::default(),
+                    config,
+                    counters,
+                    edit,
+                ),
+            ),
+            ExporterKind::InMemory => match hooks.in_memory_spans() {
+                Some(e) => {
+                    hooks.add_span_processor(builder, span_pipeline(e, config, counters, edit))
+                }
+                None => builder,
+            },
+        };
+    }
+    let custom = std::mem::take(&mut hooks.custom_span_exporters);
+    for (i, make) in custom.into_iter().enumerate() {
+        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        let edit = hooks.span_editor.clone();
+        if !config.sdk_disabled {
+            builder = hooks.add_boxed_span_processor(builder, make(config, counters, edit));
+        }
+    }
+    for processor in hooks.take_extra_span_processors() {
+        builder = builder.with_span_processor(processor);
+    }
+    Ok(builder.build())
+}
+
+/// Admission control, value limits, batching and export counting around `exporter`.
+pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
+    exporter: E,
+    config: &Config,
+    counters: Option<Arc<Accounting>>,
+    edit: Option<SpanEditor>,
+) -> AdmissionSpanProcessor<BatchSpanProcessor> {
+    let b = &config.span_batch;
+    let batch_config = BatchConfigBuilder::default()
+        .with_scheduled_delay(b.schedule_delay)
+        .with_max_export_batch_size(b.max_export_batch_size)
+        .with_max_queue_size(sdk_queue_size(b))
+        .build();
+    let exporter = CountingExporter {
+        inner: exporter,
+        counters: counters.clone(),
+    };
+    AdmissionSpanProcessor {
+        inner: BatchSpanProcessor::builder(exporter)
+            .with_batch_config(batch_config)
+            .build(),
+        counters,
+        edit,
+        capacity: b.max_queue_size,
+        max_value_len: config.limits.span_attribute_value_length,
+    }
+}
+
+/// Admission control, batching and export counting around `exporter`.
+pub(crate) fn log_pipeline<E: LogExporter + 'static>(
+    exporter: E,
+    config: &Config,
+    counters: Option<Arc<Accounting>>,
+) -> AdmissionLogProcessor<BatchLogProcessor> {
+    let b = &config.log_batch;
+    let batch_config = LogBatchConfigBuilder::default()
+        .with_scheduled_delay(b.schedule_delay)
+        .with_max_export_batch_size(b.max_export_batch_size)
+        .with_max_queue_size(sdk_queue_size(b))
+        .build();
+    let exporter = CountingExporter {
+        inner: exporter,
+        counters: counters.clone(),
+    };
+    AdmissionLogProcessor {
+        inner: BatchLogProcessor::builder(exporter)
+            .with_batch_config(batch_config)
+            .build(),
+        counters,
+        capacity: b.max_queue_size,
+    }
+}
+
+fn temporality(t: TemporalityPreference) -> Temporality {
+    match t {
+        TemporalityPreference::Cumulative => Temporality::Cumulative,
+        TemporalityPreference::Delta => Temporality::Delta,
+        TemporalityPreference::LowMemory => Temporality::LowMemory,
+    }
+}
+
+fn meter_provider(
+    config: &Config,
+    resource: Resource,
+    accounting: &Arc<Accounting>,
+    hooks: &mut Hooks,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<SdkMeterProvider, Error> {
+    let mut builder = SdkMeterProvider::builder().with_resource(resource);
+    let t = temporality(config.temporality);
+    for (i, kind) in exporters_of(config, Signal::Metrics).iter().enumerate() {
+        let counters = (i == 0).then(|| Arc::clone(accounting));
+        macro_rules! reader {
+            ($exporter:expr) => {{
+                PeriodicReader::builder(CountingExporter {
+                    inner: $exporter,
+                    counters: counters.clone(),
+                })
+                .with_interval(config.metric_export_interval)
+                .build()
+            }};
+        }
+        builder = match kind {
+            ExporterKind::Otlp => {
+                builder.with_reader(reader!(otlp_metric_exporter(&config.metrics.otlp, t, rt)?))
+            }
+            ExporterKind::Console => builder.with_reader(reader!(
+                opentelemetry_stdout::MetricExporter::builder()
+                    .with_temporality(t)
+                    .build()
+            )),
+            ExporterKind::InMemory => match hooks.in_memory_metrics() {
+                Some(exporter) => builder.with_reader(reader!(exporter)),
+                None => builder,
+            },
+        };
+    }
+    builder = hooks.apply_meter_customizations(builder);
+    Ok(builder.build())
+}
+
+fn logger_provider(
+    config: &Config,
+    resource: Resource,
+    accounting: &Arc<Accounting>,
+    hooks: &mut Hooks,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<SdkLoggerProvider, Error> {
+    let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+    for processor in hooks.take_pre_log_processors() {
+        builder = builder.with_log_processor(processor);
+    }
+    let kinds = exporters_of(config, Signal::Logs);
+    for (i, kind) in kinds.iter().enumerate() {
+        let counters = (i == 0).then(|| Arc::clone(accounting));
+        builder = match kind {
+            ExporterKind::Otlp => {
+                let otlp = bounded(&config.logs.otlp, &config.log_batch);
+                let exporter = otlp_log_exporter(&otlp, rt)?;
+                builder.with_log_processor(log_pipeline(exporter, config, counters))
+            }
+            ExporterKind::Console => builder.with_log_processor(log_pipeline(
+                opentelemetry_stdout::LogExporter::default(),
+                config,
+                counters,
+            )),
+            ExporterKind::InMemory => match hooks.in_memory_logs() {
+                Some(e) => builder.with_log_processor(log_pipeline(e, config, counters)),
+                None => builder,
+            },
+        };
+    }
+    let custom = std::mem::take(&mut hooks.custom_log_exporters);
+    for (i, make) in custom.into_iter().enumerate() {
+        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        if !config.sdk_disabled {
+            builder = builder.with_log_processor(make(config, counters));
+        }
+    }
+    Ok(builder.build())
+}
+
+/// The SDK's thread-based batch processors do not enforce `*_EXPORT_TIMEOUT` themselves: it
+/// bounds each export through the OTLP request timeout instead.
+fn bounded(s: &OtlpSettings, b: &BatchSettings) -> OtlpSettings {
+    let mut s = s.clone();
+    s.timeout = s.timeout.min(b.export_timeout);
+    s
+}
+
+fn otlp_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {
+    match p {
+        #[cfg(feature = "http-json")]
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => opentelemetry_otlp::Protocol::Grpc,
+        _ => opentelemetry_otlp::Protocol::HttpBinary,
+    }
+}
+
+fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
+    match c {
+        Compression::None => None,
+        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
+    }
+}
+
+fn build_error(signal: Signal) -> impl FnOnce(opentelemetry_otlp::ExporterBuildError) -> Error {
+    move |source| Error::Exporter { signal, source }
+}
+
+/// A TLS setup problem the configuration did not catch, as an exporter build error.
+#[cfg(feature = "tls")]
+fn tls_error(signal: Signal) -> impl FnOnce(String) -> Error {
+    move |problem| Error::Exporter {
+        signal,
+        source: opentelemetry_otlp::ExporterBuildError::InvalidConfiguration(format!(
+            "TLS: {problem}"
+        )),
+    }
+}
+
+/// Applies the HTTP settings shared by the three signal builders. `http://` endpoints use
+/// opentelemetry-otlp's reqwest blocking client; with the `tls` feature, `https://` endpoints use
+/// our hyper-rustls client, polled on our runtime.
+macro_rules! http_exporter {
+    ($builder:expr, $s:expr, $signal:expr, $rt:expr) => {{
+        let s: &OtlpSettings = $s;
+        let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
+        let mut b = $builder
+            .with_http()
+            .with_protocol(otlp_protocol(s.protocol))
+            .with_endpoint(s.endpoint.clone())
+            .with_timeout(s.timeout)
+            .with_headers(headers);
+        if let Some(c) = otlp_compression(s.compression) {
+            b = b.with_compression(c);
+        }
+        let _ = $rt;
+        #[cfg(feature = "tls")]
+        if is_https(&s.endpoint) {
+            let rt: &tokio::runtime::Handle = $rt.ok_or(Error::Internal("TLS runtime missing"))?;
+            let client = crate::tls::https_client(&s.tls, s.timeout).map_err(tls_error($signal))?;
+            return b
+                .with_http_client(client)
+                .build()
+                .map(|e| crate::transport::OnRuntime::new(e, rt.clone()))
+                .map(EitherExporter::OnRuntime)
+                .map_err(build_error($signal));
+        }
+        b.build()
+            .map(EitherExporter::Direct)
+            .map_err(build_error($signal))
+    }};
+}
+
+#[cfg(feature = "grpc")]
+macro_rules! grpc_exporter {
+    ($builder:expr, $s:expr, $signal:expr, $rt:expr) => {{
+        use opentelemetry_otlp::WithTonicConfig;
+        let s: &OtlpSettings = $s;
+        let rt: &tokio::runtime::Handle = $rt.ok_or(Error::Internal("gRPC runtime missing"))?;
+        // tonic spawns its connection tasks on the runtime current at build time.
+        let _enter = rt.enter();
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        for (k, v) in &s.headers {
+            if let (Ok(k), Ok(v)) = (
+                tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes()),
+                tonic::metadata::MetadataValue::try_from(v.as_str()),
+            ) {
+                metadata.insert(k, v);
+            }
+        }
+        let mut b = $builder
+            .with_tonic()
+            .with_endpoint(s.endpoint.clone())
+            .with_timeout(s.timeout)
+            .with_metadata(metadata);
+        if let Some(c) = otlp_compression(s.compression) {
+            b = b.with_compression(c);
+        }
+        // opentelemetry-otlp's own TLS path would need its `tls-*` features; we hand it a
+        // channel configured with our trust roots and client identity instead.
+        #[cfg(feature = "tls")]
+        if is_https(&s.endpoint) {
+            // tonic's request timeout does not cover connecting: bound the TCP connect and the
+            // TLS handshake with the export timeout too, or a silent server hangs the export.
+            let tls = crate::tls::tonic_config(&s.tls)
+                .map_err(tls_error($signal))?
+                .timeout(s.timeout);
+            let channel = tonic::transport::Endpoint::from_shared(s.endpoint.clone())
+                .and_then(|e| e.tls_config(tls))
+                .map_err(|e| tls_error($signal)(e.to_string()))?
+                .connect_timeout(s.timeout)
+                .timeout(s.timeout)
+                .connect_lazy();
+            b = b.with_channel(channel);
+        }
+        b.build()
+            .map(|e| crate::transport::OnRuntime::new(e, rt.clone()))
+            .map_err(build_error($signal))
+    }};
+}
+
+use crate::transport::EitherExporter;
+
+type Grpc<E> = crate::transport::OnRuntime<E>;
+
+fn otlp_span_exporter(
+    s: &OtlpSettings,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<
+    EitherExporter<opentelemetry_otlp::SpanExporter, Grpc<opentelemetry_otlp::SpanExporter>>,
+    Error,
+> {
+    #[cfg(feature = "grpc")]
+    if s.protocol == Protocol::Grpc {
+        return grpc_exporter!(
+            opentelemetry_otlp::SpanExporter::builder(),
+            s,
+            Signal::Traces,
+            rt
+        )
+        .map(EitherExporter::OnRuntime);
+    }
+    http_exporter!(
+        opentelemetry_otlp::SpanExporter::builder(),
+        s,
+        Signal::Traces,
+        rt
+    )
+}
+
+fn otlp_metric_exporter(
+    s: &OtlpSettings,
+    t: Temporality,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<
+    EitherExporter<opentelemetry_otlp::MetricExporter, Grpc<opentelemetry_otlp::MetricExporter>>,
+    Error,
+> {
+    #[cfg(feature = "grpc")]
+    if s.protocol == Protocol::Grpc {
+        return grpc_exporter!(
+            opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
+            s,
+            Signal::Metrics,
+            rt
+        )
+        .map(EitherExporter::OnRuntime);
+    }
+    http_exporter!(
+        opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
+        s,
+        Signal::Metrics,
+        rt
+    )
+}
+
+fn otlp_log_exporter(
+    s: &OtlpSettings,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<
+    EitherExporter<opentelemetry_otlp::LogExporter, Grpc<opentelemetry_otlp::LogExporter>>,
+    Error,
+> {
+    #[cfg(feature = "grpc")]
+    if s.protocol == Protocol::Grpc {
+        return grpc_exporter!(
+            opentelemetry_otlp::LogExporter::builder(),
+            s,
+            Signal::Logs,
+            rt
+        )
+        .map(EitherExporter::OnRuntime);
+    }
+    http_exporter!(
+        opentelemetry_otlp::LogExporter::builder(),
+        s,
+        Signal::Logs,
+        rt
+    )
+}

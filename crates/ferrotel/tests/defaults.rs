@@ -1,0 +1,166 @@
+//! What `init` turns on by default: redaction of spans, logs and console lines; runtime metrics;
+//! the `metrics` facade.
+#![cfg(feature = "testing")]
+
+use std::sync::{Arc, Mutex};
+
+#[cfg(feature = "redaction")]
+#[test]
+fn secrets_are_redacted_from_spans_events_logs_and_console_by_default() {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    let guard = ferrotel::builder()
+        .in_memory()
+        .env_lookup(|_| None)
+        .console_format(ferrotel::ConsoleFormat::Json)
+        .log_filter("info,ferrotel=warn")
+        .console_writer(move |l| sink.lock().unwrap().push(l.to_string()))
+        .init()
+        .unwrap();
+    // Built at run time so no real-looking secret is committed.
+    let key = format!("sk-proj-{}", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z".repeat(2));
+    let url = format!("postgres://admin:{}@db.internal:5432/app", "s3cr3t-pass");
+    let path = "/home/alice/projects/contextd/src/main.rs";
+    tracing::dispatcher::with_default(guard.dispatch(), || {
+        tracing::info_span!(
+            "embed",
+            api_key = key.as_str(),
+            db.url = url.as_str(),
+            code.file.path = path
+        )
+        .in_scope(|| {
+            tracing::warn!(
+                authorization = format!("Bearer {key}").as_str(),
+                "calling {url} from {path}"
+            );
+        });
+    });
+    let captured = guard.captured();
+    let span = captured.span("embed");
+    let span_text = format!("{:?}", span.attributes) + &format!("{:?}", span.events);
+    let logs = format!("{:?}", captured.logs());
+    let console = lines.lock().unwrap().join("");
+    for (what, text) in [("span", &span_text), ("logs", &logs), ("console", &console)] {
+        assert!(!text.contains(&key), "{what} leaks the API key: {text}");
+        assert!(
+            !text.contains("s3cr3t-pass"),
+            "{what} leaks the URL password: {text}"
+        );
+        assert!(
+            !text.contains("/home/alice/"),
+            "{what} leaks the home directory: {text}"
+        );
+        assert!(text.contains("REDACTED"), "{what}: {text}");
+    }
+}
+
+#[cfg(feature = "runtime-metrics")]
+#[test]
+fn runtime_and_process_metrics_are_registered_by_default() {
+    let (guard, _scope) = ferrotel::testing::start("rt");
+    let names = guard.captured().metric_names();
+    for expected in [
+        "process.cpu.time",
+        "process.memory.usage",
+        "process.thread.count",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}
+
+#[cfg(feature = "runtime-metrics")]
+#[tokio::test(flavor = "current_thread")]
+async fn tokio_runtime_metrics_are_registered_when_a_runtime_is_current() {
+    let (guard, _scope) = ferrotel::testing::start("rt");
+    let names = guard.captured().metric_names();
+    assert!(
+        names.iter().any(|n| n == "tokio.runtime.alive_tasks"),
+        "{names:?}"
+    );
+}
+
+#[cfg(feature = "metrics-facade")]
+#[test]
+fn metrics_facade_calls_arrive_through_the_pipeline() {
+    let (guard, _scope) = ferrotel::testing::start("facade");
+    let recorder = ferrotel_meters::OtelRecorder::new(guard.meter("metrics"));
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("cache.hits", "cache" => "selector").increment(3);
+        metrics::counter!("cache.hits", "cache" => "selector").increment(2);
+    });
+    let c = guard.captured();
+    assert_eq!(
+        c.sum(
+            "cache.hits",
+            &[opentelemetry::KeyValue::new("cache", "selector")]
+        ),
+        Some(5.0)
+    );
+}
+
+/// Redaction runs inside every exporting pipeline, after admission and before value limits: a
+/// secret is matched whole before truncation could cut it (a cut secret may no longer look like
+/// one), and a processor wrapper from `wrap_span_processors` does not bypass it.
+#[cfg(feature = "redaction")]
+#[test]
+fn spans_are_redacted_before_truncation_and_behind_span_wrappers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug)]
+    struct Counting(ferrotel::BoxedSpanProcessor, Arc<AtomicUsize>);
+    impl opentelemetry_sdk::trace::SpanProcessor for Counting {
+        fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+            self.0.on_start(span, cx);
+        }
+        fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.on_end(span);
+        }
+        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.force_flush()
+        }
+        fn shutdown_with_timeout(
+            &self,
+            timeout: std::time::Duration,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.shutdown_with_timeout(timeout)
+        }
+    }
+
+    let wrapped = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&wrapped);
+    let guard = ferrotel::builder()
+        .in_memory()
+        .env_lookup(|name| (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "40".into()))
+        .console_format(ferrotel::ConsoleFormat::Off)
+        .wrap_span_processors(move |inner| {
+            ferrotel::BoxedSpanProcessor::new(Counting(inner, Arc::clone(&seen)))
+        })
+        .init()
+        .unwrap();
+    // The password sits across the 40-character limit: truncating first would leave
+    // "postgres://admin:hunter2-hunter2-hunte", which no longer looks like a URL credential.
+    let url = format!(
+        "postgres://admin:{}@db.internal:5432/app",
+        "hunter2-".repeat(4)
+    );
+    tracing::dispatcher::with_default(guard.dispatch(), || {
+        tracing::info_span!("connect", db.url = url.as_str()).in_scope(|| {});
+    });
+    let span = guard.captured().span("connect");
+    let value = ferrotel::testing::attribute(&span, "db.url")
+        .expect("db.url is exported")
+        .as_str()
+        .into_owned();
+    assert!(!value.contains("hunter2"), "secret leaked: {value}");
+    assert!(value.starts_with("postgres://"), "{value}");
+    assert!(value.chars().count() <= 40, "{value}");
+    assert_eq!(
+        wrapped.load(Ordering::Relaxed),
+        1,
+        "the wrapper saw the span"
+    );
+}
