@@ -125,7 +125,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
             match rm.with_current_tokio_runtime().build().register(&meter) {
                 Ok(handle) => Box::new(handle) as Box<dyn Any + Send>,
                 Err(e) => {
-                    tracing::warn!(target: "telemetry", error = %e, "runtime metrics not registered");
+                    tracing::warn!(target: "ferrotel", error = %e, "runtime metrics not registered");
                     Box::new(())
                 }
             }
@@ -134,7 +134,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     let pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
     accounting.register(&opentelemetry::metrics::MeterProvider::meter(
         &pipelines.meter_provider,
-        "telemetry",
+        "ferrotel",
     ));
 
     let export = !config.sdk_disabled;
@@ -190,18 +190,18 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     tracing::dispatcher::with_default(&dispatch, || {
         for w in &config.warnings {
             tracing::warn!(
-                target: "telemetry",
+                target: "ferrotel",
                 variable = %w.variable,
                 value = %w.value,
                 fallback = %w.fallback,
                 "invalid telemetry configuration: {w}"
             );
         }
-        tracing::debug!(target: "telemetry", "{config}");
+        tracing::debug!(target: "ferrotel", "{config}");
     });
     if config.console_format == ConsoleFormat::Off {
         for w in &config.warnings {
-            eprintln!("telemetry: {w}");
+            eprintln!("ferrotel: {w}");
         }
     }
 
@@ -335,7 +335,7 @@ impl Guard {
             };
             let thread_tx = tx.clone();
             let spawned = std::thread::Builder::new()
-                .name(format!("telemetry-shutdown-{signal}"))
+                .name(format!("ferrotel-shutdown-{signal}"))
                 .spawn(move || {
                     let _ = thread_tx.send((signal, op(&refs, signal, timeout)));
                 });

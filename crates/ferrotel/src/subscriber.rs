@@ -214,7 +214,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         });
     }
     if export {
-        let tracer = tracer_provider.tracer("telemetry");
+        let tracer = tracer_provider.tracer("ferrotel");
         match span_layer {
             SpanLayer::Lean => {
                 let mut layer = OtelSpanLayer::new(tracer);
@@ -239,7 +239,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         }
         layers.push(
             LogBridge {
-                logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "telemetry"),
+                logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "ferrotel"),
                 targets: log_targets.map(ferrotel_tracing::CallsiteTargets::new),
                 redactor: log_redactor,
                 max_value_len: config.limits.log_attribute_value_length,

@@ -925,7 +925,7 @@ impl fmt::Display for Config {
     /// A human-readable table of the effective configuration, with header values and URL
     /// credentials masked.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "telemetry configuration:")?;
+        writeln!(f, "ferrotel configuration:")?;
         writeln!(f, "  sdk_disabled            {}", self.sdk_disabled)?;
         writeln!(f, "  service.name            {}", self.service_name)?;
         let none = "-".to_string();
