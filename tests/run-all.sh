@@ -34,6 +34,7 @@ pkill -x prometheus-alertmanager 2>/dev/null || true
 python3 -m pip install --quiet --disable-pip-version-check 'rotel==0.0.1a15'
 command -v cargo-deny >/dev/null || cargo install --locked --quiet cargo-deny@0.20.2
 command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz@0.13.2
+command -v cargo-hack >/dev/null || cargo install --locked --quiet cargo-hack@0.6.46
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -46,6 +47,25 @@ cargo deny check licenses bans sources
 
 step "tests (unit, integration, doc, end-to-end)"
 cargo test --workspace --all-features --no-fail-fast
+
+# The published crates, each with no default features and with every feature alone: an optional
+# integration must build without the others.
+LIBRARY_CRATES=(ferrotel ferrotel-tracing ferrotel-meters ferrotel-runtime ferrotel-http ferrotel-redaction)
+step "feature matrix: every library crate, --no-default-features and each feature alone (cargo hack)"
+cargo hack check --quiet --each-feature --no-dev-deps $(printf -- '-p %s ' "${LIBRARY_CRATES[@]}")
+
+step "lean builds: an HTTP-only ferrotel (gzip included) has no tonic in its tree"
+for features in "" "gzip" "gzip,http-json"; do
+  if cargo tree -p ferrotel --no-default-features --features "$features" -e normal --prefix none \
+      | grep -E '^tonic ' >/dev/null; then
+    echo "ferrotel --no-default-features --features '$features' depends on tonic:"
+    cargo tree -p ferrotel --no-default-features --features "$features" -e normal -i tonic
+    exit 1
+  fi
+done
+
+step "cargo publish --workspace --dry-run (examples, tests, benches and generators are publish = false)"
+cargo publish --workspace --dry-run --quiet
 
 step "benchmarks build and run once each (criterion test mode)"
 cargo test -p ferrotel-benches --benches --quiet

@@ -47,6 +47,11 @@
 //! - `base64`: validating `Basic` credentials (base64 of `user:password`).
 //! - `thiserror`: the [`BuildError`] type.
 //! - `opentelemetry` / `opentelemetry_sdk`: the processor traits and data types.
+//!
+//! ---
+//!
+//! The guide below is `docs/redaction.md` of the repository.
+#![doc = include_str!("../docs/redaction.md")]
 
 mod engine;
 mod keys;

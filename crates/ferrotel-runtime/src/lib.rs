@@ -85,6 +85,11 @@
 //!
 //! Build with `RUSTFLAGS="--cfg tokio_unstable"` for tokio's own poll-time and
 //! schedule-latency histograms (see [`names::POLL_TIME_BUCKETS`]).
+//!
+//! ---
+//!
+//! The guide below is `docs/runtime-metrics.md` of the repository.
+#![doc = include_str!("../docs/runtime-metrics.md")]
 
 mod allocator;
 mod build_info;
