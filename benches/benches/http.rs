@@ -33,7 +33,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
 use tracing_subscriber::layer::SubscriberExt;
 

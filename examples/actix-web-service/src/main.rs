@@ -18,7 +18,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, web};
 use ferrotel_http::client::ClientTracing;
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
-use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpMiddleware};
 
 /// A handler span: a child of the middleware's server span.
@@ -95,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .configure(ferrotel_http::health::actix::configure(
                 health.clone(),
             ))
-            .configure(ferrotel_http::prometheus::actix::configure(
+            .configure(ferrotel_prometheus::actix::configure(
                 prometheus.clone(),
             ));
         #[cfg(feature = "pprof")]

@@ -33,7 +33,7 @@ use rand::Rng as _;
 use serde_json::json;
 use ferrotel::ConsoleFormat;
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
-use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
 use ferrotel_meters::seeds::{AgentTraceMeters, Database, HttpMethod, JobStatus};
 use ferrotel_meters::{InstrumentSet, cardinality_views};
@@ -429,7 +429,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
         .with_state(Arc::clone(&app))
         .merge(ferrotel_http::health::axum::router(health))
-        .merge(ferrotel_http::prometheus::axum::router(
+        .merge(ferrotel_prometheus::axum::router(
             prometheus,
         ))
         .layer(HttpLayer::new(

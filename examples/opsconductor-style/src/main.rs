@@ -34,7 +34,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use rand::Rng as _;
 use serde_json::json;
 use ferrotel_http::health::HealthRegistry;
-use ferrotel_http::prometheus::PrometheusExporter;
+use ferrotel_prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
 use ferrotel_meters::seeds::{AiStatus, AutomationMeters, SelectorSource, SelectorStatus};
 use ferrotel_meters::{InstrumentSet, cardinality_views};
@@ -315,7 +315,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/selector/{group}", get(selector))
         .with_state(app)
         .merge(ferrotel_http::health::axum::router(health))
-        .merge(ferrotel_http::prometheus::axum::router(
+        .merge(ferrotel_prometheus::axum::router(
             prometheus,
         ))
         .layer(HttpLayer::new(
