@@ -155,9 +155,10 @@ macro_rules! header_access {
             }
 
             fn set_str(&mut self, name: &str, value: &str) {
-                if let (Ok(name), Ok(value)) =
-                    (<$name>::from_bytes(name.as_bytes()), <$value>::from_str(value))
-                {
+                if let (Ok(name), Ok(value)) = (
+                    <$name>::from_bytes(name.as_bytes()),
+                    <$value>::from_str(value),
+                ) {
                     self.insert(name, value);
                 }
             }

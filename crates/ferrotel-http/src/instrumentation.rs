@@ -22,7 +22,6 @@ use crate::span_context;
 /// The instrumentation scope name of every instrument this crate creates.
 pub const SCOPE_NAME: &str = "ferrotel-http";
 
-
 /// Paths excluded from request metrics and tracing unless configured otherwise.
 pub const DEFAULT_EXCLUDED_PATHS: [&str; 5] =
     ["/health", "/livez", "/readyz", "/version", "/metrics"];

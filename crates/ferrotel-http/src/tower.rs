@@ -16,9 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::headers::{HeaderAccess as _, HeaderExtractor};
-use crate::instrumentation::{
-    HttpInstrumentation, Observation, RequestInfo, announced_body_size,
-};
+use crate::instrumentation::{HttpInstrumentation, Observation, RequestInfo, announced_body_size};
 use crate::semconv;
 
 /// A route template supplied by a non-axum tower stack (for example a tonic service's method

@@ -5,10 +5,10 @@ mod support;
 
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanKind, Status, TraceId};
-use support::*;
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
 use ferrotel_http::semconv::DURATION_BUCKETS;
+use opentelemetry::trace::{SpanKind, Status, TraceId};
+use support::*;
 
 const DURATION: &str = "http.server.request.duration";
 const REQUESTS: &str = "http.server.requests";

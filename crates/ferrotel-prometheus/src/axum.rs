@@ -2,9 +2,9 @@
 
 use crate::PrometheusExporter;
 use ::axum::Router;
+use ::axum::http::{HeaderMap, StatusCode, header};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
-use ::axum::http::{HeaderMap, StatusCode, header};
 
 /// Serves one scrape for the request headers: 200 with the exposition, or 500 with the reason.
 pub fn scrape(exporter: &PrometheusExporter, headers: &HeaderMap) -> Response {

@@ -16,7 +16,12 @@ fn client() -> reqwest::Client {
 
 /// GETs `/metrics` until the body contains `needle` (requests are recorded when the server
 /// finishes the response body, which can be just after the client has it).
-async fn scrape_until(c: &reqwest::Client, base: &str, accept: Option<&str>, needle: &str) -> String {
+async fn scrape_until(
+    c: &reqwest::Client,
+    base: &str,
+    accept: Option<&str>,
+    needle: &str,
+) -> String {
     for _ in 0..250 {
         let mut req = c.get(format!("{base}/metrics"));
         if let Some(accept) = accept {
@@ -44,14 +49,20 @@ async fn text_and_openmetrics<F: Framework>() {
     let telemetry = Telemetry::new();
     let server = F::start(&telemetry);
     let c = client();
-    c.get(format!("{}/users/5", server.base)).send().await.unwrap();
+    c.get(format!("{}/users/5", server.base))
+        .send()
+        .await
+        .unwrap();
     let body = scrape_until(&c, &server.base, None, "http_server_requests_total{").await;
     assert!(body.contains("# TYPE http_server_requests_total counter"));
     assert!(body.contains("# TYPE http_server_request_duration_seconds histogram"));
     assert!(body.contains("le=\"0.005\""));
     assert!(body.contains("http_route=\"/users/{id}\""));
     assert!(body.contains("otel_scope_name=\"ferrotel-http\""));
-    assert!(!body.contains("http_route=\"/metrics\""), "scrapes count themselves");
+    assert!(
+        !body.contains("http_route=\"/metrics\""),
+        "scrapes count themselves"
+    );
     let om = scrape_until(
         &c,
         &server.base,
@@ -70,7 +81,11 @@ async fn text_and_openmetrics<F: Framework>() {
         lines.sort();
         lines
     };
-    assert_eq!(series(&body), series(&om), "both formats carry the same series");
+    assert_eq!(
+        series(&body),
+        series(&om),
+        "both formats carry the same series"
+    );
 }
 
 /// 1,000 requests to random unknown paths add no line to `/metrics` once the first 404 is in.
@@ -79,7 +94,10 @@ async fn random_paths_add_no_lines<F: Framework>() {
     let telemetry = Telemetry::new();
     let server = F::start(&telemetry);
     let c = client();
-    c.get(format!("{}/unknown-seed", server.base)).send().await.unwrap();
+    c.get(format!("{}/unknown-seed", server.base))
+        .send()
+        .await
+        .unwrap();
     let before = scrape_until(&c, &server.base, None, "http_response_status_code=\"404\"").await;
     let statuses = futures_util::stream::iter(0..1_000u32)
         .map(|i| {
@@ -101,14 +119,21 @@ async fn random_paths_add_no_lines<F: Framework>() {
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let after = loop {
-        assert!(std::time::Instant::now() < deadline, "1,001 404s never counted");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "1,001 404s never counted"
+        );
         let body = telemetry.exporter.render(None).unwrap().body;
         if count_line(&body).is_some_and(|l| l.ends_with(" 1001")) {
             break body;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(after.lines().count(), before.lines().count(), "/metrics grew");
+    assert_eq!(
+        after.lines().count(),
+        before.lines().count(),
+        "/metrics grew"
+    );
 }
 
 macro_rules! per_framework {

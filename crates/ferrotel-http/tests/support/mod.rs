@@ -7,19 +7,19 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::{TraceId, TracerProvider as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::{
-    InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality,
-};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
-use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use ferrotel_http::HttpInstrumentation;
 use ferrotel_http::client::ClientTracing;
 use ferrotel_http::health::HealthRegistry;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::{TraceId, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{
+    InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality,
+};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing_subscriber::layer::SubscriberExt;
 
 static SPANS: OnceLock<(SpanLayer, InMemorySpanExporter)> = OnceLock::new();
@@ -359,9 +359,7 @@ impl Framework for Axum {
                     }
                 }),
             )
-            .merge(ferrotel_http::health::axum::router(
-                spec.health.clone(),
-            ))
+            .merge(ferrotel_http::health::axum::router(spec.health.clone()))
             // A stand-in: the exporter lives in ferrotel-prometheus; the path is excluded.
             .route("/metrics", get(|| async { "metrics" }))
             .layer(HttpLayer::new(spec.instrumentation.clone()));
@@ -451,9 +449,7 @@ impl Framework for Actix {
                                 }
                             }),
                         )
-                        .configure(ferrotel_http::health::actix::configure(
-                            spec.health.clone(),
-                        ))
+                        .configure(ferrotel_http::health::actix::configure(spec.health.clone()))
                         // A stand-in: the exporter lives in ferrotel-prometheus.
                         .route("/metrics", web::get().to(|| async { "metrics" }))
                 })

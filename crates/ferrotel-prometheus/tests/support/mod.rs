@@ -72,7 +72,9 @@ impl Framework for Axum {
                 "/fail",
                 get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
             )
-            .merge(ferrotel_prometheus::axum::router(telemetry.exporter.clone()))
+            .merge(ferrotel_prometheus::axum::router(
+                telemetry.exporter.clone(),
+            ))
             .layer(HttpLayer::new(telemetry.instrumentation()));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
