@@ -28,13 +28,13 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
+use ferrotel_prometheus::PrometheusExporter;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use ferrotel_http::prometheus::PrometheusExporter;
-use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Accepts and drops every batch.

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_group, criterion_main};
+use ferrotel_benches::{DiscardLogs, DiscardSpans, ThreadCpuTime};
 use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use ferrotel_benches::{DiscardLogs, DiscardSpans, ThreadCpuTime};
 use tracing_subscriber::layer::SubscriberExt;
 
 fn sdk_providers() -> (SdkTracerProvider, SdkLoggerProvider) {

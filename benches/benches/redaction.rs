@@ -22,6 +22,7 @@
 //! `cargo bench -p ferrotel-benches --bench redaction`
 
 use criterion::{Criterion, Throughput, criterion_group};
+use ferrotel_redaction::{Redactor, builtin_patterns};
 use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -37,7 +38,6 @@ use prost::Message as _;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use ferrotel_redaction::{Redactor, builtin_patterns};
 
 /// Every built-in rule's regex, run on every value: what a scanner without a
 /// prefilter does.

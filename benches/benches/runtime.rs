@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
+use ferrotel_runtime::{BuildInfo, CountingAlloc, RuntimeMetrics};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use ferrotel_runtime::{BuildInfo, CountingAlloc, RuntimeMetrics};
 
 fn collection(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -20,12 +20,12 @@
 
 use std::net::SocketAddr;
 
+use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
+use ferrotel_prometheus::PrometheusExporter;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use ferrotel_http::prometheus::PrometheusExporter;
-use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
 use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

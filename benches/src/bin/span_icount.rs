@@ -7,9 +7,9 @@
 //! thread CPU time per span on stderr (`benches/span-cputime.sh` takes the minimum of several
 //! interleaved runs: the VM's noise only ever adds time).
 
+use ferrotel_benches::{DiscardLogs, DiscardSpans, thread_cpu_ns};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
-use ferrotel_benches::{DiscardLogs, DiscardSpans, thread_cpu_ns};
 use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
 use ferrotel::testing::{AttrValue, FakeReceiver, Signal};
 use ferrotel::{Guard, Protocol};
 use ferrotel_e2e::{DebugSignal, ExportProtocol, Rotel};
+use opentelemetry::KeyValue;
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -18,11 +18,10 @@ use std::task::{Context, Poll};
 use actix_web::Error;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use bytes::Bytes;
-use opentelemetry::propagation::Extractor;
 
-use crate::TraceResponseHeader;
+use crate::headers::{HeaderAccess as _, HeaderExtractor};
 use crate::instrumentation::{HttpInstrumentation, Observation, RequestInfo, announced_body_size};
 
 /// actix-web middleware adding semconv metrics, a server span, trace-context extraction and
@@ -77,38 +76,6 @@ pub struct HttpMiddlewareService<S> {
     request_id_header: HeaderName,
 }
 
-/// The response header name of `header` (constants: no parsing per request).
-fn trace_header_name(header: TraceResponseHeader) -> HeaderName {
-    const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
-    const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-    match header {
-        TraceResponseHeader::TraceParent => TRACEPARENT,
-        _ => TRACERESPONSE,
-    }
-}
-
-struct ActixHeaderExtractor<'a>(&'a HeaderMap);
-
-impl Extractor for ActixHeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        // The W3C names skip `HeaderMap::get(&str)`'s name parsing.
-        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-        const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-        const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-        let value = match key {
-            "traceparent" => self.0.get(TRACEPARENT),
-            "tracestate" => self.0.get(TRACESTATE),
-            "baggage" => self.0.get(BAGGAGE),
-            _ => self.0.get(key),
-        };
-        value.and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
-
 fn protocol_version(version: actix_web::http::Version) -> &'static str {
     use actix_web::http::Version;
     match version {
@@ -154,7 +121,7 @@ where
                 .get(&self.request_id_header)
                 .map(HeaderValue::as_bytes),
             body_size,
-            headers: &ActixHeaderExtractor(headers),
+            headers: &HeaderExtractor(headers),
         });
         let Some(observation) = observation else {
             return ResponseFuture {
@@ -162,11 +129,9 @@ where
                 state: None,
             };
         };
-        if observation.request_id.generated()
-            && let Ok(value) = HeaderValue::from_bytes(observation.request_id.as_bytes())
-        {
+        if observation.request_id.generated() {
             req.headers_mut()
-                .insert(self.request_id_header.clone(), value);
+                .set(&self.request_id_header, observation.request_id.as_bytes());
         }
         let future = {
             let _entered = observation.span.enter();
@@ -236,17 +201,9 @@ where
             }
         };
         let route = response.request().match_pattern();
-        let headers = observation.on_response(response.status().as_u16(), route.as_deref());
-        if let Some((header, value)) = headers.trace
-            && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
-        {
-            response
-                .headers_mut()
-                .insert(trace_header_name(header), value);
-        }
-        if let Ok(value) = HeaderValue::from_bytes(headers.request_id.1.as_bytes()) {
-            response.headers_mut().insert(request_id_header, value);
-        }
+        observation
+            .on_response(response.status().as_u16(), route.as_deref())
+            .write_to(response.headers_mut(), &request_id_header);
         Poll::Ready(Ok(response.map_body(|_, body| ResponseBody {
             inner: body,
             observation: Some(observation),

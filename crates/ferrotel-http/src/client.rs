@@ -10,28 +10,16 @@ use std::time::Instant;
 
 use http::Extensions;
 use opentelemetry::metrics::{Histogram, MeterProvider};
-use opentelemetry::propagation::Injector;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::instrumentation::{SCOPE_NAME, TRACING_TARGET};
+use crate::HTTP_SPAN_TARGET;
+use crate::headers::HeaderInjector;
+use crate::instrumentation::SCOPE_NAME;
 use crate::semconv::{self, attr};
 use crate::span_context;
-
-struct HeaderInjector<'a>(&'a mut http::HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
-}
 
 /// Injects the current `tracing` span's OpenTelemetry context into `headers` with the global
 /// propagator. Use it when not going through [`ClientTracing`].
@@ -60,12 +48,36 @@ impl Default for ClientTracing {
 }
 
 impl ClientTracing {
-    /// Uses the global meter provider.
+    /// A middleware recording `http.client.request.duration` with a meter from the **global**
+    /// meter provider (the one `ferrotel::init()` installs with `global(true)`, its default).
+    ///
+    /// The meter is taken once, here: build the middleware after the global provider is set,
+    /// or its measurements go to the no-op provider that was global before. Spans go to the
+    /// global `tracing` subscriber either way.
+    ///
+    /// ```
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(ferrotel_http::client::ClientTracing::new())
+    ///     .build();
+    /// # drop(client);
+    /// ```
     pub fn new() -> Self {
         Self::with_meter(opentelemetry::global::meter_with_scope(scope()))
     }
 
-    /// Uses an explicit meter provider.
+    /// A middleware recording `http.client.request.duration` with a meter from `provider`
+    /// (for example the guard's `telemetry.meter_provider()`, or a test's own provider), so
+    /// the measurements do not depend on which provider is global.
+    ///
+    /// ```
+    /// use ferrotel::opentelemetry_sdk::metrics::SdkMeterProvider;
+    ///
+    /// let provider = SdkMeterProvider::builder().build();
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(ferrotel_http::client::ClientTracing::with_meter_provider(&provider))
+    ///     .build();
+    /// # drop(client);
+    /// ```
     pub fn with_meter_provider<P: MeterProvider + ?Sized>(provider: &P) -> Self {
         Self::with_meter(provider.meter_with_scope(scope()))
     }
@@ -123,7 +135,7 @@ impl Middleware for ClientTracing {
             "http"
         };
         let span = tracing::info_span!(
-            target: TRACING_TARGET,
+            target: HTTP_SPAN_TARGET,
             "HTTP client request",
             otel.name = if method == "_OTHER" { "HTTP" } else { method },
             otel.kind = "client",

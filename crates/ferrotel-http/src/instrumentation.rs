@@ -12,16 +12,15 @@ use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
 
+use ferrotel_tracing::HTTP_SPAN_TARGET;
+
+use crate::headers::ResponseHeaders;
 use crate::metrics::{ErrorType, Measurement, RouteSeries, ServerMetrics};
 use crate::semconv;
 use crate::span_context;
 
 /// The instrumentation scope name of every instrument this crate creates.
 pub const SCOPE_NAME: &str = "ferrotel-http";
-
-/// The `tracing` target of every span this crate creates (see the team contract: `ferrotel::init()`
-/// always enables it for the OpenTelemetry layer, whatever `RUST_LOG` says).
-pub const TRACING_TARGET: &str = "ferrotel::http";
 
 /// Paths excluded from request metrics and tracing unless configured otherwise.
 pub const DEFAULT_EXCLUDED_PATHS: [&str; 5] =
@@ -45,7 +44,7 @@ pub enum TraceResponseHeader {
 
 impl TraceResponseHeader {
     /// Whether a trace header is configured.
-    fn enabled(self) -> bool {
+    pub(crate) fn enabled(self) -> bool {
         self != Self::None
     }
 }
@@ -246,7 +245,7 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 impl RequestId {
     /// Keeps `incoming` if it is short and made of safe characters; anything else is replaced
     /// by a generated 128-bit hex id (it is client-controlled and ends up in logs).
-    fn new(incoming: Option<&[u8]>) -> Self {
+    pub(crate) fn new(incoming: Option<&[u8]>) -> Self {
         let mut buf = [0u8; MAX_REQUEST_ID_LEN];
         match incoming {
             Some(id) if valid_request_id(id) => {
@@ -305,7 +304,7 @@ fn hex_into(out: &mut [u8], bytes: &[u8]) {
 pub(crate) struct TraceHeaderValue([u8; 55]);
 
 impl TraceHeaderValue {
-    fn new(sc: &SpanContext) -> Self {
+    pub(crate) fn new(sc: &SpanContext) -> Self {
         let mut buf = [b'-'; 55];
         buf[..2].copy_from_slice(b"00");
         hex_into(&mut buf[3..35], &sc.trace_id().to_bytes());
@@ -396,12 +395,12 @@ impl Inner {
         // when the span is enabled.
         // Without an interested subscriber, skip the field values too (`tracing`'s `log`
         // fallback would otherwise format them for a disabled span).
-        let span = if !tracing::span_enabled!(target: TRACING_TARGET, tracing::Level::INFO) {
+        let span = if !tracing::span_enabled!(target: HTTP_SPAN_TARGET, tracing::Level::INFO) {
             tracing::Span::none()
         } else {
             let mut make = || {
                 tracing::info_span!(
-                    target: TRACING_TARGET,
+                    target: HTTP_SPAN_TARGET,
                     parent: None,
                     "HTTP request",
                     otel.name = name.format(semconv::SpanName { method, route: req.route }),
@@ -505,8 +504,14 @@ impl Observation {
         }
         ResponseHeaders {
             trace,
-            request_id: (&self.inner.request_id_header, &self.request_id),
+            request_id: &self.request_id,
         }
+    }
+
+    /// The configured request-id header name.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))] // actix keeps its own name type
+    pub(crate) fn request_id_header(&self) -> &http::HeaderName {
+        &self.inner.request_id_header
     }
 
     /// Records that the service failed without a response, or that the response body failed
@@ -565,38 +570,6 @@ impl Observation {
 impl Drop for Observation {
     fn drop(&mut self) {
         self.finish();
-    }
-}
-
-/// Headers an adapter adds to the response.
-pub(crate) struct ResponseHeaders<'a> {
-    pub trace: Option<(TraceResponseHeader, TraceHeaderValue)>,
-    pub request_id: (&'a http::HeaderName, &'a RequestId),
-}
-
-/// Reads a header map through the `Extractor` interface (the global propagator's input).
-#[cfg(feature = "axum")]
-pub(crate) struct HttpHeaderExtractor<'a>(pub &'a http::HeaderMap);
-
-#[cfg(feature = "axum")]
-impl Extractor for HttpHeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        use http::HeaderName;
-        // The W3C names skip `HeaderMap::get(&str)`'s name parsing.
-        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-        const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-        const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-        let value = match key {
-            "traceparent" => self.0.get(TRACEPARENT),
-            "tracestate" => self.0.get(TRACESTATE),
-            "baggage" => self.0.get(BAGGAGE),
-            _ => self.0.get(key),
-        };
-        value.and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
     }
 }
 

@@ -2,8 +2,8 @@
 //! own [`ferrotel_tracing::OtelSpanLayer`] (what `ferrotel::init()` installs) or
 //! `tracing-opentelemetry`'s layer (what a hand-built subscriber usually has).
 
-use opentelemetry::Context;
 use ferrotel_tracing::SpanExt as _;
+use opentelemetry::Context;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The OpenTelemetry context holding `span`; the empty context when no layer handles it.

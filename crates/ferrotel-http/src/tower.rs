@@ -1,25 +1,22 @@
-//! The tower [`Layer`]/[`Service`] (feature `axum`): works for axum, hyper and tonic services.
+//! The tower [`Layer`]/[`Service`] (feature `tower`): works for axum, hyper and tonic services.
 //!
-//! With axum, add it with `Router::layer` so it runs after routing and sees the matched route
-//! template ([`axum::extract::MatchedPath`]). Other tower stacks can supply the template by
+//! With feature `axum`, add it with `Router::layer` so it runs after routing and sees the
+//! matched route template (`axum::extract::MatchedPath`) and the peer address
+//! (`axum::extract::ConnectInfo<SocketAddr>`). Other tower stacks supply the template by
 //! inserting a [`RouteTemplate`] request extension before this layer; without one, `http.route`
 //! is absent (never the raw path).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use axum::extract::{ConnectInfo, MatchedPath};
 use http::{HeaderValue, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::TraceResponseHeader;
-use crate::instrumentation::{
-    HttpHeaderExtractor, HttpInstrumentation, Observation, RequestInfo, announced_body_size,
-};
+use crate::headers::{HeaderAccess as _, HeaderExtractor};
+use crate::instrumentation::{HttpInstrumentation, Observation, RequestInfo, announced_body_size};
 use crate::semconv;
 
 /// A route template supplied by a non-axum tower stack (for example a tonic service's method
@@ -59,14 +56,26 @@ pub struct HttpService<S> {
     instrumentation: HttpInstrumentation,
 }
 
-/// The response header name of `header` (constants: no parsing per request).
-fn trace_header_name(header: TraceResponseHeader) -> http::HeaderName {
-    const TRACERESPONSE: http::HeaderName = http::HeaderName::from_static("traceresponse");
-    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-    match header {
-        TraceResponseHeader::TraceParent => TRACEPARENT,
-        _ => TRACERESPONSE,
+/// The matched route template: axum's `MatchedPath` (feature `axum`), else a [`RouteTemplate`].
+fn route_template<B>(req: &Request<B>) -> Option<&str> {
+    #[cfg(feature = "axum")]
+    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return Some(matched.as_str());
     }
+    req.extensions().get::<RouteTemplate>().map(|r| &*r.0)
+}
+
+/// The peer address axum records with `into_make_service_with_connect_info::<SocketAddr>()`.
+fn client_address<B>(req: &Request<B>) -> Option<std::net::IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(info.0.ip());
+    }
+    let _ = req;
+    None
 }
 
 fn header_str<B>(req: &Request<B>, name: impl http::header::AsHeaderName) -> Option<&str> {
@@ -89,11 +98,7 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let inner = &self.instrumentation.inner;
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str())
-            .or_else(|| req.extensions().get::<RouteTemplate>().map(|r| &*r.0));
+        let route = route_template(&req);
         let chunked = req.headers().contains_key(http::header::TRANSFER_ENCODING);
         let body_size =
             announced_body_size(header_str(&req, http::header::CONTENT_LENGTH), chunked)
@@ -105,16 +110,13 @@ where
             version: semconv::protocol_version(req.version()),
             route,
             user_agent: header_str(&req, http::header::USER_AGENT),
-            client_address: req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+            client_address: client_address(&req),
             request_id: req
                 .headers()
                 .get(&inner.request_id_header)
                 .map(HeaderValue::as_bytes),
             body_size,
-            headers: &HttpHeaderExtractor(req.headers()),
+            headers: &HeaderExtractor(req.headers()),
         });
         let Some(observation) = observation else {
             return ResponseFuture {
@@ -122,11 +124,9 @@ where
                 observation: None,
             };
         };
-        if observation.request_id.generated()
-            && let Ok(value) = HeaderValue::from_bytes(observation.request_id.as_bytes())
-        {
+        if observation.request_id.generated() {
             req.headers_mut()
-                .insert(inner.request_id_header.clone(), value);
+                .set(&inner.request_id_header, observation.request_id.as_bytes());
         }
         let future = {
             let _entered = observation.span.enter();
@@ -168,16 +168,9 @@ where
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 if let Some(obs) = observation.as_mut() {
-                    let headers = obs.on_response(parts.status.as_u16(), None);
-                    if let Some((header, value)) = headers.trace
-                        && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
-                    {
-                        parts.headers.insert(trace_header_name(header), value);
-                    }
-                    let (name, id) = headers.request_id;
-                    if let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) {
-                        parts.headers.insert(name.clone(), value);
-                    }
+                    let request_id_header = obs.request_id_header().clone();
+                    obs.on_response(parts.status.as_u16(), None)
+                        .write_to(&mut parts.headers, &request_id_header);
                 }
                 Ok(Response::from_parts(
                     parts,

@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
+use ferrotel_http::health::HealthRegistry;
 use opentelemetry::trace::{SpanKind, TraceId};
 use support::*;
-use ferrotel_http::health::HealthRegistry;
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()

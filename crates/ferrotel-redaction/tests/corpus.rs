@@ -5,10 +5,10 @@
 
 mod support;
 
+use ferrotel_redaction::{Redactor, kinds};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use support::{Rng, negatives, positives};
-use ferrotel_redaction::{Redactor, kinds};
 
 #[derive(Default)]
 struct Row {

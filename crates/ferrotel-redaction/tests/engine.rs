@@ -2,9 +2,9 @@
 
 mod support;
 
+use ferrotel_redaction::{BuildError, Redactor, Replacement, Rule, kinds};
 use std::borrow::Cow;
 use support::{CONTEXTS, Rng, VALUE_KINDS, generate, in_context, negatives, positives};
-use ferrotel_redaction::{BuildError, Redactor, Replacement, Rule, kinds};
 
 #[test]
 fn clean_text_is_borrowed_and_redaction_is_idempotent() {

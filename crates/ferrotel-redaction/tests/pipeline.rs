@@ -5,6 +5,7 @@
 
 mod support;
 
+use ferrotel_redaction::{KIND_ATTRIBUTE, REDACTIONS_METRIC, Redactor};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _};
 use opentelemetry::trace::{
     Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -28,7 +29,6 @@ use prost::Message as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use support::{negatives, positives};
-use ferrotel_redaction::{KIND_ATTRIBUTE, REDACTIONS_METRIC, Redactor};
 
 /// Encodes every batch exactly as the OTLP exporter does and keeps the bytes.
 #[derive(Debug, Clone, Default)]

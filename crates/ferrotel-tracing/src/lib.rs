@@ -60,3 +60,14 @@ mod store;
 pub use context::{SpanExt, with_parent_context};
 pub use layer::OtelSpanLayer;
 pub use memo::CallsiteTargets;
+
+/// The `tracing` target of the HTTP middleware's request spans (`ferrotel-http`'s server and
+/// client spans), defined once here for the middleware and the init crate to share.
+///
+/// The subscriber `ferrotel::init()` installs always enables this target at INFO for span
+/// export, whatever `RUST_LOG` says: a request span is the root that every handler span and
+/// log record of the request hangs under, and it continues the caller's `traceparent`. A
+/// filter such as `RUST_LOG=warn`, usually set to quiet the console, would otherwise cut every
+/// trace at its root and break the trace across services. Naming the target in the filter
+/// (`RUST_LOG=warn,ferrotel::http=off`) still turns it off.
+pub const HTTP_SPAN_TARGET: &str = "ferrotel::http";

@@ -96,13 +96,11 @@ pub use accounting::{SignalStats, Stats};
 pub use config::{
     Config, ConfigWarning, ConsoleFormat, ExporterKind, Protocol, SamplerSetting, Signal,
 };
+pub use ferrotel_tracing::{SpanExt, with_parent_context};
 pub use guard::{Guard, ShutdownError, ShutdownReport};
 pub use hooks::{BoxedLogProcessor, BoxedSpanProcessor};
 pub use subscriber::{HTTP_SPAN_TARGET, SpanLayer};
-pub use ferrotel_tracing::{SpanExt, with_parent_context};
 
-pub use opentelemetry;
-pub use opentelemetry_sdk;
 /// The redaction engine `init` installs (feature `redaction`).
 #[cfg(feature = "redaction")]
 pub use ferrotel_redaction as redaction;
@@ -111,6 +109,8 @@ pub use ferrotel_redaction as redaction;
 /// `ferrotel_runtime::build_script::emit()`.
 #[cfg(feature = "runtime-metrics")]
 pub use ferrotel_runtime as runtime_metrics;
+pub use opentelemetry;
+pub use opentelemetry_sdk;
 
 use config::{EnvSource, Overrides, ProcessEnv};
 use hooks::Hooks;
@@ -484,10 +484,7 @@ impl Builder {
     /// Configures the runtime metrics that `init` registers (feature `runtime-metrics`, on by
     /// default). The tokio runtime current at `init` is added automatically.
     #[cfg(feature = "runtime-metrics")]
-    pub fn runtime_metrics(
-        mut self,
-        builder: ferrotel_runtime::RuntimeMetricsBuilder,
-    ) -> Self {
+    pub fn runtime_metrics(mut self, builder: ferrotel_runtime::RuntimeMetricsBuilder) -> Self {
         self.runtime_metrics = Some(builder);
         self
     }

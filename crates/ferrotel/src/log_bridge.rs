@@ -7,10 +7,10 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
+use ferrotel_tracing::CallsiteTargets;
 use opentelemetry::Key;
 use opentelemetry::logs::{AnyValue, LogRecord, Logger, Severity};
 use opentelemetry_sdk::logs::SdkLogger;
-use ferrotel_tracing::CallsiteTargets;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;

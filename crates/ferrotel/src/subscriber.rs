@@ -21,7 +21,7 @@ use crate::console::{ConsoleSink, JsonFormat, RateLimit, RedactingWriter};
 use crate::log_bridge::LogBridge;
 
 /// The target of the HTTP middleware's request spans: always exported, whatever `RUST_LOG` says.
-pub const HTTP_SPAN_TARGET: &str = "ferrotel::http";
+pub use ferrotel_tracing::HTTP_SPAN_TARGET;
 
 /// Crates whose own spans and events would feed back into the export pipeline (the exporters
 /// use them), so they are kept out of span and log export unless the filter names them.

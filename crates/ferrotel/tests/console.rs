@@ -82,12 +82,10 @@ fn every_console_format_is_redacted() {
 fn http_request_spans_survive_a_restrictive_filter() {
     let (guard, lines) = capture(ConsoleFormat::Json, "warn");
     tracing::dispatcher::with_default(guard.dispatch(), || {
-        tracing::info_span!(target: ferrotel::HTTP_SPAN_TARGET, "GET /items/{id}").in_scope(
-            || {
-                tracing::info_span!("dropped_by_filter").in_scope(|| {});
-                tracing::info!("info event filtered from the console");
-            },
-        );
+        tracing::info_span!(target: ferrotel::HTTP_SPAN_TARGET, "GET /items/{id}").in_scope(|| {
+            tracing::info_span!("dropped_by_filter").in_scope(|| {});
+            tracing::info!("info event filtered from the console");
+        });
     });
     let names: Vec<String> = guard
         .captured()

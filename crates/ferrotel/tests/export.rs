@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
 use ferrotel::testing::{AttrValue, FakeReceiver, Signal};
 use ferrotel::{Guard, Protocol};
+use opentelemetry::KeyValue;
 
 const WAIT: Duration = Duration::from_secs(20);
 

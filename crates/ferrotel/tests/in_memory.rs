@@ -2,10 +2,10 @@
 //! pipeline as `ferrotel::init()`.
 #![cfg(feature = "testing")]
 
+use ferrotel::testing::{self, attribute};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{SpanKind, Status};
-use ferrotel::testing::{self, attribute};
 
 #[test]
 fn span_tree_with_attributes_and_events_is_captured_exactly() {
@@ -188,10 +188,10 @@ fn plain_and_span_scoped_filters_select_spans_and_logs() {
 /// the same calls are no-ops and `ferrotel::SpanExt` / `with_parent_context` are the API.
 #[test]
 fn tracing_opentelemetry_layer_on_request_keeps_its_span_ext_working() {
+    use ferrotel::SpanExt as _;
     use opentelemetry::trace::{
         SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
     };
-    use ferrotel::SpanExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let remote = || {
         opentelemetry::Context::new().with_remote_span_context(SpanContext::new(

@@ -10,9 +10,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use opentelemetry::KeyValue;
 use ferrotel::testing::{AttrValue, FakeReceiver, Signal, TestPki, TestPkiFiles, Transport};
 use ferrotel::{Guard, Protocol};
+use opentelemetry::KeyValue;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -18,8 +18,8 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, web};
 use ferrotel_http::client::ClientTracing;
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
-use ferrotel_http::prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpMiddleware};
+use ferrotel_prometheus::PrometheusExporter;
 
 /// A handler span: a child of the middleware's server span.
 #[tracing::instrument]
@@ -92,17 +92,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }),
             )
-            .configure(ferrotel_http::health::actix::configure(
-                health.clone(),
-            ))
-            .configure(ferrotel_http::prometheus::actix::configure(
-                prometheus.clone(),
-            ));
+            .configure(ferrotel_http::health::actix::configure(health.clone()))
+            .configure(ferrotel_prometheus::actix::configure(prometheus.clone()));
         #[cfg(feature = "pprof")]
         {
-            app = app.configure(ferrotel_http::pprof::actix::configure(
-                pprof.clone(),
-            ));
+            app = app.configure(ferrotel_http::pprof::actix::configure(pprof.clone()));
         }
         app
     })

@@ -20,8 +20,8 @@ use axum::extract::Path;
 use axum::routing::{get, post};
 use ferrotel_http::client::ClientTracing;
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
-use ferrotel_http::prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
+use ferrotel_prometheus::PrometheusExporter;
 
 /// A handler span: a child of the middleware's server span.
 #[tracing::instrument]
@@ -87,9 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }),
         )
         .merge(ferrotel_http::health::axum::router(health))
-        .merge(ferrotel_http::prometheus::axum::router(
-            prometheus,
-        ));
+        .merge(ferrotel_prometheus::axum::router(prometheus));
     #[cfg(feature = "pprof")]
     {
         let endpoint = ferrotel_http::pprof::PprofEndpoint::new(local)?;

@@ -4,20 +4,22 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::{TraceId, TracerProvider as _};
-use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
-use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use ferrotel_http::HttpInstrumentation;
 use ferrotel_http::client::ClientTracing;
 use ferrotel_http::health::HealthRegistry;
-use ferrotel_http::prometheus::PrometheusExporter;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::{TraceId, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{
+    InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality,
+};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing_subscriber::layer::SubscriberExt;
 
 static SPANS: OnceLock<(SpanLayer, InMemorySpanExporter)> = OnceLock::new();
@@ -69,27 +71,48 @@ pub fn spans() -> &'static InMemorySpanExporter {
     }
 }
 
-/// Per-server metrics: a meter provider whose only reader is the Prometheus exporter, so the
-/// same reader serves `/metrics` and the assertions.
+/// A `ManualReader` shared between the meter provider and the assertions.
+#[derive(Clone, Debug, Default)]
+pub struct SharedReader(Arc<ManualReader>);
+
+impl MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.0.register_pipeline(pipeline)
+    }
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.0.collect(rm)
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn temporality(&self, kind: InstrumentKind) -> Temporality {
+        self.0.temporality(kind)
+    }
+}
+
+/// Per-server metrics: a meter provider whose only reader is read by the assertions.
 #[derive(Clone)]
 pub struct Telemetry {
     pub provider: SdkMeterProvider,
-    pub exporter: PrometheusExporter,
+    pub reader: SharedReader,
 }
 
 impl Telemetry {
     pub fn new() -> Self {
         spans();
-        let exporter = PrometheusExporter::default();
+        let reader = SharedReader::default();
         let provider = SdkMeterProvider::builder()
-            .with_reader(exporter.clone())
+            .with_reader(reader.clone())
             .build();
-        Self { provider, exporter }
+        Self { provider, reader }
     }
 
     pub fn collect(&self) -> ResourceMetrics {
         let mut rm = ResourceMetrics::default();
-        self.exporter.collect(&mut rm).expect("collect");
+        self.reader.collect(&mut rm).expect("collect");
         rm
     }
 
@@ -276,7 +299,7 @@ impl Drop for TestServer {
 /// A framework under test. Both implementations serve exactly the same routes:
 /// `GET /users/{id}` (with a child span), `POST /echo`, `GET /fail` (500), `GET /slow`
 /// (300 ms), any method on `/any/{id}`, `GET /call` (forwards to the downstream with the
-/// reqwest middleware), the health endpoints and `/metrics`.
+/// reqwest middleware), the health endpoints and a stand-in `/metrics`.
 pub trait Framework {
     const NAME: &'static str;
     fn start(spec: AppSpec) -> TestServer;
@@ -336,12 +359,9 @@ impl Framework for Axum {
                     }
                 }),
             )
-            .merge(ferrotel_http::health::axum::router(
-                spec.health.clone(),
-            ))
-            .merge(ferrotel_http::prometheus::axum::router(
-                spec.telemetry.exporter.clone(),
-            ))
+            .merge(ferrotel_http::health::axum::router(spec.health.clone()))
+            // A stand-in: the exporter lives in ferrotel-prometheus; the path is excluded.
+            .route("/metrics", get(|| async { "metrics" }))
             .layer(HttpLayer::new(spec.instrumentation.clone()));
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -429,12 +449,9 @@ impl Framework for Actix {
                                 }
                             }),
                         )
-                        .configure(ferrotel_http::health::actix::configure(
-                            spec.health.clone(),
-                        ))
-                        .configure(ferrotel_http::prometheus::actix::configure(
-                            spec.telemetry.exporter.clone(),
-                        ))
+                        .configure(ferrotel_http::health::actix::configure(spec.health.clone()))
+                        // A stand-in: the exporter lives in ferrotel-prometheus.
+                        .route("/metrics", web::get().to(|| async { "metrics" }))
                 })
                 .workers(1)
                 .disable_signals()

@@ -1,5 +1,5 @@
 //! A real Prometheus (Debian package `prometheus`, binaries `prometheus` and `promtool`)
-//! scrapes the conformance services of both frameworks on loopback; the label sets are
+//! scrapes an axum and an actix-web service behind the `ferrotel-http` middleware on loopback; the label sets are
 //! asserted through its HTTP API. Fails (never skips) when the binaries are missing.
 
 mod support;
@@ -9,9 +9,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ferrotel_prometheus::Format;
 use support::*;
-use ferrotel_http::health::HealthRegistry;
-use ferrotel_http::prometheus::Format;
 
 struct KillOnDrop(Child);
 
@@ -78,15 +77,9 @@ async fn prometheus_scrapes_both_frameworks() {
     let promtool = binary("promtool");
 
     let axum_telemetry = Telemetry::new();
-    let axum = Axum::start(AppSpec::new(
-        &axum_telemetry,
-        HealthRegistry::builder().build(),
-    ));
+    let axum = Axum::start(&axum_telemetry);
     let actix_telemetry = Telemetry::new();
-    let actix = Actix::start(AppSpec::new(
-        &actix_telemetry,
-        HealthRegistry::builder().build(),
-    ));
+    let actix = Actix::start(&actix_telemetry);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::{Family, FamilyKind, Labels, Number, SampleValue};
+use crate::families::{Family, FamilyKind, Labels, Number, SampleValue};
 
 fn escape_help(s: &str, out: &mut String) {
     for c in s.chars() {

@@ -3,8 +3,8 @@
 //!
 //! Metric names come from `ferrotel_meters::prometheus_name` (the workspace's single
 //! translation); this module adds what the exposition needs on top of it: label-name
-//! sanitisation and the unit word for the OpenMetrics `# UNIT` line. The tests pin the team
-//! contract names.
+//! sanitisation and the unit word for the OpenMetrics `# UNIT` line. The tests pin the names
+//! the dashboards and alert rules in `deploy/` query.
 
 /// What kind of Prometheus family a metric becomes (it changes the suffix rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn team_contract_names() {
+    fn dashboard_names() {
         use PromKind::*;
         assert_eq!(
             prometheus_name("http.server.request.duration", "s", Histogram),
