@@ -11,7 +11,7 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, ManualReader, PeriodicReader, Pipeline, SdkMeterProvider, Temporality,
 };
-use ferrotel_runtime::InstrumentKind;
+use ferrotel_meters::InstrumentKind;
 
 /// One exported data point, flattened.
 #[derive(Clone, Debug)]
@@ -37,6 +37,9 @@ impl Point {
 pub struct Exported {
     pub name: String,
     pub unit: String,
+    pub description: String,
+    /// Every instrument of this crate is observable except the stall histogram, so exported
+    /// sums and gauges map to the observable kinds.
     pub kind: InstrumentKind,
     pub points: Vec<Point>,
 }
@@ -105,6 +108,7 @@ fn flatten_resource(rm: &ResourceMetrics) -> Vec<Exported> {
             out.push(Exported {
                 name: metric.name().to_owned(),
                 unit: metric.unit().to_owned(),
+                description: metric.description().to_owned(),
                 kind,
                 points,
             });
@@ -148,7 +152,7 @@ fn flatten_typed<T: Copy>(
 ) -> (InstrumentKind, Vec<Point>) {
     match data {
         MetricData::Gauge(g) => (
-            InstrumentKind::Gauge,
+            InstrumentKind::ObservableGauge,
             g.data_points()
                 .map(|p| Point {
                     attributes: attrs(p.attributes()),
@@ -159,9 +163,9 @@ fn flatten_typed<T: Copy>(
         ),
         MetricData::Sum(s) => (
             if s.is_monotonic() {
-                InstrumentKind::Counter
+                InstrumentKind::ObservableCounter
             } else {
-                InstrumentKind::UpDownCounter
+                InstrumentKind::ObservableUpDownCounter
             },
             s.data_points()
                 .map(|p| Point {
