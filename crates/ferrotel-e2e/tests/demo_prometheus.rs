@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use demo_support::{Demo, http};
-use serde_json::Value;
 use ferrotel_deploy_gen::harness::{
     Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards,
 };
@@ -21,6 +20,7 @@ use ferrotel_deploy_gen::query::Variables;
 use ferrotel_deploy_gen::{Catalog, dashboards, deploy_dir, rules};
 use ferrotel_meters::contextd::CATALOG;
 use ferrotel_meters::{InstrumentKind, LabelValues};
+use serde_json::Value;
 
 /// Prometheus label name of an OTel attribute key (dots and other characters become `_`).
 fn label_name(key: &str) -> String {

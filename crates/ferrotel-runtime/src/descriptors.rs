@@ -91,9 +91,7 @@ const fn descriptor(
     }
 }
 
-use InstrumentKind::{
-    Histogram, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
-};
+use InstrumentKind::{Histogram, ObservableCounter, ObservableGauge, ObservableUpDownCounter};
 use ValueType::{F64, I64, U64};
 
 /// #22 `rust.memory.heap.live{rust.allocator}`.

@@ -102,6 +102,8 @@ pub use allocator::AllocatorSource;
 #[cfg(feature = "counting")]
 pub use allocator::{CountingAlloc, SLOT_COUNT, counting_live_bytes};
 pub use build_info::{BuildInfo, UNKNOWN, build_script};
-pub use registration::{RegisterError, RuntimeMetrics, RuntimeMetricsBuilder, RuntimeMetricsHandle};
+pub use registration::{
+    RegisterError, RuntimeMetrics, RuntimeMetricsBuilder, RuntimeMetricsHandle,
+};
 #[cfg(feature = "jemalloc")]
 pub use tikv_jemallocator::Jemalloc;

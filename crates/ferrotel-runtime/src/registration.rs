@@ -301,7 +301,10 @@ impl Registrar<'_> {
     }
 
     fn u64_gauge(&mut self, d: &'static InstrumentDescriptor, observe: Observe<u64>) {
-        debug_assert_eq!((d.kind, d.value_type), (InstrumentKind::ObservableGauge, ValueType::U64));
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableGauge, ValueType::U64)
+        );
         self.meter
             .u64_observable_gauge(d.name)
             .with_unit(d.unit)
@@ -312,7 +315,10 @@ impl Registrar<'_> {
     }
 
     fn f64_gauge(&mut self, d: &'static InstrumentDescriptor, observe: Observe<f64>) {
-        debug_assert_eq!((d.kind, d.value_type), (InstrumentKind::ObservableGauge, ValueType::F64));
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableGauge, ValueType::F64)
+        );
         self.meter
             .f64_observable_gauge(d.name)
             .with_unit(d.unit)
@@ -323,7 +329,10 @@ impl Registrar<'_> {
     }
 
     fn u64_counter(&mut self, d: &'static InstrumentDescriptor, observe: Observe<u64>) {
-        debug_assert_eq!((d.kind, d.value_type), (InstrumentKind::ObservableCounter, ValueType::U64));
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableCounter, ValueType::U64)
+        );
         self.meter
             .u64_observable_counter(d.name)
             .with_unit(d.unit)
@@ -334,7 +343,10 @@ impl Registrar<'_> {
     }
 
     fn f64_counter(&mut self, d: &'static InstrumentDescriptor, observe: Observe<f64>) {
-        debug_assert_eq!((d.kind, d.value_type), (InstrumentKind::ObservableCounter, ValueType::F64));
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableCounter, ValueType::F64)
+        );
         self.meter
             .f64_observable_counter(d.name)
             .with_unit(d.unit)
@@ -345,7 +357,10 @@ impl Registrar<'_> {
     }
 
     fn i64_up_down(&mut self, d: &'static InstrumentDescriptor, observe: Observe<i64>) {
-        debug_assert_eq!((d.kind, d.value_type), (InstrumentKind::ObservableUpDownCounter, ValueType::I64));
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableUpDownCounter, ValueType::I64)
+        );
         self.meter
             .i64_observable_up_down_counter(d.name)
             .with_unit(d.unit)
@@ -359,145 +374,112 @@ impl Registrar<'_> {
         if first.heap.is_empty() {
             return;
         }
-        self.u64_gauge(
-            &descriptors::HEAP_LIVE,
-            |s, o| {
-                for h in &s.heap {
-                    o.observe(
-                        h.live,
-                        &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
-                    );
-                }
-            },
-        );
+        self.u64_gauge(&descriptors::HEAP_LIVE, |s, o| {
+            for h in &s.heap {
+                o.observe(
+                    h.live,
+                    &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
+                );
+            }
+        });
         if first.heap.iter().any(|h| h.mapped.is_some()) {
-            self.u64_gauge(
-                &descriptors::HEAP_MAPPED,
-                |s, o| {
-                    for h in &s.heap {
-                        if let Some(mapped) = h.mapped {
-                            o.observe(
-                                mapped,
-                                &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
-                            );
-                        }
+            self.u64_gauge(&descriptors::HEAP_MAPPED, |s, o| {
+                for h in &s.heap {
+                    if let Some(mapped) = h.mapped {
+                        o.observe(
+                            mapped,
+                            &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
+                        );
                     }
-                },
-            );
+                }
+            });
         }
     }
 
     fn process(&mut self, first: &Snapshot) {
         let p = &first.process;
         if p.cpu.is_some() {
-            self.f64_counter(
-                &descriptors::PROCESS_CPU_TIME,
-                |s, o| {
-                    if let Some(cpu) = s.process.cpu {
-                        o.observe(cpu.user, &[KeyValue::new(names::CPU_MODE, "user")]);
-                        o.observe(cpu.system, &[KeyValue::new(names::CPU_MODE, "system")]);
-                    }
-                },
-            );
-            self.f64_gauge(
-                &descriptors::PROCESS_CPU_UTILIZATION,
-                |s, o| {
-                    if let Some(u) = s.process.utilization {
-                        o.observe(u.user, &[KeyValue::new(names::CPU_MODE, "user")]);
-                        o.observe(u.system, &[KeyValue::new(names::CPU_MODE, "system")]);
-                    }
-                },
-            );
+            self.f64_counter(&descriptors::PROCESS_CPU_TIME, |s, o| {
+                if let Some(cpu) = s.process.cpu {
+                    o.observe(cpu.user, &[KeyValue::new(names::CPU_MODE, "user")]);
+                    o.observe(cpu.system, &[KeyValue::new(names::CPU_MODE, "system")]);
+                }
+            });
+            self.f64_gauge(&descriptors::PROCESS_CPU_UTILIZATION, |s, o| {
+                if let Some(u) = s.process.utilization {
+                    o.observe(u.user, &[KeyValue::new(names::CPU_MODE, "user")]);
+                    o.observe(u.system, &[KeyValue::new(names::CPU_MODE, "system")]);
+                }
+            });
         }
         if p.memory_usage.is_some() {
-            self.i64_up_down(
-                &descriptors::PROCESS_MEMORY_USAGE,
-                |s, o| {
-                    if let Some(v) = s.process.memory_usage {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_MEMORY_USAGE, |s, o| {
+                if let Some(v) = s.process.memory_usage {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.memory_virtual.is_some() {
-            self.i64_up_down(
-                &descriptors::PROCESS_MEMORY_VIRTUAL,
-                |s, o| {
-                    if let Some(v) = s.process.memory_virtual {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_MEMORY_VIRTUAL, |s, o| {
+                if let Some(v) = s.process.memory_virtual {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.threads.is_some() {
-            self.i64_up_down(
-                &descriptors::PROCESS_THREAD_COUNT,
-                |s, o| {
-                    if let Some(v) = s.process.threads {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_THREAD_COUNT, |s, o| {
+                if let Some(v) = s.process.threads {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.fds.is_some() {
-            self.i64_up_down(
-                &descriptors::PROCESS_FD_COUNT,
-                |s, o| {
-                    if let Some(v) = s.process.fds {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_FD_COUNT, |s, o| {
+                if let Some(v) = s.process.fds {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.context_switches.is_some() {
-            self.u64_counter(
-                &descriptors::PROCESS_CONTEXT_SWITCHES,
-                |s, o| {
-                    if let Some((voluntary, involuntary)) = s.process.context_switches {
-                        o.observe(
-                            voluntary,
-                            &[KeyValue::new(
-                                names::PROCESS_CONTEXT_SWITCH_TYPE,
-                                "voluntary",
-                            )],
-                        );
-                        o.observe(
-                            involuntary,
-                            &[KeyValue::new(
-                                names::PROCESS_CONTEXT_SWITCH_TYPE,
-                                "involuntary",
-                            )],
-                        );
-                    }
-                },
-            );
+            self.u64_counter(&descriptors::PROCESS_CONTEXT_SWITCHES, |s, o| {
+                if let Some((voluntary, involuntary)) = s.process.context_switches {
+                    o.observe(
+                        voluntary,
+                        &[KeyValue::new(
+                            names::PROCESS_CONTEXT_SWITCH_TYPE,
+                            "voluntary",
+                        )],
+                    );
+                    o.observe(
+                        involuntary,
+                        &[KeyValue::new(
+                            names::PROCESS_CONTEXT_SWITCH_TYPE,
+                            "involuntary",
+                        )],
+                    );
+                }
+            });
         }
         if p.page_faults.is_some() {
-            self.u64_counter(
-                &descriptors::PROCESS_PAGING_FAULTS,
-                |s, o| {
-                    if let Some((minor, major)) = s.process.page_faults {
-                        o.observe(
-                            minor,
-                            &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "minor")],
-                        );
-                        o.observe(
-                            major,
-                            &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "major")],
-                        );
-                    }
-                },
-            );
+            self.u64_counter(&descriptors::PROCESS_PAGING_FAULTS, |s, o| {
+                if let Some((minor, major)) = s.process.page_faults {
+                    o.observe(
+                        minor,
+                        &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "minor")],
+                    );
+                    o.observe(
+                        major,
+                        &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "major")],
+                    );
+                }
+            });
         }
         if p.uptime.is_some() {
-            self.f64_gauge(
-                &descriptors::PROCESS_UPTIME,
-                |s, o| {
-                    if let Some(v) = s.process.uptime {
-                        o.observe(v, &[]);
-                    }
-                },
-            );
+            self.f64_gauge(&descriptors::PROCESS_UPTIME, |s, o| {
+                if let Some(v) = s.process.uptime {
+                    o.observe(v, &[]);
+                }
+            });
         }
     }
 
@@ -505,53 +487,38 @@ impl Registrar<'_> {
         if first.runtimes.is_empty() {
             return;
         }
-        self.u64_gauge(
-            &descriptors::ALIVE_TASKS,
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.alive_tasks, &r.attributes);
-                }
-            },
-        );
-        self.u64_gauge(
-            &descriptors::WORKERS,
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.workers, &r.attributes);
-                }
-            },
-        );
-        self.u64_gauge(
-            &descriptors::GLOBAL_QUEUE_DEPTH,
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.global_queue_depth, &r.attributes);
-                }
-            },
-        );
+        self.u64_gauge(&descriptors::ALIVE_TASKS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.alive_tasks, &r.attributes);
+            }
+        });
+        self.u64_gauge(&descriptors::WORKERS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.workers, &r.attributes);
+            }
+        });
+        self.u64_gauge(&descriptors::GLOBAL_QUEUE_DEPTH, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.global_queue_depth, &r.attributes);
+            }
+        });
         if first.runtimes.iter().any(|r| r.busy_seconds.is_some()) {
-            self.f64_counter(
-                &descriptors::WORKER_BUSY_TIME,
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some(v) = r.busy_seconds {
-                            o.observe(v, &r.attributes);
-                        }
+            self.f64_counter(&descriptors::WORKER_BUSY_TIME, |s, o| {
+                for r in &s.runtimes {
+                    if let Some(v) = r.busy_seconds {
+                        o.observe(v, &r.attributes);
                     }
-                },
-            );
+                }
+            });
         }
         if first.runtimes.iter().any(|r| r.parks.is_some()) {
-            self.u64_counter(
-                &descriptors::WORKER_PARKS,
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some(v) = r.parks {
-                            o.observe(v, &r.attributes);
-                        }
+            self.u64_counter(&descriptors::WORKER_PARKS, |s, o| {
+                for r in &s.runtimes {
+                    if let Some(v) = r.parks {
+                        o.observe(v, &r.attributes);
                     }
-                },
-            );
+                }
+            });
         }
     }
 
@@ -560,65 +527,50 @@ impl Registrar<'_> {
         if first.runtimes.is_empty() {
             return;
         }
-        self.u64_counter(
-            &descriptors::TASK_POLLS,
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.unstable.polls, &r.attributes);
-                }
-            },
-        );
-        self.u64_counter(
-            &descriptors::SPAWNED_TASKS,
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.unstable.spawned_tasks, &r.attributes);
-                }
-            },
-        );
-        self.u64_gauge(
-            &descriptors::BLOCKING_THREADS,
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.unstable.blocking_threads, &r.attributes);
-                }
-            },
-        );
+        self.u64_counter(&descriptors::TASK_POLLS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.unstable.polls, &r.attributes);
+            }
+        });
+        self.u64_counter(&descriptors::SPAWNED_TASKS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.unstable.spawned_tasks, &r.attributes);
+            }
+        });
+        self.u64_gauge(&descriptors::BLOCKING_THREADS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.unstable.blocking_threads, &r.attributes);
+            }
+        });
         if first
             .runtimes
             .iter()
             .any(|r| r.unstable.poll_time.is_some())
         {
-            self.u64_counter(
-                &descriptors::POLL_TIME_BUCKETS,
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some((attributes, counts)) = &r.unstable.poll_time {
-                            for (attributes, count) in attributes.iter().zip(counts) {
-                                o.observe(*count, attributes);
-                            }
+            self.u64_counter(&descriptors::POLL_TIME_BUCKETS, |s, o| {
+                for r in &s.runtimes {
+                    if let Some((attributes, counts)) = &r.unstable.poll_time {
+                        for (attributes, count) in attributes.iter().zip(counts) {
+                            o.observe(*count, attributes);
                         }
                     }
-                },
-            );
+                }
+            });
         }
         if first
             .runtimes
             .iter()
             .any(|r| r.unstable.schedule_latency.is_some())
         {
-            self.u64_counter(
-                &descriptors::SCHEDULE_LATENCY_BUCKETS,
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some((attributes, counts)) = &r.unstable.schedule_latency {
-                            for (attributes, count) in attributes.iter().zip(counts) {
-                                o.observe(*count, attributes);
-                            }
+            self.u64_counter(&descriptors::SCHEDULE_LATENCY_BUCKETS, |s, o| {
+                for r in &s.runtimes {
+                    if let Some((attributes, counts)) = &r.unstable.schedule_latency {
+                        for (attributes, count) in attributes.iter().zip(counts) {
+                            o.observe(*count, attributes);
                         }
                     }
-                },
-            );
+                }
+            });
         }
     }
 

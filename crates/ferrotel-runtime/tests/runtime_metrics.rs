@@ -47,8 +47,16 @@ fn every_registered_instrument_is_exported_with_its_name_kind_and_unit() {
         .unwrap();
 
     let expected: &[(&str, InstrumentKind, &str)] = &[
-        (names::PROCESS_CPU_TIME, InstrumentKind::ObservableCounter, "s"),
-        (names::PROCESS_CPU_UTILIZATION, InstrumentKind::ObservableGauge, "1"),
+        (
+            names::PROCESS_CPU_TIME,
+            InstrumentKind::ObservableCounter,
+            "s",
+        ),
+        (
+            names::PROCESS_CPU_UTILIZATION,
+            InstrumentKind::ObservableGauge,
+            "1",
+        ),
         (
             names::PROCESS_MEMORY_USAGE,
             InstrumentKind::ObservableUpDownCounter,
@@ -80,11 +88,27 @@ fn every_registered_instrument_is_exported_with_its_name_kind_and_unit() {
             "{fault}",
         ),
         (names::PROCESS_UPTIME, InstrumentKind::ObservableGauge, "s"),
-        (names::ALIVE_TASKS, InstrumentKind::ObservableGauge, "{task}"),
+        (
+            names::ALIVE_TASKS,
+            InstrumentKind::ObservableGauge,
+            "{task}",
+        ),
         (names::WORKERS, InstrumentKind::ObservableGauge, "{thread}"),
-        (names::GLOBAL_QUEUE_DEPTH, InstrumentKind::ObservableGauge, "{task}"),
-        (names::WORKER_BUSY_TIME, InstrumentKind::ObservableCounter, "s"),
-        (names::WORKER_PARKS, InstrumentKind::ObservableCounter, "{park}"),
+        (
+            names::GLOBAL_QUEUE_DEPTH,
+            InstrumentKind::ObservableGauge,
+            "{task}",
+        ),
+        (
+            names::WORKER_BUSY_TIME,
+            InstrumentKind::ObservableCounter,
+            "s",
+        ),
+        (
+            names::WORKER_PARKS,
+            InstrumentKind::ObservableCounter,
+            "{park}",
+        ),
         (names::STALL_DURATION, InstrumentKind::Histogram, "s"),
         (names::BUILD_INFO, InstrumentKind::ObservableGauge, ""),
         // This test binary uses the system allocator: glibc is the heap source on linux-gnu.
@@ -126,7 +150,11 @@ fn every_registered_instrument_is_exported_with_its_name_kind_and_unit() {
                     .find(|l| l.key == key)
                     .unwrap_or_else(|| panic!("{}: attribute {key} not declared", info.name));
                 if let ferrotel_meters::LabelValues::Closed(values) = label.values {
-                    assert!(values.contains(&value.as_str()), "{}: {key}={value}", info.name);
+                    assert!(
+                        values.contains(&value.as_str()),
+                        "{}: {key}={value}",
+                        info.name
+                    );
                 }
             }
         }

@@ -28,15 +28,15 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
-use opentelemetry::metrics::MeterProvider as _;
-use rand::Rng as _;
-use serde_json::json;
 use ferrotel::ConsoleFormat;
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
 use ferrotel_http::prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
 use ferrotel_meters::seeds::{AgentTraceMeters, Database, HttpMethod, JobStatus};
 use ferrotel_meters::{InstrumentSet, cardinality_views};
+use opentelemetry::metrics::MeterProvider as _;
+use rand::Rng as _;
+use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 use tracing::Instrument as _;
 
@@ -429,9 +429,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
         .with_state(Arc::clone(&app))
         .merge(ferrotel_http::health::axum::router(health))
-        .merge(ferrotel_http::prometheus::axum::router(
-            prometheus,
-        ))
+        .merge(ferrotel_http::prometheus::axum::router(prometheus))
         .layer(HttpLayer::new(
             HttpInstrumentation::builder()
                 .meter_provider(&provider)

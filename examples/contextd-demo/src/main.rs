@@ -48,14 +48,14 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use opentelemetry::metrics::MeterProvider as _;
-use serde_json::{Value, json};
 use ferrotel::{ConsoleFormat, ExporterKind, Guard};
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
 use ferrotel_http::prometheus::{Format, PrometheusExporter};
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
 use ferrotel_meters::contextd::{self, ContextdMeters, files::RepoScanner};
 use ferrotel_meters::{CachedSource, cardinality_views};
+use opentelemetry::metrics::MeterProvider as _;
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::args::{Args, USAGE};
@@ -274,9 +274,7 @@ async fn serve(
     };
     let app = routes::router(Arc::clone(&service), stats_fn)
         .merge(ferrotel_http::health::axum::router(health))
-        .merge(ferrotel_http::prometheus::axum::router(
-            prometheus,
-        ))
+        .merge(ferrotel_http::prometheus::axum::router(prometheus))
         .layer(HttpLayer::new(instrumentation));
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))

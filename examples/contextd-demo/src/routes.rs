@@ -18,8 +18,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
 use ferrotel_meters::contextd::Tool;
+use serde_json::{Value, json};
 
 use crate::service::{Service, ServiceError};
 

@@ -17,14 +17,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rand::Rng as _;
-use serde::Serialize;
-use serde_json::{Value, json};
 use ferrotel_meters::PriceTable;
 use ferrotel_meters::contextd::{
     CheckpointOp, Collection, ContextdMeters, DbErrorType, DbOp, Provider, RemediationOp, SkillOp,
     Tool,
 };
+use rand::Rng as _;
+use serde::Serialize;
+use serde_json::{Value, json};
 use tracing::Instrument as _;
 use tracing::field::Empty;
 

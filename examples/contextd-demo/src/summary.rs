@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use ferrotel::{SignalStats, Stats};
+use ferrotel_meters::contextd::CATALOG;
 use opentelemetry::Context;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use serde_json::{Value, json};
-use ferrotel::{SignalStats, Stats};
-use ferrotel_meters::contextd::CATALOG;
 
 /// Spans and log records emitted by this process.
 #[derive(Debug, Default)]

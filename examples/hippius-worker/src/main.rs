@@ -22,9 +22,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferrotel_meters::{DURATION_BUCKETS, InstrumentSet, cardinality_views};
 use opentelemetry::metrics::MeterProvider as _;
 use rand::Rng as _;
-use ferrotel_meters::{DURATION_BUCKETS, InstrumentSet, cardinality_views};
 use tracing::Instrument as _;
 
 ferrotel_meters::label_enum! {

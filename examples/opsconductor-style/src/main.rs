@@ -30,14 +30,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use opentelemetry::metrics::MeterProvider as _;
-use rand::Rng as _;
-use serde_json::json;
 use ferrotel_http::health::HealthRegistry;
 use ferrotel_http::prometheus::PrometheusExporter;
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
 use ferrotel_meters::seeds::{AiStatus, AutomationMeters, SelectorSource, SelectorStatus};
 use ferrotel_meters::{InstrumentSet, cardinality_views};
+use opentelemetry::metrics::MeterProvider as _;
+use rand::Rng as _;
+use serde_json::json;
 use tracing::Instrument as _;
 
 /// Tools the service runs; anything else is a 404 (a client cannot invent label values).
@@ -315,9 +315,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/selector/{group}", get(selector))
         .with_state(app)
         .merge(ferrotel_http::health::axum::router(health))
-        .merge(ferrotel_http::prometheus::axum::router(
-            prometheus,
-        ))
+        .merge(ferrotel_http::prometheus::axum::router(prometheus))
         .layer(HttpLayer::new(
             HttpInstrumentation::builder()
                 .meter_provider(&meter_provider)

@@ -5,13 +5,13 @@ use opentelemetry::metrics::{Meter, MeterProvider as _};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use ferrotel_meters::InstrumentKind;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, ManualReader, PeriodicReader, Pipeline, SdkMeterProvider, Temporality,
 };
-use ferrotel_meters::InstrumentKind;
 
 /// One exported data point, flattened.
 #[derive(Clone, Debug)]
