@@ -50,10 +50,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ferrotel::{ConsoleFormat, ExporterKind, Guard};
+use ferrotel_catalog::contextd::{self, ContextdMeters, files::RepoScanner};
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
 use ferrotel_http::prometheus::{Format, PrometheusExporter};
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
-use ferrotel_catalog::contextd::{self, ContextdMeters, files::RepoScanner};
 use ferrotel_meters::{CachedSource, cardinality_views};
 use opentelemetry::metrics::MeterProvider as _;
 use serde_json::{Value, json};
