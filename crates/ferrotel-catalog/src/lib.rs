@@ -1,4 +1,5 @@
-#![doc = include_str!("../../../docs/catalog.md")]
+// docs/catalog.md here is a symlink to the repository's docs/catalog.md.
+#![doc = include_str!("../docs/catalog.md")]
 
 mod catalog_doc;
 pub mod contextd;

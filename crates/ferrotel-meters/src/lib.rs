@@ -1,4 +1,6 @@
-#![doc = include_str!("../../../docs/meters.md")]
+// The guide lives in the repository's docs/; docs/meters.md here is a symlink to it, so the
+// packaged crate (which cannot reach outside its directory) carries the same text.
+#![doc = include_str!("../docs/meters.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod descriptor;

@@ -1,6 +1,6 @@
 //! Runtime metrics for Rust services: the Rust counterparts of the Go runtime metrics, semconv
 //! process metrics, tokio runtime metrics and a build-info gauge, on any OpenTelemetry
-//! [`Meter`].
+//! [`Meter`](opentelemetry::metrics::Meter).
 //!
 //! ```
 //! use opentelemetry::metrics::MeterProvider as _;
