@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ferrotel_meters::contextd::{ContextdMeters, Provider, Status, Tool};
-use ferrotel_meters::{DURATION_BUCKETS, cardinality_views, contextd};
+use ferrotel_catalog::contextd::{self, ContextdMeters, Provider, Status, Tool};
+use ferrotel_meters::{DURATION_BUCKETS, cardinality_views};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};

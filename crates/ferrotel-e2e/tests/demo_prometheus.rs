@@ -18,7 +18,7 @@ use ferrotel_deploy_gen::harness::{
 };
 use ferrotel_deploy_gen::query::Variables;
 use ferrotel_deploy_gen::{Catalog, dashboards, deploy_dir, rules};
-use ferrotel_meters::contextd::CATALOG;
+use ferrotel_catalog::contextd::CATALOG;
 use ferrotel_meters::{InstrumentKind, LabelValues};
 use serde_json::Value;
 

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use ferrotel_meters::InstrumentDescriptor;
 use opentelemetry::metrics::{
     BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
 };
@@ -48,35 +49,43 @@ struct Instruments {
 }
 
 impl Instruments {
+    /// Creates each instrument from its descriptor in [`semconv`], so the names, units and
+    /// buckets recorded are the ones catalogs and dashboards read.
     fn new(meter: &Meter) -> Self {
+        let buckets = |d: &InstrumentDescriptor| d.buckets.unwrap_or_default().to_vec();
+        let duration = &semconv::SERVER_REQUEST_DURATION;
+        let requests = &semconv::SERVER_REQUESTS;
+        let active = &semconv::SERVER_ACTIVE_REQUESTS;
+        let request_body = &semconv::SERVER_REQUEST_BODY_SIZE;
+        let response_body = &semconv::SERVER_RESPONSE_BODY_SIZE;
         Self {
             duration: meter
-                .f64_histogram("http.server.request.duration")
-                .with_unit("s")
-                .with_description("Duration of HTTP server requests.")
-                .with_boundaries(semconv::DURATION_BUCKETS.to_vec())
+                .f64_histogram(duration.name)
+                .with_unit(duration.unit)
+                .with_description(duration.description)
+                .with_boundaries(buckets(duration))
                 .build(),
             requests: meter
-                .u64_counter("http.server.requests")
-                .with_unit("{request}")
-                .with_description("Number of HTTP server requests completed.")
+                .u64_counter(requests.name)
+                .with_unit(requests.unit)
+                .with_description(requests.description)
                 .build(),
             active: meter
-                .i64_up_down_counter("http.server.active_requests")
-                .with_unit("{request}")
-                .with_description("Number of active HTTP server requests.")
+                .i64_up_down_counter(active.name)
+                .with_unit(active.unit)
+                .with_description(active.description)
                 .build(),
             request_body_size: meter
-                .u64_histogram("http.server.request.body.size")
-                .with_unit("By")
-                .with_description("Size of HTTP server request bodies.")
-                .with_boundaries(semconv::BODY_SIZE_BUCKETS.to_vec())
+                .u64_histogram(request_body.name)
+                .with_unit(request_body.unit)
+                .with_description(request_body.description)
+                .with_boundaries(buckets(request_body))
                 .build(),
             response_body_size: meter
-                .u64_histogram("http.server.response.body.size")
-                .with_unit("By")
-                .with_description("Size of HTTP server response bodies.")
-                .with_boundaries(semconv::BODY_SIZE_BUCKETS.to_vec())
+                .u64_histogram(response_body.name)
+                .with_unit(response_body.unit)
+                .with_description(response_body.description)
+                .with_boundaries(buckets(response_body))
                 .build(),
         }
     }
@@ -490,5 +499,103 @@ mod tests {
         dedup.sort();
         dedup.dedup();
         assert_eq!(dedup.len(), keys.len());
+    }
+
+    #[test]
+    fn exported_instruments_match_their_descriptors() {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let metrics = ServerMetrics::new(&provider.meter("test"), "https");
+        metrics.add_active(0, 1);
+        let mut failed = measurement(1, 503);
+        failed.version = "2";
+        metrics.record(&metrics.route(Some("/a")), &failed);
+        provider.force_flush().expect("flush");
+        let exported = exporter.get_finished_metrics().expect("metrics");
+        let mut seen = Vec::new();
+        for metric in exported
+            .iter()
+            .flat_map(|rm| rm.scope_metrics())
+            .flat_map(|sm| sm.metrics())
+        {
+            let d = semconv::SERVER_INSTRUMENTS
+                .iter()
+                .find(|d| d.name == metric.name())
+                .unwrap_or_else(|| panic!("{} has no descriptor", metric.name()));
+            assert_eq!(metric.unit(), d.unit, "{}", d.name);
+            assert_eq!(metric.description(), d.description, "{}", d.name);
+            let attributes: Vec<(String, String)> = match metric.data() {
+                AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                    assert_eq!(d.kind, ferrotel_meters::InstrumentKind::Histogram);
+                    assert_eq!(
+                        h.data_points().next().unwrap().bounds().collect::<Vec<_>>(),
+                        d.buckets.unwrap()
+                    );
+                    h.data_points()
+                        .flat_map(|p| {
+                            p.attributes()
+                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                }
+                AggregatedMetrics::U64(MetricData::Histogram(h)) => {
+                    assert_eq!(d.kind, ferrotel_meters::InstrumentKind::Histogram);
+                    assert_eq!(
+                        h.data_points().next().unwrap().bounds().collect::<Vec<_>>(),
+                        d.buckets.unwrap()
+                    );
+                    h.data_points()
+                        .flat_map(|p| {
+                            p.attributes()
+                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                }
+                AggregatedMetrics::U64(MetricData::Sum(sum)) => {
+                    assert_eq!(d.kind, ferrotel_meters::InstrumentKind::Counter);
+                    sum.data_points()
+                        .flat_map(|p| {
+                            p.attributes()
+                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                }
+                AggregatedMetrics::I64(MetricData::Sum(sum)) => {
+                    assert_eq!(d.kind, ferrotel_meters::InstrumentKind::UpDownCounter);
+                    sum.data_points()
+                        .flat_map(|p| {
+                            p.attributes()
+                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                }
+                _ => panic!("{}: unexpected data", d.name),
+            };
+            for (key, value) in attributes {
+                let label = d
+                    .labels
+                    .iter()
+                    .find(|l| l.key == key)
+                    .unwrap_or_else(|| panic!("{}: attribute {key} not declared", d.name));
+                if let ferrotel_meters::LabelValues::Closed(values) = label.values {
+                    assert!(
+                        values.contains(&value.as_str()),
+                        "{}: {key}={value}",
+                        d.name
+                    );
+                }
+            }
+            seen.push(d.name);
+        }
+        seen.sort_unstable();
+        let mut all: Vec<_> = semconv::SERVER_INSTRUMENTS.iter().map(|d| d.name).collect();
+        all.sort_unstable();
+        assert_eq!(seen, all);
     }
 }

@@ -1,6 +1,11 @@
-//! Stable HTTP semantic-convention names and the normalisations that keep metric labels bounded.
+//! Stable HTTP semantic-convention names, the server instruments as descriptors, and the
+//! normalisations that keep metric labels bounded.
 
 use std::borrow::Cow;
+
+use ferrotel_meters::{
+    InstrumentDescriptor, InstrumentKind, LabelDescriptor, LabelValues, ValueType,
+};
 
 /// `http.server.request.duration` bucket boundaries (seconds), from the stable HTTP semconv.
 pub const DURATION_BUCKETS: [f64; 14] = [
@@ -108,6 +113,105 @@ pub fn protocol_version(version: http::Version) -> &'static str {
         _ => "_OTHER",
     }
 }
+
+const fn label(key: &'static str, values: LabelValues) -> LabelDescriptor {
+    LabelDescriptor { key, values }
+}
+
+/// Attributes of the duration, count and body-size instruments (`http.route`,
+/// `http.response.status_code` and `error.type` only when known), most queried first.
+const REQUEST_LABELS: &[LabelDescriptor] = &[
+    label(attr::HTTP_REQUEST_METHOD, LabelValues::Closed(&METHODS)),
+    label(attr::HTTP_ROUTE, LabelValues::FreeForm),
+    label(attr::HTTP_RESPONSE_STATUS_CODE, LabelValues::FreeForm),
+    label(attr::URL_SCHEME, LabelValues::Closed(&["http", "https"])),
+    label(
+        attr::NETWORK_PROTOCOL_VERSION,
+        LabelValues::Closed(&["0.9", "1.0", "1.1", "2", "3", "_OTHER"]),
+    ),
+    label(attr::ERROR_TYPE, LabelValues::FreeForm),
+];
+
+/// Attributes of `http.server.active_requests`.
+const ACTIVE_LABELS: &[LabelDescriptor] = &[
+    label(attr::HTTP_REQUEST_METHOD, LabelValues::Closed(&METHODS)),
+    label(attr::URL_SCHEME, LabelValues::Closed(&["http", "https"])),
+];
+
+/// Route templates and status codes are bounded by the application, not by an enum; the
+/// middleware's own caches stay below the SDK default (2000), which is declared here so a
+/// view built from these descriptors does not lower it to the free-form default of 200.
+const REQUEST_CARDINALITY_LIMIT: Option<usize> = Some(2000);
+
+/// `http.server.request.duration` (histogram, `s`, [`DURATION_BUCKETS`]).
+pub const SERVER_REQUEST_DURATION: InstrumentDescriptor = InstrumentDescriptor {
+    name: "http.server.request.duration",
+    kind: InstrumentKind::Histogram,
+    value_type: ValueType::F64,
+    unit: "s",
+    description: "Duration of HTTP server requests.",
+    labels: REQUEST_LABELS,
+    buckets: Some(&DURATION_BUCKETS),
+    cardinality_limit: REQUEST_CARDINALITY_LIMIT,
+};
+
+/// `http.server.requests` (counter, `{request}`): requests completed.
+pub const SERVER_REQUESTS: InstrumentDescriptor = InstrumentDescriptor {
+    name: "http.server.requests",
+    kind: InstrumentKind::Counter,
+    value_type: ValueType::U64,
+    unit: "{request}",
+    description: "Number of HTTP server requests completed.",
+    labels: REQUEST_LABELS,
+    buckets: None,
+    cardinality_limit: REQUEST_CARDINALITY_LIMIT,
+};
+
+/// `http.server.active_requests` (up-down counter, `{request}`).
+pub const SERVER_ACTIVE_REQUESTS: InstrumentDescriptor = InstrumentDescriptor {
+    name: "http.server.active_requests",
+    kind: InstrumentKind::UpDownCounter,
+    value_type: ValueType::I64,
+    unit: "{request}",
+    description: "Number of active HTTP server requests.",
+    labels: ACTIVE_LABELS,
+    buckets: None,
+    cardinality_limit: None,
+};
+
+/// `http.server.request.body.size` (histogram, `By`, [`BODY_SIZE_BUCKETS`]).
+pub const SERVER_REQUEST_BODY_SIZE: InstrumentDescriptor = InstrumentDescriptor {
+    name: "http.server.request.body.size",
+    kind: InstrumentKind::Histogram,
+    value_type: ValueType::U64,
+    unit: "By",
+    description: "Size of HTTP server request bodies.",
+    labels: REQUEST_LABELS,
+    buckets: Some(&BODY_SIZE_BUCKETS),
+    cardinality_limit: REQUEST_CARDINALITY_LIMIT,
+};
+
+/// `http.server.response.body.size` (histogram, `By`, [`BODY_SIZE_BUCKETS`]).
+pub const SERVER_RESPONSE_BODY_SIZE: InstrumentDescriptor = InstrumentDescriptor {
+    name: "http.server.response.body.size",
+    kind: InstrumentKind::Histogram,
+    value_type: ValueType::U64,
+    unit: "By",
+    description: "Size of HTTP server response bodies.",
+    labels: REQUEST_LABELS,
+    buckets: Some(&BODY_SIZE_BUCKETS),
+    cardinality_limit: REQUEST_CARDINALITY_LIMIT,
+};
+
+/// Every server instrument the middleware records, as data for catalogs, docs, dashboards and
+/// views.
+pub const SERVER_INSTRUMENTS: &[InstrumentDescriptor] = &[
+    SERVER_REQUEST_DURATION,
+    SERVER_REQUESTS,
+    SERVER_ACTIVE_REQUESTS,
+    SERVER_REQUEST_BODY_SIZE,
+    SERVER_RESPONSE_BODY_SIZE,
+];
 
 /// Query keys whose values the semconv requires to be redacted in `url.query` / `url.full`.
 pub const SENSITIVE_QUERY_KEYS: [&str; 4] =

@@ -2,18 +2,13 @@
 
 use crate::labels::LabelDescriptor;
 
-/// Duration buckets (seconds) used by every `*_duration_seconds` histogram of the catalog.
+/// Duration buckets (seconds) for request and operation durations: 5 ms .. 10 s.
 pub const DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Score buckets (0..1) for similarity/match scores.
+/// Buckets for values in 0..1 (similarity or match scores, ratios), in steps of 0.1.
 pub const SCORE_BUCKETS: &[f64] = &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-
-/// HTTP server duration buckets from the stable HTTP semantic conventions.
-pub const HTTP_DURATION_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
 
 /// The kind of an OpenTelemetry instrument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,7 +30,7 @@ pub enum InstrumentKind {
 }
 
 impl InstrumentKind {
-    /// Human-readable name used in the catalog.
+    /// Human-readable name, as generated docs print it.
     pub const fn as_str(self) -> &'static str {
         match self {
             InstrumentKind::Counter => "counter",

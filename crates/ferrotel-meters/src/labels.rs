@@ -11,7 +11,7 @@
 
 use opentelemetry::{Key, KeyValue, StringValue, Value};
 
-/// The values a label may take, as listed in the catalog.
+/// The values a label may take, as generated docs and dashboards list it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabelValues {
     /// A closed set of values (a Rust enum).
@@ -20,7 +20,7 @@ pub enum LabelValues {
     FreeForm,
 }
 
-/// One label of an instrument, as listed in the catalog.
+/// One label of an instrument, as generated docs and dashboards list it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabelDescriptor {
     /// Attribute key (also the Prometheus label name).
@@ -50,7 +50,7 @@ pub trait LabelKind: 'static {
     type Value<'a>: Copy;
     /// Number of distinct values, or `None` when unbounded.
     const CARDINALITY: Option<usize>;
-    /// Allowed values, for the catalog.
+    /// Allowed values, for generated docs and dashboards.
     const VALUES: LabelValues;
     /// Position of a closed value in [`LabelValues::Closed`] (0 for free-form values).
     fn ordinal(value: Self::Value<'_>) -> usize;

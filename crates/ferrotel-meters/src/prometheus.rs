@@ -15,10 +15,10 @@
 //! 5. Gauges with unit `1` get `_ratio` (histograms, counters and up-down counters do not).
 //! 6. A name starting with a digit is prefixed with `_`.
 //!
-//! Consequences for instrument design, enforced by the catalog tests: a `_total` counter must
-//! not carry a unit word that is absent from its name (`USD` on `..._cost_total` would give
-//! `..._cost_USD_total`); the catalog therefore uses the annotation unit `{USD}`. A gauge with
-//! unit `1` gets `_ratio`; `contextd_skill_success_rate` therefore uses `{ratio}`.
+//! Consequences for instrument design: a `_total` counter must not carry a unit word that is
+//! absent from its name (`USD` on `..._cost_total` would give `..._cost_USD_total`); use an
+//! annotation unit such as `{USD}` instead. A gauge with unit `1` gets `_ratio`; a
+//! `..._success_rate` gauge keeps its name with the annotation unit `{ratio}`.
 
 use crate::descriptor::InstrumentKind;
 

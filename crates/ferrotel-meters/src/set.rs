@@ -1,5 +1,5 @@
 //! The `instrument_set!` macro: declare a typed instrument set once, get the struct, its
-//! constructor, documented fields and the descriptors (catalog data) from one declaration.
+//! constructor, documented fields and the descriptors (instruments as data) from one declaration.
 
 use crate::descriptor::InstrumentDescriptor;
 
@@ -30,7 +30,7 @@ pub trait InstrumentSet {
 /// Each field's doc comment is generated from its description, name, unit and labels.
 ///
 /// ```
-/// use ferrotel_meters::{instrument_set, label_enum, FreeForm, InstrumentSet, DURATION_BUCKETS};
+/// use ferrotel_meters::{instrument_set, label_enum, FreeForm, InstrumentSet};
 ///
 /// label_enum! {
 ///     /// Job outcome.
@@ -52,7 +52,7 @@ pub trait InstrumentSet {
 ///             unit: "s",
 ///             description: "Job processing time.",
 ///             labels: {},
-///             buckets: DURATION_BUCKETS,
+///             buckets: ferrotel_meters::DURATION_BUCKETS,
 ///         },
 ///     }
 /// }

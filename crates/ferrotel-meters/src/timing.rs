@@ -9,9 +9,18 @@ use crate::labels::LabelSet;
 /// Records the time from its creation to [`stop`](Timer::stop) or drop into a histogram.
 ///
 /// ```
-/// # use ferrotel_meters::contextd::{ContextdMeters, CheckpointOp};
-/// # let m = ContextdMeters::new(&opentelemetry::global::meter("doc"));
-/// let timer = m.checkpoint_duration.start_timer(CheckpointOp::Search);
+/// # ferrotel_meters::label_enum! { pub enum Op { Search = "search", Save = "save" } }
+/// # ferrotel_meters::label_enum! { pub enum Status { Success = "success", Error = "error" } }
+/// # ferrotel_meters::instrument_set! {
+/// #     pub struct M {
+/// #         histogram op_duration { name: "op_duration_seconds", unit: "s", description: "d",
+/// #             labels: { "operation": Op }, buckets: ferrotel_meters::DURATION_BUCKETS },
+/// #         counter ops { name: "ops_total", unit: "{op}", description: "d",
+/// #             labels: { "operation": Op, "status": Status } },
+/// #     }
+/// # }
+/// # let m = M::new(&opentelemetry::global::meter("doc"));
+/// let timer = m.op_duration.start_timer(Op::Search);
 /// // ... search ...
 /// let elapsed = timer.stop();
 /// # let _ = elapsed;
@@ -72,12 +81,22 @@ impl<L: LabelSet> Histogram<L> {
 /// computed from the outcome (`true` for `Ok`), so a status label can follow the result.
 ///
 /// ```
-/// use ferrotel_meters::contextd::{ContextdMeters, Status, Tool};
 /// use ferrotel_meters::Operation;
+/// # ferrotel_meters::label_enum! { pub enum Op { Search = "search", Save = "save" } }
+/// # ferrotel_meters::label_enum! { pub enum Status { Success = "success", Error = "error" } }
+/// # ferrotel_meters::instrument_set! {
+/// #     pub struct M {
+/// #         histogram op_duration { name: "op_duration_seconds", unit: "s", description: "d",
+/// #             labels: { "operation": Op }, buckets: ferrotel_meters::DURATION_BUCKETS },
+/// #         counter ops { name: "ops_total", unit: "{op}", description: "d",
+/// #             labels: { "operation": Op, "status": Status } },
+/// #     }
+/// # }
+/// # let m = M::new(&opentelemetry::global::meter("doc"));
 ///
-/// let m = ContextdMeters::new(&opentelemetry::global::meter("doc"));
-/// let op = Operation::new(&m.mcp_tool_duration, &m.mcp_tool_calls);
-/// let r: Result<u32, String> = op.observe(Tool::Status, |ok| (Tool::Status, Status::from_ok(ok)), || Ok(7));
+/// let op = Operation::new(&m.op_duration, &m.ops);
+/// let status = |ok| if ok { Status::Success } else { Status::Error };
+/// let r: Result<u32, String> = op.observe(Op::Save, |ok| (Op::Save, status(ok)), || Ok(7));
 /// assert_eq!(r, Ok(7));
 /// ```
 pub struct Operation<'a, HL: LabelSet, CL: LabelSet> {

@@ -20,10 +20,23 @@ use crate::descriptor::InstrumentDescriptor;
 ///
 /// ```
 /// use opentelemetry_sdk::metrics::SdkMeterProvider;
-/// use ferrotel_meters::{cardinality_views, contextd};
+/// use ferrotel_meters::{FreeForm, InstrumentSet, cardinality_views, instrument_set};
+///
+/// instrument_set! {
+///     /// Embedding metrics.
+///     pub struct EmbeddingMeters {
+///         counter calls {
+///             name: "embedding_calls_total",
+///             unit: "{call}",
+///             description: "Embedding calls by model.",
+///             labels: { "model": FreeForm },
+///             cardinality_limit: 50,
+///         },
+///     }
+/// }
 ///
 /// let provider = SdkMeterProvider::builder()
-///     .with_view(cardinality_views(contextd::DESCRIPTORS))
+///     .with_view(cardinality_views(EmbeddingMeters::DESCRIPTORS))
 ///     .build();
 /// # drop(provider);
 /// ```

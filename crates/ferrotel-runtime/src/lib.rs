@@ -1,6 +1,6 @@
 //! Runtime metrics for Rust services: the Rust counterparts of the Go runtime metrics, semconv
 //! process metrics, tokio runtime metrics and a build-info gauge, on any OpenTelemetry
-//! [`Meter`].
+//! [`Meter`](opentelemetry::metrics::Meter).
 //!
 //! ```
 //! use opentelemetry::metrics::MeterProvider as _;
@@ -39,7 +39,7 @@
 //!
 //! An instrument is registered only when its source works in this process, checked once at
 //! [`RuntimeMetrics::register`]; [`RuntimeMetricsHandle::instruments`] lists what was
-//! registered. Absent, by design:
+//! registered, as [`descriptors`] values. Absent, by design:
 //! - heap instruments when no allocator source is available: feature `jemalloc` off, not
 //!   linux-gnu or glibc < 2.33 for `glibc`, [`CountingAlloc`] not installed for `counting`;
 //! - `rust.memory.heap.mapped{rust.allocator="counting"}`: a wrapper does not see OS mappings;
@@ -59,6 +59,9 @@
 //! # Dependencies and why
 //!
 //! - `opentelemetry` (metrics API): the instruments.
+//! - `ferrotel-meters`: [`InstrumentDescriptor`](ferrotel_meters::InstrumentDescriptor), the
+//!   data form of every instrument ([`descriptors`]), so catalogs, docs and dashboards read names,
+//!   kinds, units and labels from here instead of restating them.
 //! - `tokio` (`rt`, `time`): the stable `RuntimeMetrics` API and the stall probe's timer.
 //! - `procfs` (Linux): parses `/proc/self/stat`, `/proc/uptime` and counts `/proc/self/fd`
 //!   through a kept, tested parser instead of hand-written string splitting; it keeps
@@ -94,6 +97,7 @@
 mod allocator;
 mod build_info;
 mod collector;
+pub mod descriptors;
 pub mod names;
 mod process;
 mod registration;
@@ -104,8 +108,7 @@ pub use allocator::AllocatorSource;
 pub use allocator::{CountingAlloc, SLOT_COUNT, counting_live_bytes};
 pub use build_info::{BuildInfo, UNKNOWN, build_script};
 pub use registration::{
-    InstrumentInfo, InstrumentKind, RegisterError, RuntimeMetrics, RuntimeMetricsBuilder,
-    RuntimeMetricsHandle,
+    RegisterError, RuntimeMetrics, RuntimeMetricsBuilder, RuntimeMetricsHandle,
 };
 #[cfg(feature = "jemalloc")]
 pub use tikv_jemallocator::Jemalloc;

@@ -12,9 +12,11 @@ use tokio::task::JoinHandle;
 use crate::allocator::{AllocatorSource, HeapSources};
 use crate::build_info::BuildInfo;
 use crate::collector::{Collector, Snapshot, Sources};
+use crate::descriptors;
 use crate::names;
 use crate::process::ProcessSource;
-use crate::tokio_runtime::{ObservedRuntime, STALL_BUCKETS, stall_probe};
+use crate::tokio_runtime::{ObservedRuntime, stall_probe};
+use ferrotel_meters::{InstrumentDescriptor, InstrumentKind, ValueType};
 
 /// Default stall probe interval.
 pub const DEFAULT_STALL_PROBE_INTERVAL: Duration = Duration::from_millis(50);
@@ -146,37 +148,13 @@ impl RuntimeMetricsBuilder {
     }
 }
 
-/// Kind of a registered instrument, as the SDK will export it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum InstrumentKind {
-    /// Observable, monotonic sum.
-    Counter,
-    /// Observable, non-monotonic sum.
-    UpDownCounter,
-    /// Observable gauge.
-    Gauge,
-    /// Synchronous histogram.
-    Histogram,
-}
-
-/// A registered instrument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct InstrumentInfo {
-    /// OpenTelemetry name.
-    pub name: &'static str,
-    /// Kind.
-    pub kind: InstrumentKind,
-    /// UCUM unit.
-    pub unit: &'static str,
-}
-
 /// Owns the stall probe tasks and the sources. Dropping it aborts the probes, releases the
 /// tokio handles and makes the registered callbacks observe nothing (OpenTelemetry cannot
 /// unregister a callback).
 pub struct RuntimeMetricsHandle {
     collector: Arc<Collector>,
     probes: Vec<JoinHandle<()>>,
-    instruments: Vec<InstrumentInfo>,
+    instruments: Vec<&'static InstrumentDescriptor>,
 }
 
 impl fmt::Debug for RuntimeMetricsHandle {
@@ -189,8 +167,9 @@ impl fmt::Debug for RuntimeMetricsHandle {
 }
 
 impl RuntimeMetricsHandle {
-    /// The instruments registered, i.e. the sources available in this process.
-    pub fn instruments(&self) -> &[InstrumentInfo] {
+    /// The instruments registered, i.e. the sources available in this process (a subset of
+    /// [`descriptors::ALL`]).
+    pub fn instruments(&self) -> &[&'static InstrumentDescriptor] {
         &self.instruments
     }
 
@@ -261,20 +240,14 @@ impl RuntimeMetrics {
         if let Some(interval) = self.stall_probe_interval
             && !first.runtimes.is_empty()
         {
+            let d = &descriptors::STALL_DURATION;
             let histogram = meter
-                .f64_histogram(names::STALL_DURATION)
-                .with_unit("s")
-                .with_description(
-                    "How late the runtime's stall probe woke up after its deadline \
-                     (time the runtime could not run a ready task).",
-                )
-                .with_boundaries(STALL_BUCKETS.to_vec())
+                .f64_histogram(d.name)
+                .with_unit(d.unit)
+                .with_description(d.description)
+                .with_boundaries(d.buckets.unwrap_or_default().to_vec())
                 .build();
-            instruments.push(InstrumentInfo {
-                name: names::STALL_DURATION,
-                kind: InstrumentKind::Histogram,
-                unit: "s",
-            });
+            instruments.push(d);
             // Spawned on the runtime it measures: the probe must wait in that runtime's queue.
             let handles = collector.runtime_handles();
             for (handle, attributes) in handles {
@@ -309,7 +282,7 @@ fn check_interval(
 struct Registrar<'a> {
     meter: &'a Meter,
     collector: &'a Arc<Collector>,
-    instruments: Vec<InstrumentInfo>,
+    instruments: Vec<&'static InstrumentDescriptor>,
 }
 
 type Observe<T> = fn(&Snapshot, &dyn AsyncInstrument<T>);
@@ -327,255 +300,186 @@ impl Registrar<'_> {
         }
     }
 
-    fn note(&mut self, name: &'static str, kind: InstrumentKind, unit: &'static str) {
-        self.instruments.push(InstrumentInfo { name, kind, unit });
-    }
-
-    fn u64_gauge(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        description: &'static str,
-        observe: Observe<u64>,
-    ) {
+    fn u64_gauge(&mut self, d: &'static InstrumentDescriptor, observe: Observe<u64>) {
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableGauge, ValueType::U64)
+        );
         self.meter
-            .u64_observable_gauge(name)
-            .with_unit(unit)
-            .with_description(description)
+            .u64_observable_gauge(d.name)
+            .with_unit(d.unit)
+            .with_description(d.description)
             .with_callback(self.callback(observe))
             .build();
-        self.note(name, InstrumentKind::Gauge, unit);
+        self.instruments.push(d);
     }
 
-    fn f64_gauge(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        description: &'static str,
-        observe: Observe<f64>,
-    ) {
+    fn f64_gauge(&mut self, d: &'static InstrumentDescriptor, observe: Observe<f64>) {
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableGauge, ValueType::F64)
+        );
         self.meter
-            .f64_observable_gauge(name)
-            .with_unit(unit)
-            .with_description(description)
+            .f64_observable_gauge(d.name)
+            .with_unit(d.unit)
+            .with_description(d.description)
             .with_callback(self.callback(observe))
             .build();
-        self.note(name, InstrumentKind::Gauge, unit);
+        self.instruments.push(d);
     }
 
-    fn u64_counter(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        description: &'static str,
-        observe: Observe<u64>,
-    ) {
+    fn u64_counter(&mut self, d: &'static InstrumentDescriptor, observe: Observe<u64>) {
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableCounter, ValueType::U64)
+        );
         self.meter
-            .u64_observable_counter(name)
-            .with_unit(unit)
-            .with_description(description)
+            .u64_observable_counter(d.name)
+            .with_unit(d.unit)
+            .with_description(d.description)
             .with_callback(self.callback(observe))
             .build();
-        self.note(name, InstrumentKind::Counter, unit);
+        self.instruments.push(d);
     }
 
-    fn f64_counter(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        description: &'static str,
-        observe: Observe<f64>,
-    ) {
+    fn f64_counter(&mut self, d: &'static InstrumentDescriptor, observe: Observe<f64>) {
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableCounter, ValueType::F64)
+        );
         self.meter
-            .f64_observable_counter(name)
-            .with_unit(unit)
-            .with_description(description)
+            .f64_observable_counter(d.name)
+            .with_unit(d.unit)
+            .with_description(d.description)
             .with_callback(self.callback(observe))
             .build();
-        self.note(name, InstrumentKind::Counter, unit);
+        self.instruments.push(d);
     }
 
-    fn i64_up_down(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        description: &'static str,
-        observe: Observe<i64>,
-    ) {
+    fn i64_up_down(&mut self, d: &'static InstrumentDescriptor, observe: Observe<i64>) {
+        debug_assert_eq!(
+            (d.kind, d.value_type),
+            (InstrumentKind::ObservableUpDownCounter, ValueType::I64)
+        );
         self.meter
-            .i64_observable_up_down_counter(name)
-            .with_unit(unit)
-            .with_description(description)
+            .i64_observable_up_down_counter(d.name)
+            .with_unit(d.unit)
+            .with_description(d.description)
             .with_callback(self.callback(observe))
             .build();
-        self.note(name, InstrumentKind::UpDownCounter, unit);
+        self.instruments.push(d);
     }
 
     fn heap(&mut self, first: &Snapshot) {
         if first.heap.is_empty() {
             return;
         }
-        self.u64_gauge(
-            names::HEAP_LIVE,
-            "By",
-            "Live heap bytes according to the allocator in use (not RSS).",
-            |s, o| {
-                for h in &s.heap {
-                    o.observe(
-                        h.live,
-                        &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
-                    );
-                }
-            },
-        );
+        self.u64_gauge(&descriptors::HEAP_LIVE, |s, o| {
+            for h in &s.heap {
+                o.observe(
+                    h.live,
+                    &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
+                );
+            }
+        });
         if first.heap.iter().any(|h| h.mapped.is_some()) {
-            self.u64_gauge(
-                names::HEAP_MAPPED,
-                "By",
-                "Heap bytes the allocator has mapped from the operating system.",
-                |s, o| {
-                    for h in &s.heap {
-                        if let Some(mapped) = h.mapped {
-                            o.observe(
-                                mapped,
-                                &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
-                            );
-                        }
+            self.u64_gauge(&descriptors::HEAP_MAPPED, |s, o| {
+                for h in &s.heap {
+                    if let Some(mapped) = h.mapped {
+                        o.observe(
+                            mapped,
+                            &[KeyValue::new(names::RUST_ALLOCATOR, h.source.as_str())],
+                        );
                     }
-                },
-            );
+                }
+            });
         }
     }
 
     fn process(&mut self, first: &Snapshot) {
         let p = &first.process;
         if p.cpu.is_some() {
-            self.f64_counter(
-                names::PROCESS_CPU_TIME,
-                "s",
-                "Total CPU seconds broken down by different CPU modes.",
-                |s, o| {
-                    if let Some(cpu) = s.process.cpu {
-                        o.observe(cpu.user, &[KeyValue::new(names::CPU_MODE, "user")]);
-                        o.observe(cpu.system, &[KeyValue::new(names::CPU_MODE, "system")]);
-                    }
-                },
-            );
-            self.f64_gauge(
-                names::PROCESS_CPU_UTILIZATION,
-                "1",
-                "CPU time since the previous reading divided by the elapsed time and the number of CPUs available to the process.",
-                |s, o| {
-                    if let Some(u) = s.process.utilization {
-                        o.observe(u.user, &[KeyValue::new(names::CPU_MODE, "user")]);
-                        o.observe(u.system, &[KeyValue::new(names::CPU_MODE, "system")]);
-                    }
-                },
-            );
+            self.f64_counter(&descriptors::PROCESS_CPU_TIME, |s, o| {
+                if let Some(cpu) = s.process.cpu {
+                    o.observe(cpu.user, &[KeyValue::new(names::CPU_MODE, "user")]);
+                    o.observe(cpu.system, &[KeyValue::new(names::CPU_MODE, "system")]);
+                }
+            });
+            self.f64_gauge(&descriptors::PROCESS_CPU_UTILIZATION, |s, o| {
+                if let Some(u) = s.process.utilization {
+                    o.observe(u.user, &[KeyValue::new(names::CPU_MODE, "user")]);
+                    o.observe(u.system, &[KeyValue::new(names::CPU_MODE, "system")]);
+                }
+            });
         }
         if p.memory_usage.is_some() {
-            self.i64_up_down(
-                names::PROCESS_MEMORY_USAGE,
-                "By",
-                "The amount of physical memory in use (resident set size).",
-                |s, o| {
-                    if let Some(v) = s.process.memory_usage {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_MEMORY_USAGE, |s, o| {
+                if let Some(v) = s.process.memory_usage {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.memory_virtual.is_some() {
-            self.i64_up_down(
-                names::PROCESS_MEMORY_VIRTUAL,
-                "By",
-                "The amount of committed virtual memory.",
-                |s, o| {
-                    if let Some(v) = s.process.memory_virtual {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_MEMORY_VIRTUAL, |s, o| {
+                if let Some(v) = s.process.memory_virtual {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.threads.is_some() {
-            self.i64_up_down(
-                names::PROCESS_THREAD_COUNT,
-                "{thread}",
-                "Process threads count.",
-                |s, o| {
-                    if let Some(v) = s.process.threads {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_THREAD_COUNT, |s, o| {
+                if let Some(v) = s.process.threads {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.fds.is_some() {
-            self.i64_up_down(
-                names::PROCESS_FD_COUNT,
-                "{file_descriptor}",
-                "Number of unix file descriptors in use by the process.",
-                |s, o| {
-                    if let Some(v) = s.process.fds {
-                        o.observe(saturating_i64(v), &[]);
-                    }
-                },
-            );
+            self.i64_up_down(&descriptors::PROCESS_FD_COUNT, |s, o| {
+                if let Some(v) = s.process.fds {
+                    o.observe(saturating_i64(v), &[]);
+                }
+            });
         }
         if p.context_switches.is_some() {
-            self.u64_counter(
-                names::PROCESS_CONTEXT_SWITCHES,
-                "{context_switch}",
-                "Number of times the process has been context switched.",
-                |s, o| {
-                    if let Some((voluntary, involuntary)) = s.process.context_switches {
-                        o.observe(
-                            voluntary,
-                            &[KeyValue::new(
-                                names::PROCESS_CONTEXT_SWITCH_TYPE,
-                                "voluntary",
-                            )],
-                        );
-                        o.observe(
-                            involuntary,
-                            &[KeyValue::new(
-                                names::PROCESS_CONTEXT_SWITCH_TYPE,
-                                "involuntary",
-                            )],
-                        );
-                    }
-                },
-            );
+            self.u64_counter(&descriptors::PROCESS_CONTEXT_SWITCHES, |s, o| {
+                if let Some((voluntary, involuntary)) = s.process.context_switches {
+                    o.observe(
+                        voluntary,
+                        &[KeyValue::new(
+                            names::PROCESS_CONTEXT_SWITCH_TYPE,
+                            "voluntary",
+                        )],
+                    );
+                    o.observe(
+                        involuntary,
+                        &[KeyValue::new(
+                            names::PROCESS_CONTEXT_SWITCH_TYPE,
+                            "involuntary",
+                        )],
+                    );
+                }
+            });
         }
         if p.page_faults.is_some() {
-            self.u64_counter(
-                names::PROCESS_PAGING_FAULTS,
-                "{fault}",
-                "Number of page faults the process has made.",
-                |s, o| {
-                    if let Some((minor, major)) = s.process.page_faults {
-                        o.observe(
-                            minor,
-                            &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "minor")],
-                        );
-                        o.observe(
-                            major,
-                            &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "major")],
-                        );
-                    }
-                },
-            );
+            self.u64_counter(&descriptors::PROCESS_PAGING_FAULTS, |s, o| {
+                if let Some((minor, major)) = s.process.page_faults {
+                    o.observe(
+                        minor,
+                        &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "minor")],
+                    );
+                    o.observe(
+                        major,
+                        &[KeyValue::new(names::SYSTEM_PAGING_FAULT_TYPE, "major")],
+                    );
+                }
+            });
         }
         if p.uptime.is_some() {
-            self.f64_gauge(
-                names::PROCESS_UPTIME,
-                "s",
-                "The time the process has been running.",
-                |s, o| {
-                    if let Some(v) = s.process.uptime {
-                        o.observe(v, &[]);
-                    }
-                },
-            );
+            self.f64_gauge(&descriptors::PROCESS_UPTIME, |s, o| {
+                if let Some(v) = s.process.uptime {
+                    o.observe(v, &[]);
+                }
+            });
         }
     }
 
@@ -583,63 +487,38 @@ impl Registrar<'_> {
         if first.runtimes.is_empty() {
             return;
         }
-        self.u64_gauge(
-            names::ALIVE_TASKS,
-            "{task}",
-            "Tasks alive in the tokio runtime (spawned, not yet completed).",
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.alive_tasks, &r.attributes);
-                }
-            },
-        );
-        self.u64_gauge(
-            names::WORKERS,
-            "{thread}",
-            "Worker threads of the tokio runtime.",
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.workers, &r.attributes);
-                }
-            },
-        );
-        self.u64_gauge(
-            names::GLOBAL_QUEUE_DEPTH,
-            "{task}",
-            "Tasks waiting in the tokio runtime's global queue.",
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.global_queue_depth, &r.attributes);
-                }
-            },
-        );
+        self.u64_gauge(&descriptors::ALIVE_TASKS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.alive_tasks, &r.attributes);
+            }
+        });
+        self.u64_gauge(&descriptors::WORKERS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.workers, &r.attributes);
+            }
+        });
+        self.u64_gauge(&descriptors::GLOBAL_QUEUE_DEPTH, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.global_queue_depth, &r.attributes);
+            }
+        });
         if first.runtimes.iter().any(|r| r.busy_seconds.is_some()) {
-            self.f64_counter(
-                names::WORKER_BUSY_TIME,
-                "s",
-                "Time the tokio runtime's workers spent busy, summed over workers.",
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some(v) = r.busy_seconds {
-                            o.observe(v, &r.attributes);
-                        }
+            self.f64_counter(&descriptors::WORKER_BUSY_TIME, |s, o| {
+                for r in &s.runtimes {
+                    if let Some(v) = r.busy_seconds {
+                        o.observe(v, &r.attributes);
                     }
-                },
-            );
+                }
+            });
         }
         if first.runtimes.iter().any(|r| r.parks.is_some()) {
-            self.u64_counter(
-                names::WORKER_PARKS,
-                "{park}",
-                "Times the tokio runtime's workers parked, summed over workers.",
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some(v) = r.parks {
-                            o.observe(v, &r.attributes);
-                        }
+            self.u64_counter(&descriptors::WORKER_PARKS, |s, o| {
+                for r in &s.runtimes {
+                    if let Some(v) = r.parks {
+                        o.observe(v, &r.attributes);
                     }
-                },
-            );
+                }
+            });
         }
     }
 
@@ -648,84 +527,61 @@ impl Registrar<'_> {
         if first.runtimes.is_empty() {
             return;
         }
-        self.u64_counter(
-            names::TASK_POLLS,
-            "{poll}",
-            "Task polls, summed over workers (tokio_unstable).",
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.unstable.polls, &r.attributes);
-                }
-            },
-        );
-        self.u64_counter(
-            names::SPAWNED_TASKS,
-            "{task}",
-            "Tasks spawned since the runtime started (tokio_unstable).",
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.unstable.spawned_tasks, &r.attributes);
-                }
-            },
-        );
-        self.u64_gauge(
-            names::BLOCKING_THREADS,
-            "{thread}",
-            "Threads of the runtime's blocking pool (tokio_unstable).",
-            |s, o| {
-                for r in &s.runtimes {
-                    o.observe(r.unstable.blocking_threads, &r.attributes);
-                }
-            },
-        );
+        self.u64_counter(&descriptors::TASK_POLLS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.unstable.polls, &r.attributes);
+            }
+        });
+        self.u64_counter(&descriptors::SPAWNED_TASKS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.unstable.spawned_tasks, &r.attributes);
+            }
+        });
+        self.u64_gauge(&descriptors::BLOCKING_THREADS, |s, o| {
+            for r in &s.runtimes {
+                o.observe(r.unstable.blocking_threads, &r.attributes);
+            }
+        });
         if first
             .runtimes
             .iter()
             .any(|r| r.unstable.poll_time.is_some())
         {
-            self.u64_counter(
-                names::POLL_TIME_BUCKETS,
-                "{poll}",
-                "Task polls that took at most `le` seconds, cumulative (tokio poll-time histogram).",
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some((attributes, counts)) = &r.unstable.poll_time {
-                            for (attributes, count) in attributes.iter().zip(counts) {
-                                o.observe(*count, attributes);
-                            }
+            self.u64_counter(&descriptors::POLL_TIME_BUCKETS, |s, o| {
+                for r in &s.runtimes {
+                    if let Some((attributes, counts)) = &r.unstable.poll_time {
+                        for (attributes, count) in attributes.iter().zip(counts) {
+                            o.observe(*count, attributes);
                         }
                     }
-                },
-            );
+                }
+            });
         }
         if first
             .runtimes
             .iter()
             .any(|r| r.unstable.schedule_latency.is_some())
         {
-            self.u64_counter(
-                names::SCHEDULE_LATENCY_BUCKETS,
-                "{task}",
-                "Task schedules that waited at most `le` seconds to be polled, cumulative (tokio schedule-latency histogram).",
-                |s, o| {
-                    for r in &s.runtimes {
-                        if let Some((attributes, counts)) = &r.unstable.schedule_latency {
-                            for (attributes, count) in attributes.iter().zip(counts) {
-                                o.observe(*count, attributes);
-                            }
+            self.u64_counter(&descriptors::SCHEDULE_LATENCY_BUCKETS, |s, o| {
+                for r in &s.runtimes {
+                    if let Some((attributes, counts)) = &r.unstable.schedule_latency {
+                        for (attributes, count) in attributes.iter().zip(counts) {
+                            o.observe(*count, attributes);
                         }
                     }
-                },
-            );
+                }
+            });
         }
     }
 
     fn build_info(&mut self, info: BuildInfo) {
         let attributes = info.attributes();
         let collector = Arc::clone(self.collector);
+        let d = &descriptors::BUILD_INFO;
         self.meter
-            .u64_observable_gauge(names::BUILD_INFO)
-            .with_description("Build information of the service: always 1, with version, git commit, build time and rustc version attributes.")
+            .u64_observable_gauge(d.name)
+            .with_unit(d.unit)
+            .with_description(d.description)
             .with_callback(move |o| {
                 // Stops with the handle, like every other instrument.
                 if collector.is_running() {
@@ -733,7 +589,7 @@ impl Registrar<'_> {
                 }
             })
             .build();
-        self.note(names::BUILD_INFO, InstrumentKind::Gauge, "");
+        self.instruments.push(d);
     }
 }
 

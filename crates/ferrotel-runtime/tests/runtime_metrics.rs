@@ -6,9 +6,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{Harness, find, value};
-use ferrotel_runtime::{
-    BuildInfo, InstrumentKind, RegisterError, RuntimeMetrics, build_info, names,
-};
+use ferrotel_meters::InstrumentKind;
+use ferrotel_runtime::{BuildInfo, RegisterError, RuntimeMetrics, build_info, descriptors, names};
 
 fn tokio_id(handle: &tokio::runtime::Handle) -> String {
     handle.id().to_string()
@@ -48,51 +47,75 @@ fn every_registered_instrument_is_exported_with_its_name_kind_and_unit() {
         .unwrap();
 
     let expected: &[(&str, InstrumentKind, &str)] = &[
-        (names::PROCESS_CPU_TIME, InstrumentKind::Counter, "s"),
-        (names::PROCESS_CPU_UTILIZATION, InstrumentKind::Gauge, "1"),
+        (
+            names::PROCESS_CPU_TIME,
+            InstrumentKind::ObservableCounter,
+            "s",
+        ),
+        (
+            names::PROCESS_CPU_UTILIZATION,
+            InstrumentKind::ObservableGauge,
+            "1",
+        ),
         (
             names::PROCESS_MEMORY_USAGE,
-            InstrumentKind::UpDownCounter,
+            InstrumentKind::ObservableUpDownCounter,
             "By",
         ),
         (
             names::PROCESS_MEMORY_VIRTUAL,
-            InstrumentKind::UpDownCounter,
+            InstrumentKind::ObservableUpDownCounter,
             "By",
         ),
         (
             names::PROCESS_THREAD_COUNT,
-            InstrumentKind::UpDownCounter,
+            InstrumentKind::ObservableUpDownCounter,
             "{thread}",
         ),
         (
             names::PROCESS_FD_COUNT,
-            InstrumentKind::UpDownCounter,
+            InstrumentKind::ObservableUpDownCounter,
             "{file_descriptor}",
         ),
         (
             names::PROCESS_CONTEXT_SWITCHES,
-            InstrumentKind::Counter,
+            InstrumentKind::ObservableCounter,
             "{context_switch}",
         ),
         (
             names::PROCESS_PAGING_FAULTS,
-            InstrumentKind::Counter,
+            InstrumentKind::ObservableCounter,
             "{fault}",
         ),
-        (names::PROCESS_UPTIME, InstrumentKind::Gauge, "s"),
-        (names::ALIVE_TASKS, InstrumentKind::Gauge, "{task}"),
-        (names::WORKERS, InstrumentKind::Gauge, "{thread}"),
-        (names::GLOBAL_QUEUE_DEPTH, InstrumentKind::Gauge, "{task}"),
-        (names::WORKER_BUSY_TIME, InstrumentKind::Counter, "s"),
-        (names::WORKER_PARKS, InstrumentKind::Counter, "{park}"),
+        (names::PROCESS_UPTIME, InstrumentKind::ObservableGauge, "s"),
+        (
+            names::ALIVE_TASKS,
+            InstrumentKind::ObservableGauge,
+            "{task}",
+        ),
+        (names::WORKERS, InstrumentKind::ObservableGauge, "{thread}"),
+        (
+            names::GLOBAL_QUEUE_DEPTH,
+            InstrumentKind::ObservableGauge,
+            "{task}",
+        ),
+        (
+            names::WORKER_BUSY_TIME,
+            InstrumentKind::ObservableCounter,
+            "s",
+        ),
+        (
+            names::WORKER_PARKS,
+            InstrumentKind::ObservableCounter,
+            "{park}",
+        ),
         (names::STALL_DURATION, InstrumentKind::Histogram, "s"),
-        (names::BUILD_INFO, InstrumentKind::Gauge, ""),
+        (names::BUILD_INFO, InstrumentKind::ObservableGauge, ""),
         // This test binary uses the system allocator: glibc is the heap source on linux-gnu.
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        (names::HEAP_LIVE, InstrumentKind::Gauge, "By"),
+        (names::HEAP_LIVE, InstrumentKind::ObservableGauge, "By"),
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        (names::HEAP_MAPPED, InstrumentKind::Gauge, "By"),
+        (names::HEAP_MAPPED, InstrumentKind::ObservableGauge, "By"),
     ];
     let registered: HashSet<_> = handle
         .instruments()
@@ -109,10 +132,32 @@ fn every_registered_instrument_is_exported_with_its_name_kind_and_unit() {
     // The stall histogram appears once the probe has recorded.
     let exported = collect_until(&harness, names::STALL_DURATION);
     for info in handle.instruments() {
+        assert!(
+            descriptors::ALL.contains(info),
+            "{} missing from descriptors::ALL",
+            info.name
+        );
         let metric =
             find(&exported, info.name).unwrap_or_else(|| panic!("{} not exported", info.name));
         assert_eq!(metric.kind, info.kind, "{}", info.name);
         assert_eq!(metric.unit, info.unit, "{}", info.name);
+        assert_eq!(metric.description, info.description, "{}", info.name);
+        for point in &metric.points {
+            for (key, value) in &point.attributes {
+                let label = info
+                    .labels
+                    .iter()
+                    .find(|l| l.key == key)
+                    .unwrap_or_else(|| panic!("{}: attribute {key} not declared", info.name));
+                if let ferrotel_meters::LabelValues::Closed(values) = label.values {
+                    assert!(
+                        values.contains(&value.as_str()),
+                        "{}: {key}={value}",
+                        info.name
+                    );
+                }
+            }
+        }
         assert!(!metric.points.is_empty(), "{} has no points", info.name);
     }
 
@@ -403,7 +448,7 @@ fn tokio_unstable_histograms_are_exported_as_cumulative_le_buckets() {
     handle.refresh();
     let exported = harness.collect();
     let buckets = find(&exported, names::POLL_TIME_BUCKETS).expect("poll time buckets");
-    assert_eq!(buckets.kind, InstrumentKind::Counter);
+    assert_eq!(buckets.kind, InstrumentKind::ObservableCounter);
     let mut counts: Vec<_> = buckets.points.iter().map(|p| p.value).collect();
     assert!(
         buckets

@@ -1,10 +1,12 @@
 //! The instruments dashboards may query, by Prometheus name: the contextd catalog of
-//! `ferrotel-meters` (31) and the seed 003/004 services' sets (`ferrotel_meters::seeds`).
+//! `ferrotel-catalog` (31, whose runtime and HTTP entries are the descriptors of
+//! `ferrotel-runtime` and `ferrotel-http`) and the seed 003/004 services' sets
+//! (`ferrotel_catalog::seeds`).
 
 use std::collections::BTreeMap;
 
-use ferrotel_meters::contextd::CATALOG;
-use ferrotel_meters::seeds::{AgentTraceMeters, AutomationMeters};
+use ferrotel_catalog::contextd::CATALOG;
+use ferrotel_catalog::seeds::{AgentTraceMeters, AutomationMeters};
 use ferrotel_meters::{InstrumentDescriptor, InstrumentKind, InstrumentSet};
 
 use crate::Error;
@@ -102,7 +104,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The contextd catalog of `ferrotel-meters` plus the seed sets.
+    /// The contextd catalog of `ferrotel-catalog` plus the seed sets.
     pub fn load() -> Self {
         let mut by_name = BTreeMap::new();
         for entry in CATALOG.iter() {

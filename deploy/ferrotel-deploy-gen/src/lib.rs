@@ -1,20 +1,20 @@
 //! Generates and checks the bundled observability stacks in `deploy/`.
 //!
 //! * [`dashboards`]: the Grafana dashboards, built from the instrument catalog of
-//!   `ferrotel-meters` ([`Catalog`]) through query builders ([`query::Metric`]) that only
+//!   `ferrotel-catalog` ([`Catalog`]) through query builders ([`query::Metric`]) that only
 //!   accept catalog instruments and their labels;
 //! * [`k8s`]: the `PrometheusRule` manifest, generated from `deploy/rules`;
 //! * [`harness`]: a real Prometheus scraping a service's `/metrics`, with every dashboard query
 //!   evaluated through its HTTP API;
 //! * [`promql`], [`rules`]: parsing helpers for the tests.
 //!
-//! The dashboards query the contextd catalog (`ferrotel_meters::contextd::CATALOG`) and the
-//! seed 003/004 instrument sets (`ferrotel_meters::seeds`).
+//! The dashboards query the contextd catalog (`ferrotel_catalog::contextd::CATALOG`) and the
+//! seed 003/004 instrument sets (`ferrotel_catalog::seeds`).
 //!
 //! `cargo run -p ferrotel-deploy-gen` rewrites the generated files; `-- --check` fails when a
 //! committed file differs (the test `generated_files` does the same).
 //!
-//! Dependencies: `ferrotel-meters` (the catalog), `serde_json` (dashboard JSON, Prometheus API
+//! Dependencies: `ferrotel-catalog` (the catalog), `ferrotel-meters` (descriptor types), `serde_json` (dashboard JSON, Prometheus API
 //! responses), `serde`/`serde_yaml` (rule files, manifests), `promql-parser` (GreptimeDB's
 //! PromQL parser: query validation without a Prometheus), `reqwest` (blocking HTTP client for
 //! the Prometheus API), `tempfile` (the harness' Prometheus data directory), `thiserror`.
@@ -36,7 +36,7 @@ pub use catalog::Catalog;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A dashboard names an instrument that is not in the catalog.
-    #[error("unknown instrument `{0}`: not in the ferrotel-meters catalog or the seed sets")]
+    #[error("unknown instrument `{0}`: not in the ferrotel-catalog catalog or the seed sets")]
     UnknownInstrument(String),
     /// A query uses a label the instrument does not have.
     #[error("instrument `{instrument}` has no label `{label}`")]

@@ -13,8 +13,8 @@
 //! `/readyz`, `/version`, `/metrics` (scraped as in the seed's ServiceMonitor). A built-in client
 //! (`--rate` per second) drives the API over HTTP.
 //!
-//! Dependencies: `ferrotel` (JSON console logs with trace ids, OTLP), `ferrotel-meters` (the
-//! seed 004 [`AgentTraceMeters`] set), `ferrotel-http` (request spans with request
+//! Dependencies: `ferrotel` (JSON console logs with trace ids, OTLP), `ferrotel-catalog` (the
+//! seed 004 [`AgentTraceMeters`] set), `ferrotel-meters` (its cardinality views), `ferrotel-http` (request spans with request
 //! ids, health, `/metrics`), `axum`, `tokio`, `serde_json`, `rand`, `opentelemetry` (meter trait).
 
 use std::net::SocketAddr;
@@ -29,9 +29,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use ferrotel::ConsoleFormat;
+use ferrotel_catalog::seeds::{AgentTraceMeters, Database, HttpMethod, JobStatus};
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
-use ferrotel_meters::seeds::{AgentTraceMeters, Database, HttpMethod, JobStatus};
 use ferrotel_meters::{InstrumentSet, cardinality_views};
 use ferrotel_prometheus::PrometheusExporter;
 use opentelemetry::metrics::MeterProvider as _;

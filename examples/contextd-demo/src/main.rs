@@ -10,7 +10,7 @@
 //! save/search, skills create/apply, embeddings (OpenAI and TEI, tokens and cost), vector-database
 //! operations with occasional errors. Telemetry goes through `ferrotel::builder()`:
 //!
-//! - all 31 catalog instruments: the 25 `contextd_*` ones ([`ferrotel_meters::contextd`]),
+//! - all 31 catalog instruments: the 25 `contextd_*` ones ([`ferrotel_catalog::contextd`]),
 //!   observable totals read from the in-memory store, test/bug gauges read from the fixture
 //!   repository (`fixtures/repo`, scanned by `RepoScanner`), the 4 runtime instruments
 //!   (`ferrotel-runtime`, on by default) and the 2 HTTP ones (the middleware);
@@ -30,7 +30,8 @@
 //! planted secrets, so a test can prove none reached a collector).
 //!
 //! Dependencies: `ferrotel` (feature `grpc` so `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` works),
-//! `ferrotel-meters`, `ferrotel-http`, `opentelemetry`/`opentelemetry_sdk` (the
+//! `ferrotel-catalog` (the contextd instruments, prices and repository scanner),
+//! `ferrotel-meters` (cached sources, cardinality views), `ferrotel-http`, `opentelemetry`/`opentelemetry_sdk` (the
 //! counting processors), `axum` + `tokio` (the service), `reqwest` (the load generator),
 //! `serde`/`serde_json` (API bodies, summary), `rand` (latencies, errors, secrets).
 
@@ -49,9 +50,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ferrotel::{ConsoleFormat, ExporterKind, Guard};
+use ferrotel_catalog::contextd::{self, ContextdMeters, files::RepoScanner};
 use ferrotel_http::health::{CheckOptions, HealthRegistry};
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
-use ferrotel_meters::contextd::{self, ContextdMeters, files::RepoScanner};
 use ferrotel_meters::{CachedSource, cardinality_views};
 use ferrotel_prometheus::{Format, PrometheusExporter};
 use opentelemetry::metrics::MeterProvider as _;

@@ -18,7 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ferrotel_meters::contextd::Tool;
+use ferrotel_catalog::contextd::Tool;
 use serde_json::{Value, json};
 
 use crate::service::{Service, ServiceError};

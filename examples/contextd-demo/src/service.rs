@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ferrotel_meters::PriceTable;
-use ferrotel_meters::contextd::{
+use ferrotel_catalog::PriceTable;
+use ferrotel_catalog::contextd::{
     CheckpointOp, Collection, ContextdMeters, DbErrorType, DbOp, Provider, RemediationOp, SkillOp,
     Tool,
 };

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ferrotel::{SignalStats, Stats};
-use ferrotel_meters::contextd::CATALOG;
+use ferrotel_catalog::contextd::CATALOG;
 use opentelemetry::Context;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkResult;

@@ -16,7 +16,8 @@
 //! Metrics are pull-only here: `OTEL_METRICS_EXPORTER` defaults to `none` (set it to `otlp` to
 //! push as well). Traces and logs follow the usual `OTEL_*` settings.
 //!
-//! Dependencies: `ferrotel`, `ferrotel-meters` (the seed 003 [`AutomationMeters`] set),
+//! Dependencies: `ferrotel`, `ferrotel-catalog` (the seed 003 [`AutomationMeters`] set),
+//! `ferrotel-meters` (its cardinality views),
 //! `ferrotel-http` (semconv HTTP metrics, `/metrics`, health), `axum`, `tokio`,
 //! `serde_json`, `rand` (simulated latency and failures), `opentelemetry` (meter trait).
 
@@ -30,9 +31,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use ferrotel_catalog::seeds::{AiStatus, AutomationMeters, SelectorSource, SelectorStatus};
 use ferrotel_http::health::HealthRegistry;
 use ferrotel_http::{HttpInstrumentation, HttpLayer};
-use ferrotel_meters::seeds::{AiStatus, AutomationMeters, SelectorSource, SelectorStatus};
 use ferrotel_meters::{InstrumentSet, cardinality_views};
 use ferrotel_prometheus::PrometheusExporter;
 use opentelemetry::metrics::MeterProvider as _;

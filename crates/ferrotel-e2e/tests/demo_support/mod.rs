@@ -349,7 +349,7 @@ pub fn closed_port_url() -> String {
 
 /// The 31 catalog instrument names (OTel names), as the meters crate lists them.
 pub fn catalog_names() -> Vec<&'static str> {
-    ferrotel_meters::contextd::CATALOG
+    ferrotel_catalog::contextd::CATALOG
         .iter()
         .map(|e| e.descriptor.name)
         .collect()

@@ -5,7 +5,7 @@ use opentelemetry::metrics::{Meter, MeterProvider as _};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use ferrotel_runtime::InstrumentKind;
+use ferrotel_meters::InstrumentKind;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::reader::MetricReader;
@@ -37,6 +37,9 @@ impl Point {
 pub struct Exported {
     pub name: String,
     pub unit: String,
+    pub description: String,
+    /// Every instrument of this crate is observable except the stall histogram, so exported
+    /// sums and gauges map to the observable kinds.
     pub kind: InstrumentKind,
     pub points: Vec<Point>,
 }
@@ -105,6 +108,7 @@ fn flatten_resource(rm: &ResourceMetrics) -> Vec<Exported> {
             out.push(Exported {
                 name: metric.name().to_owned(),
                 unit: metric.unit().to_owned(),
+                description: metric.description().to_owned(),
                 kind,
                 points,
             });
@@ -148,7 +152,7 @@ fn flatten_typed<T: Copy>(
 ) -> (InstrumentKind, Vec<Point>) {
     match data {
         MetricData::Gauge(g) => (
-            InstrumentKind::Gauge,
+            InstrumentKind::ObservableGauge,
             g.data_points()
                 .map(|p| Point {
                     attributes: attrs(p.attributes()),
@@ -159,9 +163,9 @@ fn flatten_typed<T: Copy>(
         ),
         MetricData::Sum(s) => (
             if s.is_monotonic() {
-                InstrumentKind::Counter
+                InstrumentKind::ObservableCounter
             } else {
-                InstrumentKind::UpDownCounter
+                InstrumentKind::ObservableUpDownCounter
             },
             s.data_points()
                 .map(|p| Point {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Pipeline;
-use ferrotel_meters::contextd::*;
+use ferrotel_catalog::PriceTable;
+use ferrotel_catalog::contextd::*;
 use ferrotel_meters::{
-    InstrumentKind, LabelValues, PriceTable, ValueType, cardinality_views, prometheus_name,
+    InstrumentKind, LabelValues, ValueType, cardinality_views, prometheus_name,
     rejected_float_counter_values,
 };
 
@@ -56,7 +57,7 @@ fn all_31_prometheus_names_survive_translation() {
         let d = entry.descriptor;
         let translated = prometheus_name(d.name, d.unit, d.kind);
         assert_eq!(translated, *spec, "#{num} {} ({})", d.name, d.unit);
-        if entry.implemented_by == Implementer::Meters {
+        if entry.implemented_by == Implementer::Catalog {
             // Contract: the 25 contextd_* instruments use the Prometheus name as OTel name.
             assert_eq!(d.name, *spec, "#{num}");
         }
@@ -438,4 +439,43 @@ fn price_table_rejects_bad_prices() {
         PriceTable::openai_defaults().cost_usd("text-embedding-3-small", 1_000_000),
         Some(0.02)
     );
+}
+
+/// #22-#25 and #30-#31 are the values the owning crates register their instruments from, so a
+/// change there reaches the catalog, the generated doc and the dashboards.
+#[test]
+fn runtime_and_http_entries_are_the_owning_crates_descriptors() {
+    use ferrotel_http::semconv;
+    use ferrotel_runtime::descriptors as runtime;
+    let owned = [
+        (22, Implementer::RuntimeMetrics, runtime::HEAP_LIVE),
+        (23, Implementer::RuntimeMetrics, runtime::HEAP_MAPPED),
+        (24, Implementer::RuntimeMetrics, runtime::STALL_DURATION),
+        (25, Implementer::RuntimeMetrics, runtime::ALIVE_TASKS),
+        (
+            30,
+            Implementer::HttpMiddleware,
+            semconv::SERVER_REQUEST_DURATION,
+        ),
+        (31, Implementer::HttpMiddleware, semconv::SERVER_REQUESTS),
+    ];
+    for (number, implementer, descriptor) in owned {
+        let entry = CATALOG.iter().find(|e| e.number == number).unwrap();
+        assert_eq!(entry.implemented_by, implementer, "#{number}");
+        assert_eq!(*entry.descriptor, descriptor, "#{number}");
+    }
+    let owned_by_others = CATALOG
+        .iter()
+        .filter(|e| e.implemented_by != Implementer::Catalog)
+        .count();
+    assert_eq!(owned_by_others, owned.len());
+    for entry in CATALOG.iter() {
+        match entry.implemented_by {
+            Implementer::RuntimeMetrics => assert!(runtime::ALL.contains(entry.descriptor)),
+            Implementer::HttpMiddleware => {
+                assert!(semconv::SERVER_INSTRUMENTS.contains(entry.descriptor))
+            }
+            Implementer::Catalog => assert!(DESCRIPTORS.contains(entry.descriptor)),
+        }
+    }
 }

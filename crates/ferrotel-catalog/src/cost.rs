@@ -15,7 +15,7 @@ pub struct PriceError {
 /// USD prices per one million tokens, by model name.
 ///
 /// ```
-/// use ferrotel_meters::PriceTable;
+/// use ferrotel_catalog::PriceTable;
 ///
 /// let prices = PriceTable::openai_defaults();
 /// let usd = prices.cost_usd("text-embedding-3-small", 500_000).unwrap();

@@ -3,8 +3,9 @@
 mod common;
 
 use common::Pipeline;
-use ferrotel_meters::seeds::*;
-use ferrotel_meters::{InstrumentSet, cardinality_views, catalog_markdown, prometheus_name};
+use ferrotel_catalog::catalog_markdown;
+use ferrotel_catalog::seeds::*;
+use ferrotel_meters::{InstrumentSet, cardinality_views, prometheus_name};
 
 #[test]
 fn seed_sets_keep_their_prometheus_names_and_export() {
@@ -56,7 +57,7 @@ fn seed_sets_keep_their_prometheus_names_and_export() {
 }
 
 /// `docs/metrics-catalog.md` must be what the code generates. Regenerate with
-/// `UPDATE_CATALOG=1 cargo test -p ferrotel-meters --test seeds_and_docs`.
+/// `UPDATE_CATALOG=1 cargo test -p ferrotel-catalog --test seeds_and_docs`.
 #[test]
 fn committed_catalog_doc_is_up_to_date() {
     let path =
@@ -69,10 +70,10 @@ fn committed_catalog_doc_is_up_to_date() {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     assert!(
         committed == generated,
-        "{} is out of date: run `UPDATE_CATALOG=1 cargo test -p ferrotel-meters --test seeds_and_docs`",
+        "{} is out of date: run `UPDATE_CATALOG=1 cargo test -p ferrotel-catalog --test seeds_and_docs`",
         path.display()
     );
-    for e in ferrotel_meters::contextd::CATALOG.iter() {
+    for e in ferrotel_catalog::contextd::CATALOG.iter() {
         assert!(generated.contains(&format!("`{}`", e.descriptor.prometheus_name())));
     }
 }

@@ -2,7 +2,7 @@
 //! tests and the coverage report.
 //!
 //! Scanning the file system is blocking and may be slow: run [`RepoScanner::scan`] from a
-//! refresher ([`CachedSource::spawn_refresher`](crate::CachedSource::spawn_refresher)) and
+//! refresher ([`CachedSource::spawn_refresher`](ferrotel_meters::CachedSource::spawn_refresher)) and
 //! register the cache with
 //! [`ContextdMeters::register_repo_source`](super::ContextdMeters::register_repo_source).
 //!
@@ -481,11 +481,11 @@ fn parse_bug(path: &Path, text: &str) -> Result<(Severity, BugStatus), ScanError
     let sev = field(text, "severity").ok_or_else(|| malformed("no `severity` field".into()))?;
     let sev: Severity = sev
         .parse()
-        .map_err(|e: crate::ParseLabelError| malformed(e.to_string()))?;
+        .map_err(|e: ferrotel_meters::ParseLabelError| malformed(e.to_string()))?;
     let status = match field(text, "status") {
         Some(s) => s
             .parse()
-            .map_err(|e: crate::ParseLabelError| malformed(e.to_string()))?,
+            .map_err(|e: ferrotel_meters::ParseLabelError| malformed(e.to_string()))?,
         None => BugStatus::Open,
     };
     Ok((sev, status))

@@ -1,9 +1,9 @@
 //! The contextd catalog: 31 instruments (25 business metrics declared here, 4 runtime and
-//! 2 HTTP instruments implemented by `ferrotel-runtime` and
-//! `ferrotel-http`), with the exact names of `shared/spec/instruments.md`.
+//! 2 HTTP instruments whose descriptors come from `ferrotel-runtime` and `ferrotel-http`), with
+//! the exact names of `shared/spec/instruments.md`.
 //!
 //! ```
-//! use ferrotel_meters::contextd::*;
+//! use ferrotel_catalog::contextd::*;
 //!
 //! let meter = opentelemetry::global::meter("contextd");
 //! let m = ContextdMeters::new(&meter);
@@ -14,7 +14,7 @@
 //! ```
 //!
 //! Two units differ from the spec table on purpose, so that the Prometheus names survive
-//! OTLP → Prometheus translation unchanged (see [`crate::prometheus`]):
+//! OTLP → Prometheus translation unchanged (see [`ferrotel_meters::prometheus`]):
 //! `contextd_embedding_cost_total` uses `{USD}` (with `USD` the translated name would be
 //! `contextd_embedding_cost_USD_total`) and `contextd_skill_success_rate` uses `{ratio}` (with
 //! `1` a gauge gets `_ratio`). Both are UCUM annotations of a dimensionless value.
@@ -24,17 +24,15 @@ pub mod files;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::cost::PriceTable;
-use crate::descriptor::{
-    DURATION_BUCKETS, HTTP_DURATION_BUCKETS, InstrumentDescriptor, InstrumentKind, SCORE_BUCKETS,
-    ValueType,
+use ferrotel_meters::{
+    CachedSource, DURATION_BUCKETS, FreeForm, InstrumentDescriptor, InstrumentSet, Operation,
+    SCORE_BUCKETS,
 };
-use crate::labels::{FreeForm, LabelDescriptor, LabelValues};
-use crate::set::InstrumentSet;
-use crate::source::CachedSource;
-use crate::timing::Operation;
+use ferrotel_runtime::descriptors as runtime;
 
-crate::label_enum! {
+use crate::cost::PriceTable;
+
+ferrotel_meters::label_enum! {
     /// MCP tool (`tool_name`).
     pub enum Tool {
         /// `checkpoint_save`
@@ -58,7 +56,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Outcome of an operation (`status`).
     pub enum Status {
         /// The operation succeeded.
@@ -75,7 +73,7 @@ impl Status {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Checkpoint operation (`operation`).
     pub enum CheckpointOp {
         /// `create`
@@ -91,7 +89,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Remediation operation (`operation`).
     pub enum RemediationOp {
         /// `save`
@@ -101,7 +99,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Skill operation (`operation`).
     pub enum SkillOp {
         /// `create`
@@ -117,7 +115,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Embedding provider (`provider`).
     pub enum Provider {
         /// OpenAI API.
@@ -127,7 +125,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Vector-database operation (`operation`).
     pub enum DbOp {
         /// `insert`
@@ -143,7 +141,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Vector-database collection (`collection`).
     pub enum Collection {
         /// `checkpoints`
@@ -157,7 +155,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Vector-database error class (`error_type`).
     pub enum DbErrorType {
         /// `connection_timeout`
@@ -171,7 +169,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Test type (`type`).
     pub enum TestType {
         /// `unit`
@@ -183,7 +181,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Bug severity (`severity`).
     pub enum Severity {
         /// `critical`
@@ -197,7 +195,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Bug status (`status`).
     pub enum BugStatus {
         /// `open`
@@ -209,7 +207,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Regression test category (`category`).
     pub enum RegressionCategory {
         /// `bugs`
@@ -229,7 +227,7 @@ pub const DATABASE_LIMIT: usize = 500;
 /// Cardinality limit for `skill_id` (one series per stored skill).
 pub const SKILL_LIMIT: usize = 2000;
 
-crate::instrument_set! {
+ferrotel_meters::instrument_set! {
     /// The 25 `contextd_*` business instruments.
     pub struct ContextdMeters {
         counter mcp_tool_calls {
@@ -404,117 +402,11 @@ crate::instrument_set! {
 /// Descriptors of the 25 instruments of [`ContextdMeters`], in declaration order.
 pub const DESCRIPTORS: &[InstrumentDescriptor] = <ContextdMeters as InstrumentSet>::DESCRIPTORS;
 
-const ALLOCATORS: &[&str] = &["jemalloc", "glibc", "counting"];
-const RUNTIME_ID: &[LabelDescriptor] = &[LabelDescriptor {
-    key: "tokio.runtime.id",
-    values: LabelValues::FreeForm,
-}];
-const ALLOCATOR: &[LabelDescriptor] = &[LabelDescriptor {
-    key: "rust.allocator",
-    values: LabelValues::Closed(ALLOCATORS),
-}];
-const HTTP_METHODS: &[&str] = &[
-    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "_OTHER",
-];
-const HTTP_LABELS: &[LabelDescriptor] = &[
-    LabelDescriptor {
-        key: "http.request.method",
-        values: LabelValues::Closed(HTTP_METHODS),
-    },
-    LabelDescriptor {
-        key: "http.route",
-        values: LabelValues::FreeForm,
-    },
-    LabelDescriptor {
-        key: "http.response.status_code",
-        values: LabelValues::FreeForm,
-    },
-    LabelDescriptor {
-        key: "url.scheme",
-        values: LabelValues::Closed(&["http", "https"]),
-    },
-    LabelDescriptor {
-        key: "network.protocol.version",
-        values: LabelValues::Closed(&["1.0", "1.1", "2", "3"]),
-    },
-    LabelDescriptor {
-        key: "error.type",
-        values: LabelValues::FreeForm,
-    },
-];
-
-/// #22 live heap bytes (implemented by `ferrotel-runtime`).
-pub const RUST_MEMORY_HEAP_LIVE: InstrumentDescriptor = InstrumentDescriptor {
-    name: "rust.memory.heap.live",
-    kind: InstrumentKind::ObservableGauge,
-    value_type: ValueType::U64,
-    unit: "By",
-    description: "Live heap bytes allocated through the allocator in use (not RSS).",
-    labels: ALLOCATOR,
-    buckets: None,
-    cardinality_limit: None,
-};
-/// #23 allocator mapped bytes (implemented by `ferrotel-runtime`).
-pub const RUST_MEMORY_HEAP_MAPPED: InstrumentDescriptor = InstrumentDescriptor {
-    name: "rust.memory.heap.mapped",
-    kind: InstrumentKind::ObservableGauge,
-    value_type: ValueType::U64,
-    unit: "By",
-    description: "Heap bytes the allocator obtained from the OS (mapped/retained).",
-    labels: ALLOCATOR,
-    buckets: None,
-    cardinality_limit: None,
-};
-/// #24 runtime stall histogram (implemented by `ferrotel-runtime`).
-pub const TOKIO_RUNTIME_STALL_DURATION: InstrumentDescriptor = InstrumentDescriptor {
-    name: "tokio.runtime.stall.duration",
-    kind: InstrumentKind::Histogram,
-    value_type: ValueType::F64,
-    unit: "s",
-    description: "How late runtime tasks run versus when they were due (the stall signal of an async service).",
-    labels: RUNTIME_ID,
-    buckets: Some(DURATION_BUCKETS),
-    cardinality_limit: None,
-};
-/// #25 live tokio tasks (implemented by `ferrotel-runtime`).
-pub const TOKIO_RUNTIME_ALIVE_TASKS: InstrumentDescriptor = InstrumentDescriptor {
-    name: "tokio.runtime.alive_tasks",
-    kind: InstrumentKind::ObservableGauge,
-    value_type: ValueType::U64,
-    unit: "{task}",
-    description: "Tasks alive in the tokio runtime.",
-    labels: RUNTIME_ID,
-    buckets: None,
-    cardinality_limit: None,
-};
-/// #30 HTTP server request duration (implemented by `ferrotel-http`).
-pub const HTTP_SERVER_REQUEST_DURATION: InstrumentDescriptor = InstrumentDescriptor {
-    name: "http.server.request.duration",
-    kind: InstrumentKind::Histogram,
-    value_type: ValueType::F64,
-    unit: "s",
-    description: "Duration of HTTP server requests.",
-    labels: HTTP_LABELS,
-    buckets: Some(HTTP_DURATION_BUCKETS),
-    cardinality_limit: None,
-};
-/// #31 HTTP server requests (implemented by `ferrotel-http`).
-pub const HTTP_SERVER_REQUESTS: InstrumentDescriptor = InstrumentDescriptor {
-    name: "http.server.requests",
-    kind: InstrumentKind::Counter,
-    value_type: ValueType::U64,
-    unit: "{request}",
-    description: "HTTP server requests.",
-    labels: HTTP_LABELS,
-    buckets: None,
-    cardinality_limit: None,
-};
-
 /// Which crate implements a catalog entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Implementer {
-    /// `ferrotel-meters` ([`ContextdMeters`]).
-    Meters,
+    /// This crate ([`ContextdMeters`]).
+    Catalog,
     /// `ferrotel-runtime`.
     RuntimeMetrics,
     /// `ferrotel-http`.
@@ -525,7 +417,7 @@ impl Implementer {
     /// Package name.
     pub const fn crate_name(self) -> &'static str {
         match self {
-            Implementer::Meters => "ferrotel-meters",
+            Implementer::Catalog => "ferrotel-catalog",
             Implementer::RuntimeMetrics => "ferrotel-runtime",
             Implementer::HttpMiddleware => "ferrotel-http",
         }
@@ -541,7 +433,7 @@ pub struct CatalogEntry {
     pub group: &'static str,
     /// The instrument.
     pub descriptor: &'static InstrumentDescriptor,
-    /// Crate that records it.
+    /// Crate that records it (and owns its descriptor).
     pub implemented_by: Implementer,
 }
 
@@ -550,7 +442,7 @@ const fn m(number: u8, group: &'static str, i: usize) -> CatalogEntry {
         number,
         group,
         descriptor: &DESCRIPTORS[i],
-        implemented_by: Implementer::Meters,
+        implemented_by: Implementer::Catalog,
     }
 }
 
@@ -584,25 +476,25 @@ pub static CATALOG: [CatalogEntry; 31] = [
     CatalogEntry {
         number: 22,
         group: RUNTIME,
-        descriptor: &RUST_MEMORY_HEAP_LIVE,
+        descriptor: &runtime::HEAP_LIVE,
         implemented_by: Implementer::RuntimeMetrics,
     },
     CatalogEntry {
         number: 23,
         group: RUNTIME,
-        descriptor: &RUST_MEMORY_HEAP_MAPPED,
+        descriptor: &runtime::HEAP_MAPPED,
         implemented_by: Implementer::RuntimeMetrics,
     },
     CatalogEntry {
         number: 24,
         group: RUNTIME,
-        descriptor: &TOKIO_RUNTIME_STALL_DURATION,
+        descriptor: &runtime::STALL_DURATION,
         implemented_by: Implementer::RuntimeMetrics,
     },
     CatalogEntry {
         number: 25,
         group: RUNTIME,
-        descriptor: &TOKIO_RUNTIME_ALIVE_TASKS,
+        descriptor: &runtime::ALIVE_TASKS,
         implemented_by: Implementer::RuntimeMetrics,
     },
     m(26, BUSINESS, 21),
@@ -612,13 +504,13 @@ pub static CATALOG: [CatalogEntry; 31] = [
     CatalogEntry {
         number: 30,
         group: HTTP,
-        descriptor: &HTTP_SERVER_REQUEST_DURATION,
+        descriptor: &ferrotel_http::semconv::SERVER_REQUEST_DURATION,
         implemented_by: Implementer::HttpMiddleware,
     },
     CatalogEntry {
         number: 31,
         group: HTTP,
-        descriptor: &HTTP_SERVER_REQUESTS,
+        descriptor: &ferrotel_http::semconv::SERVER_REQUESTS,
         implemented_by: Implementer::HttpMiddleware,
     },
 ];

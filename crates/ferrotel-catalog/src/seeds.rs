@@ -3,8 +3,7 @@
 //! scraped on `/metrics`) and [`AgentTraceMeters`] (seed 004, an ingestion API with workers and
 //! database pools). Every name is chosen to survive Prometheus translation unchanged (tested).
 
-use crate::FreeForm;
-use crate::descriptor::DURATION_BUCKETS;
+use ferrotel_meters::{DURATION_BUCKETS, FreeForm};
 
 /// Byte-size buckets for request/response body histograms: 100 B .. 10 MB.
 pub const SIZE_BUCKETS: &[f64] = &[
@@ -16,7 +15,7 @@ pub const SIZE_BUCKETS: &[f64] = &[
     10_000_000.0,
 ];
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Outcome of an AI request (`status`).
     pub enum AiStatus {
         /// `success`
@@ -26,7 +25,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Outcome of a selector request (`status`).
     pub enum SelectorStatus {
         /// `ok`
@@ -36,7 +35,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Where a selector answer came from (`source`).
     pub enum SelectorSource {
         /// Computed now.
@@ -48,7 +47,7 @@ crate::label_enum! {
     }
 }
 
-crate::instrument_set! {
+ferrotel_meters::instrument_set! {
     /// Seed 003: the automation service (`ai_*`, `selector_*`, build info).
     pub struct AutomationMeters {
         counter ai_requests {
@@ -132,7 +131,7 @@ crate::instrument_set! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// HTTP request method (`method`).
     pub enum HttpMethod {
         /// `GET`
@@ -154,7 +153,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Outcome of a worker job (`status`).
     pub enum JobStatus {
         /// `completed`
@@ -166,7 +165,7 @@ crate::label_enum! {
     }
 }
 
-crate::label_enum! {
+ferrotel_meters::label_enum! {
     /// Database behind a pool or query (`db`).
     pub enum Database {
         /// `postgres`
@@ -178,7 +177,7 @@ crate::label_enum! {
     }
 }
 
-crate::instrument_set! {
+ferrotel_meters::instrument_set! {
     /// Seed 004: the AgentTrace API and workers (HTTP, business, worker and database-pool metrics).
     pub struct AgentTraceMeters {
         counter http_requests {
