@@ -7,7 +7,9 @@
 //!   produces its constructor, generated field docs and the [`InstrumentDescriptor`]s that
 //!   docs, dashboards and views are derived from. Closed labels are enums declared with
 //!   [`label_enum!`]; a free-form label is the explicit [`FreeForm`] kind, bounded by a
-//!   per-instrument cardinality limit installed with [`cardinality_views`].
+//!   per-instrument cardinality limit. Building a set registers its limits
+//!   ([`register_descriptors`]); [`registered_cardinality_views`] (installed by
+//!   `ferrotel::init()`) applies them, [`cardinality_views`] applies a given list.
 //! * **The contextd catalog** ([`contextd`]): [`ContextdMeters`](contextd::ContextdMeters) with
 //!   the 25 `contextd_*` instruments, and [`contextd::CATALOG`], all 31 instruments as data.
 //! * **Observable data sources**: [`ObservableGauge::register`], the [`CachedSource`] pattern
@@ -82,10 +84,13 @@ pub use instruments::{
 };
 pub use labels::{FreeForm, LabelDescriptor, LabelKind, LabelSet, LabelValues, ParseLabelError};
 pub use prometheus::{prometheus_name, prometheus_unit};
-pub use set::{InstrumentSet, descriptors};
+pub use set::{
+    InstrumentSet, descriptors, register_descriptors, register_instrument_set,
+    registered_cardinality_limit,
+};
 pub use source::{CacheSnapshot, CachedSource, Refresher, StaleError};
 pub use timing::{Operation, Timer};
-pub use views::cardinality_views;
+pub use views::{cardinality_views, registered_cardinality_views};
 
 #[doc(hidden)]
 pub mod __private {
