@@ -148,7 +148,8 @@ struct RecordVisitor<'a, R>(&'a mut R);
 
 impl<R: LogRecord> RecordVisitor<'_, R> {
     fn attribute(&mut self, field: &Field, value: AnyValue) {
-        self.0.add_attribute(Key::from_static_str(field.name()), value);
+        self.0
+            .add_attribute(Key::from_static_str(field.name()), value);
     }
 }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use ferrotel_tracing::{OtelSpanLayer, SpanExt as _};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TracerProvider as _};
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use ferrotel_tracing::{OtelSpanLayer, SpanExt as _};
 use tracing::Instrument as _;
 use tracing::instrument::WithSubscriber as _;
 use tracing_subscriber::layer::SubscriberExt as _;

@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 
+use ferrotel_tracing::{OtelSpanLayer, SpanExt as _, with_parent_context};
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState, TracerProvider as _,
 };
@@ -18,7 +19,6 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, SdkTracerProvider, Span, SpanData, SpanProcessor,
 };
-use ferrotel_tracing::{OtelSpanLayer, SpanExt as _, with_parent_context};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 thread_local! {

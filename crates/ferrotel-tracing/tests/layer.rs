@@ -1,12 +1,12 @@
 //! The layer against the SDK's in-memory exporter: what each `tracing` construct becomes.
 
+use ferrotel_tracing::{OtelSpanLayer, SpanExt as _, with_parent_context};
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
     TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider, SpanData};
-use ferrotel_tracing::{OtelSpanLayer, SpanExt as _, with_parent_context};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 

@@ -1,10 +1,12 @@
 //! The log bridge against the SDK's in-memory log exporter: what each `tracing` event becomes.
 
+use ferrotel_tracing::{LogBridge, OtelSpanLayer};
 use opentelemetry::logs::{AnyValue, LoggerProvider as _, Severity};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLogRecord, SdkLoggerProvider, SimpleLogProcessor};
+use opentelemetry_sdk::logs::{
+    InMemoryLogExporter, SdkLogRecord, SdkLoggerProvider, SimpleLogProcessor,
+};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
-use ferrotel_tracing::{LogBridge, OtelSpanLayer};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 struct Harness {
@@ -108,7 +110,11 @@ fn fields_severity_and_target_are_mapped_with_their_types() {
     assert_eq!(attribute(r, "retry"), Some(&AnyValue::Boolean(true)));
     assert_eq!(attribute(r, "shape"), Some(&AnyValue::from("(1, 2)")));
     assert_eq!(attribute(r, "error"), Some(&AnyValue::from("disk full")));
-    assert_eq!(r.attributes_iter().count(), 8, "the message is the body, not an attribute");
+    assert_eq!(
+        r.attributes_iter().count(),
+        8,
+        "the message is the body, not an attribute"
+    );
 }
 
 #[test]
@@ -122,7 +128,10 @@ fn records_carry_the_trace_and_span_ids_of_the_entered_span() {
     assert_eq!(records.len(), 2, "{records:?}");
     assert!(records[0].trace_context().is_none(), "no span was current");
     let spans = h.spans.get_finished_spans().expect("in-memory spans");
-    let request = spans.iter().find(|s| s.name == "request").expect("span exported");
+    let request = spans
+        .iter()
+        .find(|s| s.name == "request")
+        .expect("span exported");
     let cx = records[1].trace_context().expect("trace context set");
     assert_eq!(cx.trace_id, request.span_context.trace_id());
     assert_eq!(cx.span_id, request.span_context.span_id());
@@ -134,7 +143,11 @@ fn values_are_mapped_whole_without_redaction_or_truncation() {
     let long = "x".repeat(100_000);
     let token = format!("Bearer {}", "a1B2c3D4e5F6g7H8".repeat(3));
     h.run(|| {
-        tracing::info!(payload = long.as_str(), authorization = token.as_str(), "{long}");
+        tracing::info!(
+            payload = long.as_str(),
+            authorization = token.as_str(),
+            "{long}"
+        );
     });
     let records = h.records();
     let r = &records[0];
@@ -159,5 +172,8 @@ fn the_target_filter_selects_events() {
         .filter_map(|r| r.body().map(|b| format!("{b:?}")))
         .collect();
     assert_eq!(bodies.len(), 2, "{bodies:?}");
-    assert!(bodies[0].contains("kept") && bodies[1].contains("kept too"), "{bodies:?}");
+    assert!(
+        bodies[0].contains("kept") && bodies[1].contains("kept too"),
+        "{bodies:?}"
+    );
 }

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use ferrotel_tracing::{OtelSpanLayer, SpanExt as _, with_parent_context};
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState, TracerProvider as _,
 };
@@ -25,7 +26,6 @@ use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-use ferrotel_tracing::{OtelSpanLayer, SpanExt as _, with_parent_context};
 use tracing::span::EnteredSpan;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
