@@ -27,10 +27,13 @@ pub use instruments::{
 };
 pub use labels::{FreeForm, LabelDescriptor, LabelKind, LabelValues, ParseLabelError};
 pub use prometheus::{prometheus_name, prometheus_unit};
-pub use set::{InstrumentSet, descriptors};
+pub use set::{
+    InstrumentSet, descriptors, register_descriptors, register_instrument_set,
+    registered_cardinality_limit,
+};
 pub use source::{CacheSnapshot, CachedSource, Refresher, StaleError};
 pub use timing::{Operation, Timer};
-pub use views::cardinality_views;
+pub use views::{cardinality_views, registered_cardinality_views};
 
 #[doc(hidden)]
 pub mod __private {

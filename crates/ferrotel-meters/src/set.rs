@@ -1,5 +1,10 @@
 //! The `instrument_set!` macro: declare a typed instrument set once, get the struct, its
-//! constructor, documented fields and the descriptors (instruments as data) from one declaration.
+//! constructor, documented fields and the descriptors (instruments as data) from one declaration; and
+//! the process-wide registry of the sets built so far, from which
+//! [`registered_cardinality_views`](crate::registered_cardinality_views) applies their limits.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 use crate::descriptor::InstrumentDescriptor;
 
@@ -7,7 +12,11 @@ use crate::descriptor::InstrumentDescriptor;
 pub trait InstrumentSet {
     /// Descriptors of every instrument, in declaration order.
     const DESCRIPTORS: &'static [InstrumentDescriptor];
-    /// Creates every instrument on `meter`.
+    /// Creates every instrument on `meter`. The sets declared with
+    /// [`instrument_set!`](crate::instrument_set) first [`register`] their descriptors, so
+    /// that a meter provider built with
+    /// [`registered_cardinality_views`](crate::registered_cardinality_views) (as
+    /// `ferrotel::init()` does) applies their cardinality limits.
     fn new(meter: &opentelemetry::metrics::Meter) -> Self;
 }
 
@@ -15,7 +24,10 @@ pub trait InstrumentSet {
 ///
 /// Each entry names a kind, a field, and its descriptor: OpenTelemetry `name`, `unit`,
 /// `description`, `labels` (key → label kind, in order), and optionally histogram `buckets`
-/// and a `cardinality_limit` (applied through [`cardinality_views`](crate::cardinality_views)).
+/// and a `cardinality_limit`. Building the set registers its descriptors ([`register`]), so the
+/// limits apply under `ferrotel::init()` and any provider built with
+/// [`registered_cardinality_views`](crate::registered_cardinality_views); a provider built by
+/// hand can list them with [`cardinality_views`](crate::cardinality_views) instead.
 ///
 /// | kind | field type | records |
 /// |---|---|---|
@@ -116,6 +128,8 @@ macro_rules! instrument_set {
             ];
 
             fn new(meter: &$crate::__private::opentelemetry::metrics::Meter) -> Self {
+                // Before the instruments exist: views are consulted when an instrument is built.
+                $crate::register_instrument_set::<Self>();
                 let mut _i = 0usize;
                 $(
                     let $field = <$crate::instrument_set!(@ty $kind, $crate::instrument_set!(@labels $($lk),*)) as $crate::Instrument>::build(
@@ -155,4 +169,55 @@ macro_rules! instrument_set {
 /// Every descriptor of a set, for generic code.
 pub fn descriptors<S: InstrumentSet>() -> &'static [InstrumentDescriptor] {
     S::DESCRIPTORS
+}
+
+/// Cardinality limits of the registered sets, by instrument name.
+static LIMITS: RwLock<Option<HashMap<&'static str, usize>>> = RwLock::new(None);
+
+/// Registers `descriptors` in the process-wide registry of instrument sets: from then on,
+/// [`registered_cardinality_limit`] (and the view
+/// [`registered_cardinality_views`](crate::registered_cardinality_views)) knows the
+/// cardinality limit of each of them ([`InstrumentDescriptor::effective_cardinality_limit`]).
+///
+/// Sets declared with [`instrument_set!`](crate::instrument_set) call it when they are built;
+/// call it for descriptors of instruments created another way. Registering again is cheap and
+/// changes nothing; when two sets declare the same instrument name, the first limit registered
+/// stays.
+pub fn register_descriptors(descriptors: &'static [InstrumentDescriptor]) {
+    let limited = || {
+        descriptors
+            .iter()
+            .filter_map(|d| d.effective_cardinality_limit().map(|l| (d.name, l)))
+    };
+    let known = |map: &HashMap<&'static str, usize>| limited().all(|(n, _)| map.contains_key(n));
+    // A poisoned lock only means a panic elsewhere while inserting: the map is still usable.
+    if LIMITS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(known)
+    {
+        return;
+    }
+    let mut guard = LIMITS.write().unwrap_or_else(|e| e.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    for (name, limit) in limited() {
+        map.entry(name).or_insert(limit);
+    }
+}
+
+/// [`register_descriptors`] for the set `S`.
+pub fn register_instrument_set<S: InstrumentSet>() {
+    register_descriptors(S::DESCRIPTORS);
+}
+
+/// The cardinality limit a registered set declares for the instrument `name` (`None` when no
+/// registered set limits it).
+pub fn registered_cardinality_limit(name: &str) -> Option<usize> {
+    LIMITS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()?
+        .get(name)
+        .copied()
 }

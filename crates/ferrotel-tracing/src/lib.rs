@@ -1,4 +1,6 @@
-//! A lean [`tracing_subscriber::Layer`] that turns `tracing` spans into OpenTelemetry spans.
+//! The `tracing` bridge: a lean [`tracing_subscriber::Layer`] that turns `tracing` spans into
+//! OpenTelemetry spans ([`OtelSpanLayer`]), and one that turns `tracing` events into
+//! OpenTelemetry log records ([`LogBridge`], see [`logs`]).
 //!
 //! [`OtelSpanLayer`] does the job of `tracing-opentelemetry`'s layer with less work per span:
 //!
@@ -44,8 +46,8 @@
 //! });
 //! ```
 //!
-//! Dependencies: `opentelemetry` (the trace API the spans are created through; any
-//! [`opentelemetry::trace::Tracer`] works), `tracing`, `tracing-core` and
+//! Dependencies: `opentelemetry` (the trace and logs APIs the spans and records are created
+//! through; any [`opentelemetry::trace::Tracer`] and [`opentelemetry::logs::Logger`] work), `tracing`, `tracing-core` and
 //! `tracing-subscriber` (the `Layer` trait, and the span registry for the ancestry of explicit
 //! parents), `tracing::Span` for [`SpanExt`]. Each live span's context is kept in the layer's own
 //! sharded map keyed by span id rather than in registry extensions, which would cost an allocation
@@ -54,11 +56,13 @@
 mod context;
 mod fields;
 mod layer;
+pub mod logs;
 mod memo;
 mod store;
 
 pub use context::{SpanExt, with_parent_context};
 pub use layer::OtelSpanLayer;
+pub use logs::LogBridge;
 pub use memo::CallsiteTargets;
 
 /// The `tracing` target of the HTTP middleware's request spans (`ferrotel-http`'s server and
