@@ -108,6 +108,13 @@ pub(crate) type CustomLogExporter = Box<
         Option<std::sync::Arc<crate::accounting::Accounting>>,
     ) -> BoxedLogProcessor,
 >;
+pub(crate) type CustomMetricExporter = Box<
+    dyn FnOnce(
+        MeterProviderBuilder,
+        &crate::Config,
+        Option<std::sync::Arc<crate::accounting::Accounting>>,
+    ) -> MeterProviderBuilder,
+>;
 pub(crate) type MeterCustomizer = Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder>;
 
 #[derive(Default)]
@@ -119,6 +126,7 @@ pub(crate) struct Hooks {
     pub meter_customizers: Vec<MeterCustomizer>,
     pub custom_span_exporters: Vec<CustomSpanExporter>,
     pub custom_log_exporters: Vec<CustomLogExporter>,
+    pub custom_metric_exporters: Vec<CustomMetricExporter>,
     #[cfg(feature = "testing")]
     pub in_memory: Option<crate::testing::InMemoryExporters>,
 }

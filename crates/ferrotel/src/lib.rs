@@ -401,6 +401,20 @@ impl Builder {
         self
     }
 
+    /// Exports metrics to `exporter` as well, through a periodic reader with the configured
+    /// interval (`OTEL_METRIC_EXPORT_INTERVAL`), counted like the built-in exporters.
+    pub fn with_metric_exporter(
+        mut self,
+        exporter: impl opentelemetry_sdk::metrics::exporter::PushMetricExporter + 'static,
+    ) -> Self {
+        self.hooks
+            .custom_metric_exporters
+            .push(Box::new(move |builder, config, counters| {
+                builder.with_reader(pipeline::metric_reader(exporter, config, counters))
+            }));
+        self
+    }
+
     /// Adds a log processor that runs before the exporting ones and may edit records.
     pub fn with_log_processor(
         mut self,

@@ -249,7 +249,8 @@ fn meter_provider(
 ) -> Result<SdkMeterProvider, Error> {
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     let t = temporality(config.temporality);
-    for (i, kind) in exporters_of(config, Signal::Metrics).iter().enumerate() {
+    let kinds = exporters_of(config, Signal::Metrics);
+    for (i, kind) in kinds.iter().enumerate() {
         let counters = (i == 0).then(|| Arc::clone(accounting));
         macro_rules! reader {
             ($exporter:expr) => {{
@@ -276,8 +277,29 @@ fn meter_provider(
             },
         };
     }
+    let custom = std::mem::take(&mut hooks.custom_metric_exporters);
+    for (i, make) in custom.into_iter().enumerate() {
+        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        if !config.sdk_disabled {
+            builder = make(builder, config, counters);
+        }
+    }
     builder = hooks.apply_meter_customizations(builder);
     Ok(builder.build())
+}
+
+/// A periodic reader with the configured interval and export counting around `exporter`.
+pub(crate) fn metric_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
+    exporter: E,
+    config: &Config,
+    counters: Option<Arc<Accounting>>,
+) -> PeriodicReader<CountingExporter<E>> {
+    PeriodicReader::builder(CountingExporter {
+        inner: exporter,
+        counters,
+    })
+    .with_interval(config.metric_export_interval)
+    .build()
 }
 
 fn logger_provider(
