@@ -13,12 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use demo_support::{Demo, http};
+use ferrotel_catalog::contextd::CATALOG;
 use ferrotel_deploy_gen::harness::{
     Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards,
 };
 use ferrotel_deploy_gen::query::Variables;
 use ferrotel_deploy_gen::{Catalog, dashboards, deploy_dir, rules};
-use ferrotel_catalog::contextd::CATALOG;
 use ferrotel_meters::{InstrumentKind, LabelValues};
 use serde_json::Value;
 

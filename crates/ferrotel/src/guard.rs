@@ -131,6 +131,11 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
             }
         }));
     }
+    // After the application's own views: the SDK keeps the first of two identical streams, so a
+    // view the application added for the same instrument wins over the declared limit.
+    builder.hooks.meter_customizers.push(Box::new(|b| {
+        b.with_view(ferrotel_meters::registered_cardinality_views())
+    }));
     let pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
     accounting.register(&opentelemetry::metrics::MeterProvider::meter(
         &pipelines.meter_provider,
