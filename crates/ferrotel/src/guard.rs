@@ -84,11 +84,11 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     let accounting = Arc::new(Accounting::default());
     #[allow(unused_mut)]
     let mut resource = resource::build(&config);
-    let user_value_redactor = builder.redactor.clone();
-    #[cfg(feature = "redaction")]
-    let redacting_logs = builder.redaction.is_some();
-    #[cfg(not(feature = "redaction"))]
-    let redacting_logs = false;
+    // The value redactor of log records: applied by the bridge while the record is built, before
+    // the value-length limit, so a secret straddling the limit is matched whole. The redaction
+    // engine comes first, then the application's own redactor.
+    #[allow(unused_mut)]
+    let mut log_redactor = builder.redactor.clone();
     #[cfg(feature = "redaction")]
     if let Some(redactor) = builder.redaction.clone() {
         resource = redactor.redact_resource(&resource);
@@ -102,13 +102,20 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
             .hooks
             .pre_log_processors
             .insert(0, crate::BoxedLogProcessor::new(redactor.log_processor()));
-        if builder.redactor.is_none() {
-            let for_console = redactor.clone();
-            builder.redactor = Some(Arc::new(move |v: &str| match for_console.redact(v) {
-                std::borrow::Cow::Owned(s) => Some(s),
-                std::borrow::Cow::Borrowed(_) => None,
-            }));
-        }
+        let for_values = redactor.clone();
+        let engine: crate::ValueRedactor = Arc::new(move |v: &str| match for_values.redact(v) {
+            std::borrow::Cow::Owned(s) => Some(s),
+            std::borrow::Cow::Borrowed(_) => None,
+        });
+        log_redactor = Some(match builder.redactor.clone() {
+            None => Arc::clone(&engine),
+            Some(user) => Arc::new(move |v: &str| match engine(v) {
+                Some(redacted) => Some(user(&redacted).unwrap_or(redacted)),
+                None => user(v),
+            }),
+        });
+        // Console lines get the same redaction as exported records.
+        builder.redactor = log_redactor.clone();
         let for_metrics = redactor;
         builder.on_start.push(Box::new(move |mp| {
             for_metrics.register_metrics(&opentelemetry::metrics::MeterProvider::meter(
@@ -148,13 +155,9 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         tracer_provider: &pipelines.tracer_provider,
         logger_provider: &pipelines.logger_provider,
         redactor: builder.redactor.clone(),
-        // The redacting log processor (feature `redaction`) sees every record; redacting again
-        // while the record is built would only double the cost.
-        log_redactor: if redacting_logs {
-            user_value_redactor
-        } else {
-            builder.redactor.clone()
-        },
+        // The redacting log processor (feature `redaction`) still sees every record: it replaces
+        // the values of sensitive keys whole (a cut cannot expose those) and non-string values.
+        log_redactor,
         sink: builder
             .console_sink
             .clone()
