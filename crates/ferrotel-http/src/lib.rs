@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../docs/http-middleware.md")]
+#![doc = include_str!("../docs/http-middleware.md")]
 //!
 //! # Dependencies and why
 //!

@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../docs/prometheus.md")]
+#![doc = include_str!("../docs/prometheus.md")]
 //!
 //! # Dependencies and why
 //!

@@ -52,6 +52,11 @@
 //! parents), `tracing::Span` for [`SpanExt`]. Each live span's context is kept in the layer's own
 //! sharded map keyed by span id rather than in registry extensions, which would cost an allocation
 //! and a slab lookup per span (see `store.rs`).
+//!
+//! ---
+//!
+//! The guide below is `docs/tracing-bridge.md` of the repository.
+#![doc = include_str!("../docs/tracing-bridge.md")]
 
 mod context;
 mod fields;

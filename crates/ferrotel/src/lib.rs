@@ -71,6 +71,11 @@
 //!   certificates (`testing::TestPki`) generated at test time.
 //! - `ferrotel-redaction`, `ferrotel-runtime`, `ferrotel-meters`, `metrics`: the
 //!   optional features above.
+//!
+//! ---
+//!
+//! The guide below is `docs/getting-started.md` of the repository.
+#![doc = include_str!("../docs/getting-started.md")]
 
 mod accounting;
 pub mod config;
