@@ -247,3 +247,20 @@ fn tracing_opentelemetry_layer_on_request_keeps_its_span_ext_working() {
         }
     }
 }
+
+/// The README's test-kit example, as written there.
+#[test]
+fn readme_example_matches() {
+    let (guard, _scope) = ferrotel::testing::start("my-service");
+    let requests = guard.meter("my-service").u64_counter("requests").build();
+    tracing::info_span!("checkpoint_save").in_scope(|| {
+        tracing::info!("saved");
+        requests.add(3, &[KeyValue::new("status", "ok")]);
+    });
+    let captured = guard.captured();
+    assert_eq!(captured.span("checkpoint_save").events.len(), 1);
+    assert_eq!(
+        captured.sum("requests", &[KeyValue::new("status", "ok")]),
+        Some(3.0)
+    );
+}
