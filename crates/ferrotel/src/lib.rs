@@ -46,6 +46,8 @@
 //!   application whose rustls otherwise has only `aws-lc-rs`, code that relies on rustls picking
 //!   the provider from its features (`rustls::ClientConfig::builder()`, hyper-rustls'
 //!   `with_native_roots()`) would then need `CryptoProvider::install_default()` at start-up.
+//! - `stdout`: `OTEL_*_EXPORTER=console` (the opentelemetry-stdout exporters).
+//! - `tracing-opentelemetry`: [`SpanLayer`]'s compatibility choice, `tracing-opentelemetry`'s layer.
 //! - `testing`: in-memory capture and the fake OTLP receiver, plain or TLS ([`testing`]).
 //!
 //! # Dependencies and why
@@ -54,7 +56,7 @@
 //! - `tracing`, `tracing-subscriber`, `ferrotel-tracing`: the `tracing` bridge. Our span layer
 //!   replaces `tracing-opentelemetry`'s: it does the same mapping with about half the work per
 //!   span (docs/benchmarks.md). `tracing-opentelemetry`: the compatibility choice
-//!   [`SpanLayer::TracingOpentelemetry`] for code built on its `OpenTelemetrySpanExt`.
+//!   `SpanLayer::TracingOpentelemetry` (feature `tracing-opentelemetry`) for code built on its `OpenTelemetrySpanExt`.
 //! - `tokio`: a small private runtime that drives gRPC and `https://` exports independently of
 //!   the application's runtime.
 //! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
@@ -299,7 +301,7 @@ impl Builder {
     }
 
     /// Which layer turns `tracing` spans into OpenTelemetry spans (default
-    /// [`SpanLayer::Lean`]). Choose [`SpanLayer::TracingOpentelemetry`] when existing code relies
+    /// [`SpanLayer::Lean`]). Choose `SpanLayer::TracingOpentelemetry` (feature `tracing-opentelemetry`) when existing code relies
     /// on `tracing_opentelemetry::OpenTelemetrySpanExt` (`set_parent`, `context`), which only
     /// works with that layer; it costs about twice as much per span (docs/tracing-bridge.md).
     pub fn span_layer(mut self, layer: SpanLayer) -> Self {

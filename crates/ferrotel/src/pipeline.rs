@@ -148,6 +148,7 @@ fn tracer_provider(
                 let exporter = otlp_span_exporter(&otlp, rt)?;
                 hooks.add_span_processor(builder, span_pipeline(exporter, config, counters, edit))
             }
+            #[cfg(feature = "stdout")]
             ExporterKind::Console => hooks.add_span_processor(
                 builder,
                 span_pipeline(
@@ -157,6 +158,10 @@ fn tracer_provider(
                     edit,
                 ),
             ),
+            // Only code can ask for it without the feature: the configuration skips it with a
+            // warning.
+            #[cfg(not(feature = "stdout"))]
+            ExporterKind::Console => builder,
             ExporterKind::InMemory => match hooks.in_memory_spans() {
                 Some(e) => {
                     hooks.add_span_processor(builder, span_pipeline(e, config, counters, edit))
@@ -266,11 +271,14 @@ fn meter_provider(
             ExporterKind::Otlp => {
                 builder.with_reader(reader!(otlp_metric_exporter(&config.metrics.otlp, t, rt)?))
             }
+            #[cfg(feature = "stdout")]
             ExporterKind::Console => builder.with_reader(reader!(
                 opentelemetry_stdout::MetricExporter::builder()
                     .with_temporality(t)
                     .build()
             )),
+            #[cfg(not(feature = "stdout"))]
+            ExporterKind::Console => builder,
             ExporterKind::InMemory => match hooks.in_memory_metrics() {
                 Some(exporter) => builder.with_reader(reader!(exporter)),
                 None => builder,
@@ -322,11 +330,14 @@ fn logger_provider(
                 let exporter = otlp_log_exporter(&otlp, rt)?;
                 builder.with_log_processor(log_pipeline(exporter, config, counters))
             }
+            #[cfg(feature = "stdout")]
             ExporterKind::Console => builder.with_log_processor(log_pipeline(
                 opentelemetry_stdout::LogExporter::default(),
                 config,
                 counters,
             )),
+            #[cfg(not(feature = "stdout"))]
+            ExporterKind::Console => builder,
             ExporterKind::InMemory => match hooks.in_memory_logs() {
                 Some(e) => builder.with_log_processor(log_pipeline(e, config, counters)),
                 None => builder,

@@ -68,7 +68,9 @@ pub enum SpanLayer {
     #[default]
     Lean,
     /// `tracing-opentelemetry`'s layer (configured without location, thread and timing
-    /// attributes), for code that calls `tracing_opentelemetry::OpenTelemetrySpanExt`.
+    /// attributes), for code that calls `tracing_opentelemetry::OpenTelemetrySpanExt`
+    /// (feature `tracing-opentelemetry`).
+    #[cfg(feature = "tracing-opentelemetry")]
     TracingOpentelemetry,
 }
 
@@ -223,6 +225,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
                 }
                 layers.push(layer.boxed());
             }
+            #[cfg(feature = "tracing-opentelemetry")]
             SpanLayer::TracingOpentelemetry => {
                 let layer = tracing_opentelemetry::layer()
                     .with_tracer(tracer)

@@ -186,6 +186,7 @@ fn plain_and_span_scoped_filters_select_spans_and_logs() {
 /// The compatibility layer: code written against `tracing_opentelemetry::OpenTelemetrySpanExt`
 /// keeps working when `init` installs `tracing-opentelemetry`'s layer; under the default layer
 /// the same calls are no-ops and `ferrotel::SpanExt` / `with_parent_context` are the API.
+#[cfg(feature = "tracing-opentelemetry")]
 #[test]
 fn tracing_opentelemetry_layer_on_request_keeps_its_span_ext_working() {
     use ferrotel::SpanExt as _;

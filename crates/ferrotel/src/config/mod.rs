@@ -100,7 +100,8 @@ impl fmt::Display for Signal {
 pub enum ExporterKind {
     /// OTLP to a collector.
     Otlp,
-    /// Human-readable dump on stdout (debugging only).
+    /// Human-readable dump on stdout (debugging only; feature `stdout`, otherwise nothing is
+    /// exported for it).
     Console,
     /// In-memory capture for tests (feature `testing`; builder only).
     InMemory,
@@ -677,7 +678,15 @@ fn exporter_kinds(r: &mut EnvReader<'_>, var: &str) -> Vec<ExporterKind> {
     for item in raw.split(',').map(|s| s.trim().to_ascii_lowercase()) {
         match item.as_str() {
             "otlp" => out.push(ExporterKind::Otlp),
-            "console" | "logging" | "stdout" => out.push(ExporterKind::Console),
+            "console" | "logging" | "stdout" if cfg!(feature = "stdout") => {
+                out.push(ExporterKind::Console)
+            }
+            "console" | "logging" | "stdout" => r.warn(
+                var,
+                &raw,
+                format!("the `{item}` exporter needs the `stdout` cargo feature of `ferrotel`"),
+                "it is skipped",
+            ),
             "none" => return Vec::new(),
             "" => {}
             other => r.warn(
