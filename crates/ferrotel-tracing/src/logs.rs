@@ -61,12 +61,19 @@ use crate::memo::CallsiteTargets;
 pub struct LogBridge<L> {
     logger: L,
     targets: Option<CallsiteTargets>,
+    text: Option<TextProcessor>,
+    max_attributes: usize,
 }
+
+/// Rewrites a string value (the body or an attribute) before it is put in the record; `None`
+/// keeps it as it is. See [`LogBridge::with_text_processor`].
+pub type TextProcessor = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 impl<L> std::fmt::Debug for LogBridge<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogBridge")
             .field("targets", &self.targets)
+            .field("max_attributes", &self.max_attributes)
             .finish_non_exhaustive()
     }
 }
@@ -77,7 +84,23 @@ impl<L: Logger> LogBridge<L> {
         Self {
             logger,
             targets: None,
+            text: None,
+            max_attributes: usize::MAX,
         }
+    }
+
+    /// Runs `text` on every string value while the record is built. A pipeline that must redact
+    /// and then cut values does both here, in that order: the SDK offers no way to edit a
+    /// record's attributes once built, and cutting first could leave part of a secret behind.
+    pub fn with_text_processor(mut self, text: TextProcessor) -> Self {
+        self.text = Some(text);
+        self
+    }
+
+    /// Keeps at most `max` attributes per record (the first ones, in field order).
+    pub fn with_max_attributes(mut self, max: usize) -> Self {
+        self.max_attributes = max;
+        self
     }
 
     /// Only events that `targets` enables become log records. Checked inside the layer with a
@@ -138,26 +161,42 @@ where
                 record.set_trace_context(sc.trace_id(), sc.span_id(), Some(sc.trace_flags()));
             }
         });
-        event.record(&mut RecordVisitor(&mut record));
+        event.record(&mut RecordVisitor {
+            record: &mut record,
+            text: self.text.as_ref(),
+            room: self.max_attributes,
+        });
         self.logger.emit(record);
     }
 }
 
 /// Writes each field of an event into the record.
-struct RecordVisitor<'a, R>(&'a mut R);
+struct RecordVisitor<'a, R> {
+    record: &'a mut R,
+    text: Option<&'a TextProcessor>,
+    /// Attributes that may still be added.
+    room: usize,
+}
 
 impl<R: LogRecord> RecordVisitor<'_, R> {
     fn attribute(&mut self, field: &Field, value: AnyValue) {
-        self.0
-            .add_attribute(Key::from_static_str(field.name()), value);
+        if self.room > 0 {
+            self.room -= 1;
+            self.record
+                .add_attribute(Key::from_static_str(field.name()), value);
+        }
     }
 }
 
 impl<R: LogRecord> Visit for RecordVisitor<'_, R> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        let value = AnyValue::String(value.to_owned().into());
+        let value = match self.text.and_then(|text| text(value)) {
+            Some(rewritten) => rewritten,
+            None => value.to_owned(),
+        };
+        let value = AnyValue::String(value.into());
         if field.name() == "message" {
-            self.0.set_body(value);
+            self.record.set_body(value);
         } else {
             self.attribute(field, value);
         }

@@ -83,7 +83,6 @@ mod accounting;
 pub mod config;
 mod console;
 mod hooks;
-mod log_bridge;
 mod pipeline;
 mod resource;
 mod subscriber;

@@ -18,7 +18,7 @@ use ferrotel_tracing::OtelSpanLayer;
 use crate::ValueRedactor;
 use crate::config::{Config, ConfigWarning, ConsoleFormat};
 use crate::console::{ConsoleSink, JsonFormat, RateLimit, RedactingWriter};
-use crate::log_bridge::LogBridge;
+use ferrotel_tracing::LogBridge;
 
 /// The target of the HTTP middleware's request spans: always exported, whatever `RUST_LOG` says.
 pub use ferrotel_tracing::HTTP_SPAN_TARGET;
@@ -240,21 +240,44 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
                 layers.push(layer.with_filter(filter).boxed());
             }
         }
-        layers.push(
-            LogBridge {
-                logger: opentelemetry::logs::LoggerProvider::logger(logger_provider, "ferrotel"),
-                targets: log_targets.map(ferrotel_tracing::CallsiteTargets::new),
-                redactor: log_redactor,
-                max_value_len: config.limits.log_attribute_value_length,
-                max_attributes: config.limits.log_attribute_count,
-            }
-            .boxed(),
-        );
+        let mut bridge = LogBridge::new(opentelemetry::logs::LoggerProvider::logger(
+            logger_provider,
+            "ferrotel",
+        ))
+        .with_text_processor(redact_then_limit(
+            log_redactor,
+            config.limits.log_attribute_value_length,
+        ))
+        .with_max_attributes(config.limits.log_attribute_count);
+        if let Some(targets) = log_targets {
+            bridge = bridge.with_targets(targets);
+        }
+        layers.push(bridge.boxed());
     }
     config.warnings.extend(warnings);
 
     let subscriber = Registry::default().with(global).with(layers);
     tracing::Dispatch::new(subscriber)
+}
+
+/// What the log bridge does to every string value of a record, in this order: redaction (the
+/// whole value, so a secret is matched before any cut), then the value-length limit.
+fn redact_then_limit(
+    redactor: Option<ValueRedactor>,
+    max_len: usize,
+) -> ferrotel_tracing::logs::TextProcessor {
+    std::sync::Arc::new(move |value: &str| {
+        let redacted = redactor.as_ref().and_then(|r| r(value));
+        let text = redacted.as_deref().unwrap_or(value);
+        if text.len() <= max_len {
+            return redacted;
+        }
+        let mut cut = max_len;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        Some(text[..cut].to_owned())
+    })
 }
 
 /// The console layer in the configured format, rate-limiting the SDK's own diagnostics.
