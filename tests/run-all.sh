@@ -50,7 +50,7 @@ cargo test --workspace --all-features --no-fail-fast
 
 # The published crates, each with no default features and with every feature alone: an optional
 # integration must build without the others.
-LIBRARY_CRATES=(ferrotel ferrotel-tracing ferrotel-meters ferrotel-runtime ferrotel-http ferrotel-redaction)
+LIBRARY_CRATES=(ferrotel ferrotel-tracing ferrotel-meters ferrotel-runtime ferrotel-http ferrotel-prometheus ferrotel-redaction)
 step "feature matrix: every library crate, --no-default-features and each feature alone (cargo hack)"
 cargo hack check --quiet --each-feature --no-dev-deps $(printf -- '-p %s ' "${LIBRARY_CRATES[@]}")
 

@@ -54,7 +54,9 @@ pub(crate) trait HeaderAccess {
     fn set_known(&mut self, header: KnownHeader, value: &[u8]);
     /// Sets a header by this map's name type (invalid values are skipped).
     fn set(&mut self, name: &Self::Name, value: &[u8]);
-    /// Sets a header by name string (invalid names or values are skipped).
+    /// Sets a header by name string (invalid names or values are skipped). Only the injector
+    /// of outgoing requests (feature `reqwest`) needs it.
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     fn set_str(&mut self, name: &str, value: &str);
 }
 
