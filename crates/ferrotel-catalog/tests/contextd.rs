@@ -1,6 +1,8 @@
 //! The contextd catalog through the in-memory exporter: names, kinds, units, attributes,
 //! buckets, Prometheus names, concurrency, cardinality and bad input.
 
+// The metric-reading helpers of the mechanism crate's tests, shared rather than copied.
+#[path = "../../ferrotel-meters/tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

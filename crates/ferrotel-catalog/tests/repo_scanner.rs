@@ -1,5 +1,7 @@
 //! The repository file scanner and the contextd repository gauges fed from it.
 
+// The metric-reading helpers of the mechanism crate's tests, shared rather than copied.
+#[path = "../../ferrotel-meters/tests/common/mod.rs"]
 mod common;
 
 use std::fs;

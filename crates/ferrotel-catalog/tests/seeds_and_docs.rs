@@ -1,5 +1,7 @@
 //! The seed 003/004 sets, and the generated catalog doc.
 
+// The metric-reading helpers of the mechanism crate's tests, shared rather than copied.
+#[path = "../../ferrotel-meters/tests/common/mod.rs"]
 mod common;
 
 use common::Pipeline;
