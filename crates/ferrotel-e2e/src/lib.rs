@@ -2,14 +2,15 @@
 //!
 //! - [`Rotel`]: a process guard around `rotel-agent` (the lightweight OpenTelemetry collector
 //!   from the PyPI package `rotel`), started on free loopback ports, forwarding OTLP to an
-//!   endpoint (typically a [`ferrotel::testing::FakeReceiver`]) and/or printing what it receives
+//!   endpoint (typically a [`ferrotel_testing::FakeReceiver`]) and/or printing what it receives
 //!   (`--debug-log`). Killed on drop; can be stopped and restarted on the same ports.
 //! - [`otlp`]: tracer/meter/logger providers wired to the raw `opentelemetry-otlp` exporters, to
 //!   send through a peer without going through `ferrotel::init()`.
 //!
 //! A missing peer is an error, never a skip: the tests fail and say what to install.
 //!
-//! Dependencies: `ferrotel` (the fake receiver, feature `testing`), the OpenTelemetry SDK and
+//! Dependencies: `ferrotel-testing` (the fake receiver), `ferrotel` (tests of `init()` through a
+//! real collector), the OpenTelemetry SDK and
 //! OTLP exporters (to produce real OTLP), `tokio` (gRPC exporters and async tests), `tempfile`
 //! (per-instance scratch directories), `libc` (`SIGTERM` for a graceful stop), `thiserror`.
 
@@ -256,7 +257,7 @@ impl RotelBuilder {
 ///
 /// ```no_run
 /// use ferrotel_e2e::{ExportProtocol, Rotel};
-/// use ferrotel::testing::FakeReceiver;
+/// use ferrotel_testing::FakeReceiver;
 ///
 /// let receiver = FakeReceiver::start()?;
 /// let rotel = Rotel::builder()

@@ -235,7 +235,7 @@ pub const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// names, attributes, resource attributes, the parent/child link, metric values and the
 /// log/trace correlation. Panics with the receiver's summary on a miss.
 pub fn assert_received(
-    receiver: &ferrotel::testing::FakeReceiver,
+    receiver: &ferrotel_testing::FakeReceiver,
     emitted: &Emitted,
     service: &str,
 ) {
@@ -245,7 +245,7 @@ pub fn assert_received(
 /// [`assert_received`] for the spans and log records only: for paths that lose metric values
 /// (rotel 0.0.1-alpha10 drops `asInt` values and histogram data it receives as OTLP/JSON).
 pub fn assert_traces_and_logs_received(
-    receiver: &ferrotel::testing::FakeReceiver,
+    receiver: &ferrotel_testing::FakeReceiver,
     emitted: &Emitted,
     service: &str,
 ) {
@@ -253,12 +253,12 @@ pub fn assert_traces_and_logs_received(
 }
 
 fn check_received(
-    receiver: &ferrotel::testing::FakeReceiver,
+    receiver: &ferrotel_testing::FakeReceiver,
     emitted: &Emitted,
     service: &str,
     metrics: bool,
 ) {
-    use ferrotel::testing::AttrValue;
+    use ferrotel_testing::AttrValue;
     let ok = [("status", AttrValue::from("ok"))];
     let route = [("route", AttrValue::from("/checkout"))];
     receiver

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use demo_support::{Demo, closed_port_url, fast_export_env, http, u64_at};
-use ferrotel::testing::FakeReceiver;
 use ferrotel_e2e::{ExportProtocol, Rotel};
+use ferrotel_testing::FakeReceiver;
 
 /// Memory ceiling for the demo (debug build) under these tests.
 const MAX_RSS_KIB: u64 = 256 * 1024;

@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use demo_support::{Demo, catalog_names, fast_export_env, u64_at};
-use ferrotel::testing::{AttrValue, FakeReceiver, ReceivedSpan, Signal};
 use ferrotel_e2e::{ExportProtocol, Rotel};
+use ferrotel_testing::{AttrValue, FakeReceiver, ReceivedSpan, Signal};
 
 const ARRIVAL: Duration = Duration::from_secs(30);
 
@@ -94,7 +94,7 @@ fn assert_span_tree(receiver: &FakeReceiver) {
     assert_eq!(server.name(), "POST /mcp/tools/{tool}");
     assert_eq!(
         server.kind(),
-        ferrotel::testing::proto::trace::v1::span::SpanKind::Server,
+        ferrotel_testing::proto::trace::v1::span::SpanKind::Server,
         "the HTTP span is a server span"
     );
     assert!(

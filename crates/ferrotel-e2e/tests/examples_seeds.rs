@@ -13,13 +13,13 @@ mod demo_support;
 use std::time::Duration;
 
 use demo_support::{Proc, example_binary, fast_export_env, http};
-use ferrotel::testing::FakeReceiver;
 use ferrotel_deploy_gen::harness::{
     Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards,
 };
 use ferrotel_deploy_gen::query::Variables;
 use ferrotel_deploy_gen::{Catalog, dashboards, deploy_dir, rules};
 use ferrotel_e2e::{ExportProtocol, Rotel};
+use ferrotel_testing::FakeReceiver;
 
 fn start_service(package: &str, marker: &str) -> (Proc, String) {
     let bin = example_binary(package, package);

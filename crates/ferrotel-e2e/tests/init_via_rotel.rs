@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use ferrotel::testing::{AttrValue, FakeReceiver, Signal};
 use ferrotel::{Guard, Protocol};
 use ferrotel_e2e::{DebugSignal, ExportProtocol, Rotel};
+use ferrotel_testing::{AttrValue, FakeReceiver, Signal};
 use opentelemetry::KeyValue;
 
 const WAIT: Duration = Duration::from_secs(30);

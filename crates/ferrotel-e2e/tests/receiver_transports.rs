@@ -1,8 +1,8 @@
 //! The fake receiver on its own, fed by the raw opentelemetry-otlp exporters over each of its
 //! three transports: everything sent arrives intact, tagged with the transport it used.
 
-use ferrotel::testing::{FakeReceiver, Signal, Transport};
 use ferrotel_e2e::otlp::{Target, assert_received, emit_all};
+use ferrotel_testing::{FakeReceiver, Signal, Transport};
 
 fn assert_only_transport(receiver: &FakeReceiver, transport: Transport) {
     for signal in Signal::ALL {

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use ferrotel::testing::{FakeReceiver, Fault, Signal};
 use ferrotel_e2e::otlp::{ARRIVAL_TIMEOUT, Target, emit_spans};
 use ferrotel_e2e::{ExportProtocol, Rotel};
+use ferrotel_testing::{FakeReceiver, Fault, Signal};
 
 fn names(receiver: &FakeReceiver) -> Vec<String> {
     let mut names: Vec<String> = receiver

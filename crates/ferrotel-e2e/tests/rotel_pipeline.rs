@@ -2,9 +2,9 @@
 //!
 //! Needs `rotel-agent` (`pip install rotel`); a missing binary fails these tests.
 
-use ferrotel::testing::{FakeReceiver, PointValue, Signal, Transport};
 use ferrotel_e2e::otlp::{Target, assert_received, assert_traces_and_logs_received, emit_all};
 use ferrotel_e2e::{ExportProtocol, Rotel};
+use ferrotel_testing::{FakeReceiver, PointValue, Signal, Transport};
 
 fn rotel_to(receiver: &FakeReceiver, protocol: ExportProtocol) -> Rotel {
     let endpoint = match protocol {

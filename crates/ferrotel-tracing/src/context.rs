@@ -119,3 +119,21 @@ impl SpanExt for tracing::Span {
             .flatten()
     }
 }
+
+/// For a subscriber that forwards to another [`tracing::Dispatch`] (a router or multiplexer):
+/// answers its `downcast_raw(id)` with what `inner` holds for [`SpanExt`], so that
+/// [`SpanExt::otel_context`] keeps working through the forwarding subscriber. `None` for any
+/// other type.
+///
+/// `Dispatch` offers only typed downcasts, so a forwarding subscriber cannot pass an arbitrary
+/// `TypeId` on; this names the one type the bridge looks up. The pointer is valid as long as
+/// `inner`'s subscriber lives.
+pub fn forward_downcast_raw(inner: &tracing::Dispatch, id: std::any::TypeId) -> Option<*const ()> {
+    if id == std::any::TypeId::of::<SpanStore>() {
+        inner
+            .downcast_ref::<SpanStore>()
+            .map(|store| store as *const SpanStore as *const ())
+    } else {
+        None
+    }
+}

@@ -65,7 +65,7 @@ pub mod logs;
 mod memo;
 mod store;
 
-pub use context::{SpanExt, with_parent_context};
+pub use context::{SpanExt, forward_downcast_raw, with_parent_context};
 pub use layer::OtelSpanLayer;
 pub use logs::LogBridge;
 pub use memo::CallsiteTargets;

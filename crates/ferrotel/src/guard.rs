@@ -66,8 +66,6 @@ pub struct Guard {
     accounting: Arc<Accounting>,
     dispatch: tracing::Dispatch,
     keep_alive: Vec<Box<dyn Any + Send>>,
-    #[cfg(feature = "testing")]
-    pub(crate) in_memory: Option<crate::testing::InMemoryExporters>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -224,8 +222,6 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         accounting,
         dispatch,
         keep_alive,
-        #[cfg(feature = "testing")]
-        in_memory: builder.hooks.in_memory.take(),
     })
 }
 
@@ -382,12 +378,6 @@ impl Guard {
             elapsed: start.elapsed(),
             stats: self.stats(),
         }
-    }
-
-    /// The in-memory capture (builder `in_memory()`, feature `testing`).
-    #[cfg(feature = "testing")]
-    pub fn captured(&self) -> crate::testing::Captured<'_> {
-        crate::testing::Captured { guard: self }
     }
 }
 

@@ -127,8 +127,6 @@ pub(crate) struct Hooks {
     pub custom_span_exporters: Vec<CustomSpanExporter>,
     pub custom_log_exporters: Vec<CustomLogExporter>,
     pub custom_metric_exporters: Vec<CustomMetricExporter>,
-    #[cfg(feature = "testing")]
-    pub in_memory: Option<crate::testing::InMemoryExporters>,
 }
 
 impl Hooks {
@@ -174,34 +172,5 @@ impl Hooks {
             builder = c(builder);
         }
         builder
-    }
-
-    #[cfg(feature = "testing")]
-    pub(crate) fn in_memory_spans(&self) -> Option<opentelemetry_sdk::trace::InMemorySpanExporter> {
-        self.in_memory.as_ref().map(|m| m.spans.clone())
-    }
-    #[cfg(not(feature = "testing"))]
-    pub(crate) fn in_memory_spans(&self) -> Option<crate::transport::Never> {
-        None
-    }
-
-    #[cfg(feature = "testing")]
-    pub(crate) fn in_memory_metrics(
-        &self,
-    ) -> Option<opentelemetry_sdk::metrics::InMemoryMetricExporter> {
-        self.in_memory.as_ref().map(|m| m.metrics.clone())
-    }
-    #[cfg(not(feature = "testing"))]
-    pub(crate) fn in_memory_metrics(&self) -> Option<crate::transport::Never> {
-        None
-    }
-
-    #[cfg(feature = "testing")]
-    pub(crate) fn in_memory_logs(&self) -> Option<opentelemetry_sdk::logs::InMemoryLogExporter> {
-        self.in_memory.as_ref().map(|m| m.logs.clone())
-    }
-    #[cfg(not(feature = "testing"))]
-    pub(crate) fn in_memory_logs(&self) -> Option<crate::transport::Never> {
-        None
     }
 }

@@ -48,7 +48,10 @@
 //!   `with_native_roots()`) would then need `CryptoProvider::install_default()` at start-up.
 //! - `stdout`: `OTEL_*_EXPORTER=console` (the opentelemetry-stdout exporters).
 //! - `tracing-opentelemetry`: [`SpanLayer`]'s compatibility choice, `tracing-opentelemetry`'s layer.
-//! - `testing`: in-memory capture and the fake OTLP receiver, plain or TLS ([`testing`]).
+//!
+//! Tests capture all three signals with the `ferrotel-testing` crate: in-memory capture through
+//! this pipeline (built on [`Builder::with_span_exporter`], [`Builder::with_log_exporter`] and
+//! [`Builder::with_metric_exporter`]) and a fake OTLP receiver.
 //!
 //! # Dependencies and why
 //! - `opentelemetry`, `opentelemetry_sdk`, `opentelemetry-otlp`, `opentelemetry-stdout`: the
@@ -60,8 +63,7 @@
 //! - `tokio`: a small private runtime that drives gRPC and `https://` exports independently of
 //!   the application's runtime.
 //! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
-//! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers. `opentelemetry-proto`, `axum`,
-//!   `hyper-util`, `prost`, `flate2`, `serde` (feature `testing`): the fake OTLP receiver.
+//! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers.
 //! - `tracing-log`: `log` records from dependencies reach the same subscriber.
 //! - `rustls`, `hyper-rustls`, `rustls-native-certs`, `opentelemetry-http` (its `hyper` client),
 //!   `hyper-util` (feature `tls`): TLS for OTLP. `https://` OTLP/HTTP goes through a hyper-util
@@ -69,8 +71,6 @@
 //!   provider, system roots from rustls-native-certs or the configured CA), so reqwest, which
 //!   exports plain `http://`, gets no TLS feature and other reqwest clients in the process are
 //!   unaffected; gRPC uses tonic's rustls support (`tls-ring`) on a channel we configure.
-//! - `tokio-rustls`, `rcgen` (feature `testing`): the fake receiver's TLS mode and the test
-//!   certificates (`testing::TestPki`) generated at test time.
 //! - `ferrotel-redaction`, `ferrotel-runtime`, `ferrotel-meters`, `metrics`: the
 //!   optional features above.
 //!
@@ -89,9 +89,6 @@ mod subscriber;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
-
-#[cfg(feature = "testing")]
-pub mod testing;
 
 mod guard;
 
@@ -513,19 +510,6 @@ impl Builder {
     #[cfg(feature = "runtime-metrics")]
     pub fn without_runtime_metrics(mut self) -> Self {
         self.runtime_metrics = None;
-        self
-    }
-
-    /// Captures all three signals in memory instead of exporting them, through the same
-    /// pipeline as [`init`] (feature `testing`). Does not install anything globally.
-    #[cfg(feature = "testing")]
-    pub fn in_memory(mut self) -> Self {
-        self.hooks.in_memory = Some(testing::InMemoryExporters::default());
-        self.overrides.exporters = Some(vec![ExporterKind::InMemory]);
-        self.overrides
-            .console_format
-            .get_or_insert(ConsoleFormat::Off);
-        self.global = false;
         self
     }
 

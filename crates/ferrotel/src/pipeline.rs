@@ -162,12 +162,6 @@ fn tracer_provider(
             // warning.
             #[cfg(not(feature = "stdout"))]
             ExporterKind::Console => builder,
-            ExporterKind::InMemory => match hooks.in_memory_spans() {
-                Some(e) => {
-                    hooks.add_span_processor(builder, span_pipeline(e, config, counters, edit))
-                }
-                None => builder,
-            },
         };
     }
     let custom = std::mem::take(&mut hooks.custom_span_exporters);
@@ -279,10 +273,6 @@ fn meter_provider(
             )),
             #[cfg(not(feature = "stdout"))]
             ExporterKind::Console => builder,
-            ExporterKind::InMemory => match hooks.in_memory_metrics() {
-                Some(exporter) => builder.with_reader(reader!(exporter)),
-                None => builder,
-            },
         };
     }
     let custom = std::mem::take(&mut hooks.custom_metric_exporters);
@@ -338,10 +328,6 @@ fn logger_provider(
             )),
             #[cfg(not(feature = "stdout"))]
             ExporterKind::Console => builder,
-            ExporterKind::InMemory => match hooks.in_memory_logs() {
-                Some(e) => builder.with_log_processor(log_pipeline(e, config, counters)),
-                None => builder,
-            },
         };
     }
     let custom = std::mem::take(&mut hooks.custom_log_exporters);

@@ -181,36 +181,3 @@ impl<H: PushMetricExporter, G: PushMetricExporter> PushMetricExporter for Either
         }
     }
 }
-
-/// An exporter that cannot exist: stands in for the in-memory exporters when the `testing`
-/// feature is off.
-#[derive(Debug)]
-#[allow(dead_code)]
-pub(crate) enum Never {}
-
-impl SpanExporter for Never {
-    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
-        match *self {}
-    }
-}
-
-impl LogExporter for Never {
-    async fn export(&self, _batch: LogBatch<'_>) -> OTelSdkResult {
-        match *self {}
-    }
-}
-
-impl PushMetricExporter for Never {
-    async fn export(&self, _metrics: &ResourceMetrics) -> OTelSdkResult {
-        match *self {}
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        match *self {}
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        match *self {}
-    }
-    fn temporality(&self) -> Temporality {
-        match *self {}
-    }
-}

@@ -1,39 +1,40 @@
 //! Console output: JSON lines with top-level trace ids, redaction of every line, filters.
-#![cfg(feature = "testing")]
 
 use std::sync::{Arc, Mutex};
 
 use ferrotel::ConsoleFormat;
 
-fn capture(format: ConsoleFormat, filter: &str) -> (ferrotel::Guard, Arc<Mutex<Vec<String>>>) {
+fn capture(
+    format: ConsoleFormat,
+    filter: &str,
+) -> (ferrotel_testing::capture::Capture, Arc<Mutex<Vec<String>>>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&lines);
-    let guard = ferrotel::builder()
-        .service_name("console-test")
-        .in_memory()
-        .env_lookup(|_| None)
-        .console_format(format)
-        .log_filter(filter)
-        .console_writer(move |line| sink.lock().unwrap().push(line.to_string()))
-        .value_redactor(Arc::new(|v: &str| {
-            v.contains("hunter2")
-                .then(|| v.replace("hunter2", "[REDACTED]"))
-        }))
-        .init()
-        .unwrap();
-    (guard, lines)
+    let capture = ferrotel_testing::capture::start_with(
+        ferrotel::builder()
+            .service_name("console-test")
+            .env_lookup(|_| None)
+            .console_format(format)
+            .log_filter(filter)
+            .console_writer(move |line| sink.lock().unwrap().push(line.to_string()))
+            .value_redactor(Arc::new(|v: &str| {
+                v.contains("hunter2")
+                    .then(|| v.replace("hunter2", "[REDACTED]"))
+            })),
+    );
+    (capture, lines)
 }
 
 #[test]
 fn json_lines_carry_trace_and_span_ids_at_top_level() {
-    let (guard, lines) = capture(ConsoleFormat::Json, "info,ferrotel=warn");
-    tracing::dispatcher::with_default(guard.dispatch(), || {
+    let (capture, lines) = capture(ConsoleFormat::Json, "info,ferrotel=warn");
+    tracing::dispatcher::with_default(capture.guard().dispatch(), || {
         tracing::info!("no span here");
         tracing::info_span!("request", request_id = "r-42").in_scope(|| {
             tracing::info!(status = 200_u64, "handled");
         });
     });
-    let span = guard.captured().span("request");
+    let span = capture.span("request");
     let lines = lines.lock().unwrap().clone();
     assert_eq!(lines.len(), 2, "{lines:?}");
     let outside: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
@@ -60,15 +61,15 @@ fn every_console_format_is_redacted() {
         ConsoleFormat::Pretty,
         ConsoleFormat::Compact,
     ] {
-        let (guard, lines) = capture(format, "info");
-        tracing::dispatcher::with_default(guard.dispatch(), || {
+        let (capture, lines) = capture(format, "info");
+        tracing::dispatcher::with_default(capture.guard().dispatch(), || {
             tracing::info!(password = "hunter2", "login with hunter2");
         });
         let text = lines.lock().unwrap().join("");
         assert!(text.contains("login with"), "{format:?}: {text}");
         assert!(!text.contains("hunter2"), "{format:?}: {text}");
         // The exported log record is redacted as well.
-        let logs = guard.captured().logs();
+        let logs = capture.logs();
         let log = logs.iter().find(|l| l.body.contains("login")).unwrap();
         assert_eq!(log.body, "login with [REDACTED]");
         assert!(
@@ -80,19 +81,14 @@ fn every_console_format_is_redacted() {
 
 #[test]
 fn http_request_spans_survive_a_restrictive_filter() {
-    let (guard, lines) = capture(ConsoleFormat::Json, "warn");
-    tracing::dispatcher::with_default(guard.dispatch(), || {
+    let (capture, lines) = capture(ConsoleFormat::Json, "warn");
+    tracing::dispatcher::with_default(capture.guard().dispatch(), || {
         tracing::info_span!(target: ferrotel::HTTP_SPAN_TARGET, "GET /items/{id}").in_scope(|| {
             tracing::info_span!("dropped_by_filter").in_scope(|| {});
             tracing::info!("info event filtered from the console");
         });
     });
-    let names: Vec<String> = guard
-        .captured()
-        .spans()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
+    let names: Vec<String> = capture.spans().iter().map(|s| s.name.to_string()).collect();
     assert_eq!(names, vec!["GET /items/{id}".to_string()]);
     assert!(lines.lock().unwrap().is_empty());
 }

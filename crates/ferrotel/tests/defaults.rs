@@ -1,6 +1,5 @@
 //! What `init` turns on by default: redaction of spans, logs and console lines; runtime metrics;
 //! the `metrics` facade.
-#![cfg(feature = "testing")]
 
 use std::sync::{Arc, Mutex};
 
@@ -9,19 +8,18 @@ use std::sync::{Arc, Mutex};
 fn secrets_are_redacted_from_spans_events_logs_and_console_by_default() {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&lines);
-    let guard = ferrotel::builder()
-        .in_memory()
-        .env_lookup(|_| None)
-        .console_format(ferrotel::ConsoleFormat::Json)
-        .log_filter("info,ferrotel=warn")
-        .console_writer(move |l| sink.lock().unwrap().push(l.to_string()))
-        .init()
-        .unwrap();
+    let capture = ferrotel_testing::capture::start_with(
+        ferrotel::builder()
+            .env_lookup(|_| None)
+            .console_format(ferrotel::ConsoleFormat::Json)
+            .log_filter("info,ferrotel=warn")
+            .console_writer(move |l| sink.lock().unwrap().push(l.to_string())),
+    );
     // Built at run time so no real-looking secret is committed.
     let key = format!("sk-proj-{}", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z".repeat(2));
     let url = format!("postgres://admin:{}@db.internal:5432/app", "s3cr3t-pass");
     let path = "/home/alice/projects/contextd/src/main.rs";
-    tracing::dispatcher::with_default(guard.dispatch(), || {
+    tracing::dispatcher::with_default(capture.guard().dispatch(), || {
         tracing::info_span!(
             "embed",
             api_key = key.as_str(),
@@ -35,7 +33,7 @@ fn secrets_are_redacted_from_spans_events_logs_and_console_by_default() {
             );
         });
     });
-    let captured = guard.captured();
+    let captured = capture;
     let span = captured.span("embed");
     let span_text = format!("{:?}", span.attributes) + &format!("{:?}", span.events);
     let logs = format!("{:?}", captured.logs());
@@ -57,8 +55,8 @@ fn secrets_are_redacted_from_spans_events_logs_and_console_by_default() {
 #[cfg(feature = "runtime-metrics")]
 #[test]
 fn runtime_and_process_metrics_are_registered_by_default() {
-    let (guard, _scope) = ferrotel::testing::start("rt");
-    let names = guard.captured().metric_names();
+    let capture = ferrotel_testing::capture::start("rt");
+    let names = capture.metric_names();
     for expected in [
         "process.cpu.time",
         "process.memory.usage",
@@ -74,8 +72,8 @@ fn runtime_and_process_metrics_are_registered_by_default() {
 #[cfg(feature = "runtime-metrics")]
 #[tokio::test(flavor = "current_thread")]
 async fn tokio_runtime_metrics_are_registered_when_a_runtime_is_current() {
-    let (guard, _scope) = ferrotel::testing::start("rt");
-    let names = guard.captured().metric_names();
+    let capture = ferrotel_testing::capture::start("rt");
+    let names = capture.metric_names();
     assert!(
         names.iter().any(|n| n == "tokio.runtime.alive_tasks"),
         "{names:?}"
@@ -85,18 +83,15 @@ async fn tokio_runtime_metrics_are_registered_when_a_runtime_is_current() {
 #[cfg(feature = "metrics-facade")]
 #[test]
 fn metrics_facade_calls_arrive_through_the_pipeline() {
-    let (guard, _scope) = ferrotel::testing::start("facade");
-    let recorder = ferrotel_meters::OtelRecorder::new(guard.meter("metrics"));
+    let capture = ferrotel_testing::capture::start("facade");
+    let recorder = ferrotel_meters::OtelRecorder::new(capture.guard().meter("metrics"));
     metrics::with_local_recorder(&recorder, || {
         metrics::counter!("cache.hits", "cache" => "selector").increment(3);
         metrics::counter!("cache.hits", "cache" => "selector").increment(2);
     });
-    let c = guard.captured();
+    let c = capture;
     assert_eq!(
-        c.sum(
-            "cache.hits",
-            &[opentelemetry::KeyValue::new("cache", "selector")]
-        ),
+        c.counter_sum("cache.hits", &[("cache", "selector".into())]),
         Some(5.0)
     );
 }
@@ -132,26 +127,25 @@ fn spans_are_redacted_before_truncation_and_behind_span_wrappers() {
 
     let wrapped = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&wrapped);
-    let guard = ferrotel::builder()
-        .in_memory()
-        .env_lookup(|name| (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "40".into()))
-        .console_format(ferrotel::ConsoleFormat::Off)
-        .wrap_span_processors(move |inner| {
-            ferrotel::BoxedSpanProcessor::new(Counting(inner, Arc::clone(&seen)))
-        })
-        .init()
-        .unwrap();
+    let capture = ferrotel_testing::capture::start_with(
+        ferrotel::builder()
+            .env_lookup(|name| (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "40".into()))
+            .console_format(ferrotel::ConsoleFormat::Off)
+            .wrap_span_processors(move |inner| {
+                ferrotel::BoxedSpanProcessor::new(Counting(inner, Arc::clone(&seen)))
+            }),
+    );
     // The password sits across the 40-character limit: truncating first would leave
     // "postgres://admin:hunter2-hunter2-hunte", which no longer looks like a URL credential.
     let url = format!(
         "postgres://admin:{}@db.internal:5432/app",
         "hunter2-".repeat(4)
     );
-    tracing::dispatcher::with_default(guard.dispatch(), || {
+    tracing::dispatcher::with_default(capture.guard().dispatch(), || {
         tracing::info_span!("connect", db.url = url.as_str()).in_scope(|| {});
     });
-    let span = guard.captured().span("connect");
-    let value = ferrotel::testing::attribute(&span, "db.url")
+    let span = capture.span("connect");
+    let value = ferrotel_testing::capture::attribute(&span, "db.url")
         .expect("db.url is exported")
         .as_str()
         .into_owned();

@@ -1,7 +1,7 @@
 //! OTLP export through `ferrotel::builder()` to the fake receiver: the three protocols, clean
 //! shutdown on every runtime flavour, collector down, collector started late, and span creation
 //! that never waits on the network.
-#![cfg(feature = "testing")]
+#![cfg(all(feature = "grpc", feature = "http-json"))]
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ferrotel::testing::{AttrValue, FakeReceiver, Signal};
 use ferrotel::{Guard, Protocol};
+use ferrotel_testing::{AttrValue, FakeReceiver, Signal};
 use opentelemetry::KeyValue;
 
 const WAIT: Duration = Duration::from_secs(20);

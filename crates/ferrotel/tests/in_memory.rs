@@ -1,15 +1,14 @@
 //! The in-memory mode captures spans, events, metrics and log records exactly, through the same
 //! pipeline as `ferrotel::init()`.
-#![cfg(feature = "testing")]
 
-use ferrotel::testing::{self, attribute};
+use ferrotel_testing::capture::attribute;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{SpanKind, Status};
 
 #[test]
 fn span_tree_with_attributes_and_events_is_captured_exactly() {
-    let (guard, _scope) = testing::start("svc-under-test");
+    let capture = ferrotel_testing::capture::start("svc-under-test");
     {
         let root = tracing::info_span!("checkpoint_save", checkpoint_id = "cp-1", top_k = 5_i64);
         let _e = root.enter();
@@ -18,7 +17,7 @@ fn span_tree_with_attributes_and_events_is_captured_exactly() {
         });
         tracing::error!(reason = "disk full", "save failed");
     }
-    let c = guard.captured();
+    let c = &capture;
     let root = c.span("checkpoint_save");
     let child = c.span("embed");
     assert_eq!(child.parent_span_id, root.span_context.span_id());
@@ -59,12 +58,12 @@ fn span_tree_with_attributes_and_events_is_captured_exactly() {
 
 #[test]
 fn log_records_carry_the_current_trace_and_span_ids() {
-    let (guard, _scope) = testing::start("svc-under-test");
+    let capture = ferrotel_testing::capture::start("svc-under-test");
     tracing::info!(user = "x", "outside any span");
     tracing::info_span!("request").in_scope(|| {
         tracing::warn!(attempt = 2_i64, "retrying");
     });
-    let c = guard.captured();
+    let c = &capture;
     let logs = c.logs();
     assert_eq!(logs.len(), 2, "{logs:?}");
     assert_eq!(logs[0].body, "outside any span");
@@ -79,55 +78,62 @@ fn log_records_carry_the_current_trace_and_span_ids() {
 }
 
 #[test]
-fn counter_and_histogram_values_are_exact() {
-    let (guard, _scope) = testing::start("svc-under-test");
-    let meter = guard.meter("test");
+fn counter_and_histogram_values_are_exact_and_read_by_the_subset_rule() {
+    let capture = ferrotel_testing::capture::start("svc-under-test");
+    let meter = capture.guard().meter("test");
     let counter = meter.u64_counter("requests").build();
     let hist = meter.f64_histogram("latency").with_unit("s").build();
-    let ok = [KeyValue::new("status", "success")];
-    let err = [KeyValue::new("status", "error")];
     for _ in 0..7 {
-        counter.add(1, &ok);
+        counter.add(1, &[KeyValue::new("status", "success")]);
     }
-    counter.add(3, &err);
+    counter.add(3, &[KeyValue::new("status", "error")]);
     for v in [0.1, 0.2, 0.3] {
-        hist.record(v, &ok);
+        hist.record(v, &[KeyValue::new("status", "success")]);
     }
-    let c = guard.captured();
-    assert_eq!(c.sum("requests", &ok), Some(7.0));
-    assert_eq!(c.sum("requests", &err), Some(3.0));
-    assert_eq!(c.sum("requests", &[]), None);
+    let c = &capture;
+    let ok = [("status", "success".into())];
+    let err = [("status", "error".into())];
+    assert_eq!(c.counter_sum("requests", &ok), Some(7.0));
+    assert_eq!(c.counter_sum("requests", &err), Some(3.0));
+    // The fake receiver's rule: `&[]` matches every series, and the totals add up.
+    assert_eq!(c.counter_sum("requests", &[]), Some(10.0));
+    assert_eq!(
+        c.counter_sum("requests", &[("status", "other".into())]),
+        None
+    );
     assert_eq!(c.histogram_count("latency", &ok), Some(3));
     assert_eq!(c.histogram_count("latency", &err), None);
+    assert!((c.histogram_sum("latency", &[]).unwrap() - 0.6).abs() < 1e-9);
 }
 
 #[test]
 fn self_observability_counts_exported_spans() {
-    let (guard, _scope) = testing::start("svc-under-test");
+    let capture = ferrotel_testing::capture::start("svc-under-test");
     for i in 0..10 {
         tracing::info_span!("unit", i).in_scope(|| {});
     }
-    let c = guard.captured();
+    let c = &capture;
     assert_eq!(c.spans_named("unit").len(), 10);
-    let stats = guard.stats();
+    let stats = capture.guard().stats();
     assert_eq!(stats.spans.exported, 10);
     assert_eq!(stats.spans.dropped, 0);
     // And as metrics, through the same meter provider.
-    assert_eq!(c.sum("otel.sdk.exporter.span.exported", &[]), Some(10.0));
-    let _ = guard.meter_provider().unwrap().meter("x");
+    assert_eq!(
+        c.counter_sum("otel.sdk.exporter.span.exported", &[]),
+        Some(10.0)
+    );
+    let _ = capture.guard().meter_provider().unwrap().meter("x");
 }
 
 #[test]
 fn huge_attribute_values_are_truncated_at_a_char_boundary() {
-    let guard = ferrotel::builder()
-        .in_memory()
-        .env_lookup(|name| (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "10".to_string()))
-        .init()
-        .unwrap();
-    let _scope = tracing::dispatcher::set_default(guard.dispatch());
+    let capture = ferrotel_testing::capture::start_with(ferrotel::builder().env_lookup(|name| {
+        (name == "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT").then(|| "10".to_string())
+    }));
+    let _scope = tracing::dispatcher::set_default(capture.guard().dispatch());
     let big = "é".repeat(1_000_000);
     tracing::info_span!("big", payload = big.as_str()).in_scope(|| {});
-    let span = guard.captured().span("big");
+    let span = capture.span("big");
     let v = attribute(&span, "payload").unwrap().as_str().into_owned();
     assert_eq!(v, "ééééé");
 }
@@ -141,14 +147,13 @@ fn plain_and_span_scoped_filters_select_spans_and_logs() {
         ("info,noisy=off", false),
         ("info,noisy=off,[checkout]=debug", true),
     ] {
-        let guard = ferrotel::builder()
-            .service_name("filters")
-            .log_filter(filter)
-            .in_memory()
-            .env_lookup(|_| None)
-            .init()
-            .expect("init");
-        tracing::dispatcher::with_default(guard.dispatch(), || {
+        let capture = ferrotel_testing::capture::start_with(
+            ferrotel::builder()
+                .service_name("filters")
+                .log_filter(filter)
+                .env_lookup(|_| None),
+        );
+        tracing::dispatcher::with_default(capture.guard().dispatch(), || {
             tracing::info_span!("checkout").in_scope(|| tracing::debug!("inside checkout"));
             tracing::info_span!("order").in_scope(|| {
                 tracing::info_span!(target: "noisy", "muted").in_scope(|| {
@@ -159,7 +164,7 @@ fn plain_and_span_scoped_filters_select_spans_and_logs() {
             // The middleware's target is always exported, whatever the filter says.
             tracing::info_span!(target: "ferrotel::http", "GET /x").in_scope(|| {});
         });
-        let c = guard.captured();
+        let c = &capture;
         let names: Vec<String> = c.spans().iter().map(|s| s.name.to_string()).collect();
         assert!(!names.iter().any(|n| n == "muted"), "{filter}: {names:?}");
         assert!(names.iter().any(|n| n == "GET /x"), "{filter}: {names:?}");
@@ -207,23 +212,23 @@ fn tracing_opentelemetry_layer_on_request_keeps_its_span_ext_working() {
         ferrotel::SpanLayer::TracingOpentelemetry,
         ferrotel::SpanLayer::Lean,
     ] {
-        let guard = ferrotel::builder()
-            .service_name("compat")
-            .span_layer(layer)
-            .log_filter("info")
-            .in_memory()
-            .env_lookup(|_| None)
-            .init()
-            .expect("init");
-        let (stock_cx, lean_cx) = tracing::dispatcher::with_default(guard.dispatch(), || {
-            let span = tracing::info_span!("consumer");
-            let _ = span.set_parent(remote());
-            let stock_cx = span.context().span().span_context().clone();
-            let lean_cx = span.otel_context();
-            span.in_scope(|| tracing::info_span!("handler").in_scope(|| {}));
-            (stock_cx, lean_cx)
-        });
-        let c = guard.captured();
+        let capture = ferrotel_testing::capture::start_with(
+            ferrotel::builder()
+                .service_name("compat")
+                .span_layer(layer)
+                .log_filter("info")
+                .env_lookup(|_| None),
+        );
+        let (stock_cx, lean_cx) =
+            tracing::dispatcher::with_default(capture.guard().dispatch(), || {
+                let span = tracing::info_span!("consumer");
+                let _ = span.set_parent(remote());
+                let stock_cx = span.context().span().span_context().clone();
+                let lean_cx = span.otel_context();
+                span.in_scope(|| tracing::info_span!("handler").in_scope(|| {}));
+                (stock_cx, lean_cx)
+            });
+        let c = &capture;
         let consumer = c.span("consumer");
         assert_eq!(
             c.span("handler").parent_span_id,
@@ -252,16 +257,20 @@ fn tracing_opentelemetry_layer_on_request_keeps_its_span_ext_working() {
 /// The README's test-kit example, as written there.
 #[test]
 fn readme_example_matches() {
-    let (guard, _scope) = ferrotel::testing::start("my-service");
-    let requests = guard.meter("my-service").u64_counter("requests").build();
+    let capture = ferrotel_testing::capture::start("my-service");
+    let requests = capture
+        .guard()
+        .meter("my-service")
+        .u64_counter("requests")
+        .build();
     tracing::info_span!("checkpoint_save").in_scope(|| {
         tracing::info!("saved");
         requests.add(3, &[KeyValue::new("status", "ok")]);
     });
-    let captured = guard.captured();
+    let captured = &capture;
     assert_eq!(captured.span("checkpoint_save").events.len(), 1);
     assert_eq!(
-        captured.sum("requests", &[KeyValue::new("status", "ok")]),
+        captured.counter_sum("requests", &[("status", "ok".into())]),
         Some(3.0)
     );
 }

@@ -3,15 +3,15 @@
 //! `OTEL_EXPORTER_OTLP_CERTIFICATE`, mutual TLS, an untrusted server, bad PEM files, and the
 //! regression that killed the first prototype: other reqwest clients in the process must keep
 //! working, and no process-wide rustls `CryptoProvider` may be installed.
-#![cfg(all(feature = "testing", feature = "tls"))]
+#![cfg(all(feature = "tls", feature = "grpc", feature = "http-json"))]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use ferrotel::testing::{AttrValue, FakeReceiver, Signal, TestPki, TestPkiFiles, Transport};
 use ferrotel::{Guard, Protocol};
+use ferrotel_testing::{AttrValue, FakeReceiver, Signal, TestPki, TestPkiFiles, Transport};
 use opentelemetry::KeyValue;
 
 const WAIT: Duration = Duration::from_secs(20);

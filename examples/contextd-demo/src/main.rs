@@ -197,7 +197,7 @@ fn export_targets(guard: &Guard) -> Value {
             .map(|e| match e {
                 ExporterKind::Otlp => format!("OTLP {} {}", s.otlp.protocol, s.otlp.endpoint),
                 ExporterKind::Console => "console".to_owned(),
-                ExporterKind::InMemory => "memory".to_owned(),
+                other => format!("{other:?}"),
             })
             .collect();
         if targets.is_empty() {

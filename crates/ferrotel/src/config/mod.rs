@@ -96,15 +96,15 @@ impl fmt::Display for Signal {
 }
 
 /// Where a signal goes (`OTEL_TRACES_EXPORTER` and friends; a comma-separated list is allowed).
+/// Exporters of your own attach with [`crate::Builder::with_span_exporter`] and its siblings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExporterKind {
     /// OTLP to a collector.
     Otlp,
     /// Human-readable dump on stdout (debugging only; feature `stdout`, otherwise nothing is
     /// exported for it).
     Console,
-    /// In-memory capture for tests (feature `testing`; builder only).
-    InMemory,
 }
 
 /// Request body compression for OTLP.

@@ -531,11 +531,11 @@ fn client_certificate_without_key_is_reported_and_not_used() {
 
 /// With real certificates: per-signal variables win, the pair is checked, key material never
 /// shows in `Display`/`Debug`.
-#[cfg(all(feature = "tls", feature = "testing"))]
+#[cfg(feature = "tls")]
 #[test]
 fn tls_files_are_validated_and_per_signal_values_win() {
-    let pki = crate::testing::TestPki::generate().unwrap();
-    let other = crate::testing::TestPki::generate().unwrap();
+    let pki = ferrotel_testing::TestPki::generate().unwrap();
+    let other = ferrotel_testing::TestPki::generate().unwrap();
     let dir = std::env::temp_dir().join(format!("telemetry-tls-cfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let files = pki.write_files(&dir).unwrap();

@@ -91,7 +91,7 @@ impl ReceiverTls {
 /// certificate signed by it for mutual TLS. Nothing is stored beyond the value.
 ///
 /// ```
-/// use ferrotel::testing::{FakeReceiver, TestPki};
+/// use ferrotel_testing::{FakeReceiver, TestPki};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pki = TestPki::generate()?;

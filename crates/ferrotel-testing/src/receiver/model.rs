@@ -54,10 +54,12 @@ pub enum Transport {
     HttpJson,
     /// OTLP/gRPC.
     Grpc,
+    /// No wire: captured in process by [`crate::capture`].
+    InProcess,
 }
 
 impl Transport {
-    /// All three transports, in a fixed order.
+    /// The three OTLP transports, in a fixed order.
     pub const ALL: [Transport; 3] = [
         Transport::HttpProtobuf,
         Transport::HttpJson,
@@ -71,6 +73,7 @@ impl fmt::Display for Transport {
             Transport::HttpProtobuf => "http/protobuf",
             Transport::HttpJson => "http/json",
             Transport::Grpc => "grpc",
+            Transport::InProcess => "in-process",
         })
     }
 }

@@ -1,7 +1,6 @@
 //! What the receiver keeps: every decoded request (raw, so nothing is lost), request metadata,
 //! injected faults, and the change notifications `wait_for` sleeps on.
 
-use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -245,131 +244,10 @@ impl Store {
     }
 
     pub(crate) fn data_points(&self) -> Vec<ReceivedDataPoint> {
-        let mut out = Vec::new();
-        for (transport, req) in &self.metrics {
-            for rm in &req.resource_metrics {
-                let resource = Attributes::from_proto(
-                    rm.resource
-                        .as_ref()
-                        .map(|r| r.attributes.as_slice())
-                        .unwrap_or_default(),
-                );
-                for sm in &rm.scope_metrics {
-                    let scope = Scope::from_proto(sm.scope.as_ref());
-                    for m in &sm.metrics {
-                        let base = |kind, attributes: &[_], value, start, time, exemplars: &[_]| {
-                            ReceivedDataPoint {
-                                metric_name: m.name.clone(),
-                                description: m.description.clone(),
-                                unit: m.unit.clone(),
-                                kind,
-                                attributes: Attributes::from_proto(attributes),
-                                value,
-                                start_time_unix_nano: start,
-                                time_unix_nano: time,
-                                exemplars: exemplars.to_vec(),
-                                resource: resource.clone(),
-                                scope: scope.clone(),
-                                transport: *transport,
-                            }
-                        };
-                        let temporality = |t: i32| {
-                            AggregationTemporality::try_from(t)
-                                .unwrap_or(AggregationTemporality::Unspecified)
-                        };
-                        match &m.data {
-                            Some(metric::Data::Gauge(g)) => {
-                                out.extend(g.data_points.iter().map(|p| {
-                                    base(
-                                        MetricKind::Gauge,
-                                        &p.attributes,
-                                        PointValue::from_number(p.value.as_ref()),
-                                        p.start_time_unix_nano,
-                                        p.time_unix_nano,
-                                        &p.exemplars,
-                                    )
-                                }))
-                            }
-                            Some(metric::Data::Sum(s)) => {
-                                let kind = MetricKind::Sum {
-                                    monotonic: s.is_monotonic,
-                                    temporality: temporality(s.aggregation_temporality),
-                                };
-                                out.extend(s.data_points.iter().map(|p| {
-                                    base(
-                                        kind,
-                                        &p.attributes,
-                                        PointValue::from_number(p.value.as_ref()),
-                                        p.start_time_unix_nano,
-                                        p.time_unix_nano,
-                                        &p.exemplars,
-                                    )
-                                }))
-                            }
-                            Some(metric::Data::Histogram(h)) => {
-                                let kind = MetricKind::Histogram {
-                                    temporality: temporality(h.aggregation_temporality),
-                                };
-                                out.extend(h.data_points.iter().map(|p| {
-                                    base(
-                                        kind,
-                                        &p.attributes,
-                                        PointValue::Histogram {
-                                            count: p.count,
-                                            sum: p.sum,
-                                            bucket_counts: p.bucket_counts.clone(),
-                                            explicit_bounds: p.explicit_bounds.clone(),
-                                            min: p.min,
-                                            max: p.max,
-                                        },
-                                        p.start_time_unix_nano,
-                                        p.time_unix_nano,
-                                        &p.exemplars,
-                                    )
-                                }))
-                            }
-                            Some(metric::Data::ExponentialHistogram(h)) => {
-                                let kind = MetricKind::ExponentialHistogram {
-                                    temporality: temporality(h.aggregation_temporality),
-                                };
-                                out.extend(h.data_points.iter().map(|p| {
-                                    base(
-                                        kind,
-                                        &p.attributes,
-                                        PointValue::ExponentialHistogram {
-                                            count: p.count,
-                                            sum: p.sum,
-                                            scale: p.scale,
-                                            positive: p.positive.clone(),
-                                        },
-                                        p.start_time_unix_nano,
-                                        p.time_unix_nano,
-                                        &p.exemplars,
-                                    )
-                                }))
-                            }
-                            Some(metric::Data::Summary(s)) => {
-                                out.extend(s.data_points.iter().map(|p| {
-                                    base(
-                                        MetricKind::Summary,
-                                        &p.attributes,
-                                        PointValue::Summary {
-                                            count: p.count,
-                                            sum: p.sum,
-                                        },
-                                        p.start_time_unix_nano,
-                                        p.time_unix_nano,
-                                        &[],
-                                    )
-                                }))
-                            }
-                            None => {}
-                        }
-                    }
-                }
-            }
-        }
-        out
+        self.metrics
+            .iter()
+            .flat_map(|(transport, req)| points_of(*transport, req))
+            .collect()
     }
 
     pub(crate) fn log_records(&self) -> Vec<ReceivedLogRecord> {
@@ -436,39 +314,129 @@ impl Store {
     }
 }
 
-/// The current value of every time series of `points` (one metric) whose attributes contain
-/// `filter`: for cumulative temporality the latest point per series, for delta every point.
-pub(crate) fn current_points<'a>(
-    points: &'a [ReceivedDataPoint],
-    filter: &[(&str, super::AttrValue)],
-) -> Vec<&'a ReceivedDataPoint> {
-    let mut latest: BTreeMap<String, &ReceivedDataPoint> = BTreeMap::new();
-    let mut deltas = Vec::new();
-    for p in points.iter().filter(|p| p.attributes.contains_all(filter)) {
-        if p.kind.is_cumulative() || p.kind == MetricKind::Gauge {
-            // A series is resource + scope + attributes + start time (a restart starts a new one).
-            let start = if p.kind == MetricKind::Gauge {
-                0
-            } else {
-                p.start_time_unix_nano
-            };
-            let key = format!(
-                "{}|{}|{}|{}",
-                p.resource.series_key(),
-                p.scope.name,
-                p.attributes.series_key(),
-                start
-            );
-            match latest.get(&key) {
-                Some(prev) if prev.time_unix_nano > p.time_unix_nano => {}
-                _ => {
-                    latest.insert(key, p);
+/// The data points of one metrics request, as they arrived over `transport`.
+pub(crate) fn points_of(
+    transport: Transport,
+    req: &ExportMetricsServiceRequest,
+) -> Vec<ReceivedDataPoint> {
+    let transport = &transport;
+    let mut out = Vec::new();
+    for rm in &req.resource_metrics {
+        let resource = Attributes::from_proto(
+            rm.resource
+                .as_ref()
+                .map(|r| r.attributes.as_slice())
+                .unwrap_or_default(),
+        );
+        for sm in &rm.scope_metrics {
+            let scope = Scope::from_proto(sm.scope.as_ref());
+            for m in &sm.metrics {
+                let base = |kind, attributes: &[_], value, start, time, exemplars: &[_]| {
+                    ReceivedDataPoint {
+                        metric_name: m.name.clone(),
+                        description: m.description.clone(),
+                        unit: m.unit.clone(),
+                        kind,
+                        attributes: Attributes::from_proto(attributes),
+                        value,
+                        start_time_unix_nano: start,
+                        time_unix_nano: time,
+                        exemplars: exemplars.to_vec(),
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        transport: *transport,
+                    }
+                };
+                let temporality = |t: i32| {
+                    AggregationTemporality::try_from(t)
+                        .unwrap_or(AggregationTemporality::Unspecified)
+                };
+                match &m.data {
+                    Some(metric::Data::Gauge(g)) => out.extend(g.data_points.iter().map(|p| {
+                        base(
+                            MetricKind::Gauge,
+                            &p.attributes,
+                            PointValue::from_number(p.value.as_ref()),
+                            p.start_time_unix_nano,
+                            p.time_unix_nano,
+                            &p.exemplars,
+                        )
+                    })),
+                    Some(metric::Data::Sum(s)) => {
+                        let kind = MetricKind::Sum {
+                            monotonic: s.is_monotonic,
+                            temporality: temporality(s.aggregation_temporality),
+                        };
+                        out.extend(s.data_points.iter().map(|p| {
+                            base(
+                                kind,
+                                &p.attributes,
+                                PointValue::from_number(p.value.as_ref()),
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.exemplars,
+                            )
+                        }))
+                    }
+                    Some(metric::Data::Histogram(h)) => {
+                        let kind = MetricKind::Histogram {
+                            temporality: temporality(h.aggregation_temporality),
+                        };
+                        out.extend(h.data_points.iter().map(|p| {
+                            base(
+                                kind,
+                                &p.attributes,
+                                PointValue::Histogram {
+                                    count: p.count,
+                                    sum: p.sum,
+                                    bucket_counts: p.bucket_counts.clone(),
+                                    explicit_bounds: p.explicit_bounds.clone(),
+                                    min: p.min,
+                                    max: p.max,
+                                },
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.exemplars,
+                            )
+                        }))
+                    }
+                    Some(metric::Data::ExponentialHistogram(h)) => {
+                        let kind = MetricKind::ExponentialHistogram {
+                            temporality: temporality(h.aggregation_temporality),
+                        };
+                        out.extend(h.data_points.iter().map(|p| {
+                            base(
+                                kind,
+                                &p.attributes,
+                                PointValue::ExponentialHistogram {
+                                    count: p.count,
+                                    sum: p.sum,
+                                    scale: p.scale,
+                                    positive: p.positive.clone(),
+                                },
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.exemplars,
+                            )
+                        }))
+                    }
+                    Some(metric::Data::Summary(s)) => out.extend(s.data_points.iter().map(|p| {
+                        base(
+                            MetricKind::Summary,
+                            &p.attributes,
+                            PointValue::Summary {
+                                count: p.count,
+                                sum: p.sum,
+                            },
+                            p.start_time_unix_nano,
+                            p.time_unix_nano,
+                            &[],
+                        )
+                    })),
+                    None => {}
                 }
             }
-        } else {
-            deltas.push(p);
         }
     }
-    deltas.extend(latest.into_values());
-    deltas
+    out
 }

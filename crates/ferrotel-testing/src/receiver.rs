@@ -1,5 +1,5 @@
 //! The fake OTLP receiver; see [`FakeReceiver`] (all documentation is on the type, which the
-//! `testing` module re-exports).
+//! crate root re-exports).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -10,6 +10,8 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+
+use crate::series;
 
 mod grpc;
 mod http;
@@ -26,6 +28,7 @@ pub use model::{
     ReceivedSpan, RequestInfo, Scope, Signal, Transport,
 };
 pub use store::Fault;
+pub(crate) use store::points_of;
 pub use tls::{ReceiverTls, TestPki, TestPkiFiles};
 
 /// The OTLP protobuf types (`opentelemetry_proto::tonic`), for reading raw requests.
@@ -182,7 +185,7 @@ impl FakeReceiverBuilder {
 /// use opentelemetry::trace::{Tracer, TracerProvider as _};
 /// use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 /// use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
-/// use ferrotel::testing::{FakeReceiver, Signal};
+/// use ferrotel_testing::{FakeReceiver, Signal};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // Serves on its own background runtime: works in plain #[test]s and in #[tokio::test]s.
@@ -217,7 +220,7 @@ impl FakeReceiverBuilder {
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use ferrotel::testing::{AttrValue, FakeReceiver};
+/// # use ferrotel_testing::{AttrValue, FakeReceiver};
 /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use opentelemetry::{KeyValue, metrics::MeterProvider as _};
@@ -642,52 +645,33 @@ impl FakeReceiver {
         name: &str,
         attributes: &[(&str, AttrValue)],
     ) -> Vec<ReceivedDataPoint> {
-        self.data_points(name)
-            .into_iter()
-            .filter(|p| p.attributes.contains_all(attributes))
-            .collect()
+        series::matching(self.data_points(name), attributes)
     }
 
     /// The current total of sum metric (counter) `name` over the series whose attributes
-    /// include `attributes`: the latest point of each cumulative series, plus every point of
-    /// delta series. `None` if no such point was received.
+    /// include `attributes`: the latest point of each cumulative series plus every point of
+    /// delta series (the crate's one series rule, shared with the in-memory capture). `None` if
+    /// no such point was received.
     pub fn counter_sum(&self, name: &str, attributes: &[(&str, AttrValue)]) -> Option<f64> {
-        let points = self.data_points(name);
-        let current = store::current_points(&points, attributes);
-        let values: Vec<f64> = current.iter().filter_map(|p| p.value.as_f64()).collect();
-        (!values.is_empty()).then(|| values.iter().sum())
+        series::counter_sum(&self.data_points(name), attributes)
     }
 
     /// The total count of histogram `name` over the series whose attributes include
-    /// `attributes` (temporality handled as in [`counter_sum`](Self::counter_sum)).
+    /// `attributes` (the same series rule).
     pub fn histogram_count(&self, name: &str, attributes: &[(&str, AttrValue)]) -> Option<u64> {
-        let points = self.data_points(name);
-        let counts: Vec<u64> = store::current_points(&points, attributes)
-            .iter()
-            .filter_map(|p| p.value.count())
-            .collect();
-        (!counts.is_empty()).then(|| counts.iter().sum())
+        series::histogram_count(&self.data_points(name), attributes)
     }
 
     /// The total sum of histogram `name` over the series whose attributes include
     /// `attributes`; `None` if no point (or no point with a sum) was received.
     pub fn histogram_sum(&self, name: &str, attributes: &[(&str, AttrValue)]) -> Option<f64> {
-        let points = self.data_points(name);
-        let sums: Vec<f64> = store::current_points(&points, attributes)
-            .iter()
-            .filter_map(|p| p.value.sum())
-            .collect();
-        (!sums.is_empty()).then(|| sums.iter().sum())
+        series::histogram_sum(&self.data_points(name), attributes)
     }
 
     /// The latest value of gauge `name` for the series whose attributes include `attributes`
     /// (the most recent point if several series match).
     pub fn gauge_value(&self, name: &str, attributes: &[(&str, AttrValue)]) -> Option<f64> {
-        self.data_points_with(name, attributes)
-            .into_iter()
-            .filter(|p| p.value.as_f64().is_some())
-            .max_by_key(|p| p.time_unix_nano)
-            .and_then(|p| p.value.as_f64())
+        series::gauge_value(&self.data_points(name), attributes)
     }
 
     // ---- logs ----------------------------------------------------------------------------
