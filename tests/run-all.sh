@@ -50,7 +50,7 @@ cargo test --workspace --all-features --no-fail-fast
 
 # The published crates, each with no default features and with every feature alone: an optional
 # integration must build without the others.
-LIBRARY_CRATES=(ferrotel ferrotel-tracing ferrotel-meters ferrotel-runtime ferrotel-http ferrotel-prometheus ferrotel-redaction)
+LIBRARY_CRATES=(ferrotel ferrotel-tracing ferrotel-meters ferrotel-runtime ferrotel-http ferrotel-prometheus ferrotel-redaction ferrotel-testing)
 step "feature matrix: every library crate, --no-default-features and each feature alone (cargo hack)"
 cargo hack check --quiet --each-feature --no-dev-deps $(printf -- '-p %s ' "${LIBRARY_CRATES[@]}")
 
@@ -63,6 +63,13 @@ for features in "" "gzip" "gzip,http-json"; do
     exit 1
   fi
 done
+
+step "the fake receiver alone (ferrotel-testing without default features) does not depend on ferrotel"
+if cargo tree -p ferrotel-testing --no-default-features -e normal --prefix none | grep -E '^ferrotel ' >/dev/null; then
+  echo "ferrotel-testing --no-default-features depends on ferrotel:"
+  cargo tree -p ferrotel-testing --no-default-features -e normal -i ferrotel
+  exit 1
+fi
 
 step "cargo publish --workspace --dry-run (examples, tests, benches and generators are publish = false)"
 cargo publish --workspace --dry-run --quiet

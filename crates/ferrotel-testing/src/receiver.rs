@@ -28,6 +28,7 @@ pub use model::{
     ReceivedSpan, RequestInfo, Scope, Signal, Transport,
 };
 pub use store::Fault;
+#[cfg(feature = "capture")]
 pub(crate) use store::points_of;
 pub use tls::{ReceiverTls, TestPki, TestPkiFiles};
 
