@@ -1,27 +1,22 @@
 //! Self-observability: exact counts of what was exported, failed and dropped, per signal.
 //!
-//! The SDK's batch processors drop silently (one log line) when their queue is full. We put an
-//! admission wrapper in front of each batch processor that enforces the configured queue size
-//! itself, counting what it turns away, and give the batch processor's own queue enough room
-//! never to drop. The exporter is wrapped to count successes and failures per record. At any
-//! time `accepted = exported + failed + in flight`, and after a clean shutdown nothing is in
-//! flight, so the counts are exact.
+//! Admission (`admission`) counts what it accepts and turns away; the exporter is wrapped to
+//! count successes and failures per record. At any time `accepted = exported + failed + in
+//! flight`, and after a clean shutdown nothing is in flight, so the counts are exact. The counts
+//! are also exported as the `otel.sdk.*` self-metrics.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
-
-use crate::hooks::SpanEditor;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// Counters of one export pipeline.
 #[derive(Debug, Default)]
@@ -165,126 +160,6 @@ impl Accounting {
     }
 }
 
-/// Truncates a string value to `max` bytes at a character boundary.
-pub(crate) fn truncate_value(value: &mut Value, max: usize) {
-    if let Value::String(s) = value {
-        let s_ref = s.as_str();
-        if s_ref.len() > max {
-            let mut cut = max;
-            while !s_ref.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            *value = Value::String(s_ref[..cut].to_string().into());
-        }
-    }
-}
-
-fn truncate_all(attrs: &mut [KeyValue], max: usize) {
-    for kv in attrs {
-        truncate_value(&mut kv.value, max);
-    }
-}
-
-/// Admission control and value-length limits in front of a batch span processor.
-#[derive(Debug)]
-pub(crate) struct AdmissionSpanProcessor<P> {
-    pub inner: P,
-    pub counters: Option<Arc<Accounting>>,
-    /// Runs on admitted spans before value limits, so a secret is matched whole before a
-    /// truncation could cut it.
-    pub edit: Option<SpanEditor>,
-    pub capacity: usize,
-    pub max_value_len: usize,
-}
-
-impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        if let Some(acc) = &self.counters
-            && !acc.spans.admit(self.capacity)
-        {
-            return;
-        }
-        if let Some(edit) = &self.edit {
-            (edit.0)(&mut span);
-        }
-        truncate_all(&mut span.attributes, self.max_value_len);
-        for event in span.events.events.iter_mut() {
-            truncate_all(&mut event.attributes, self.max_value_len);
-            if event.name.len() > self.max_value_len {
-                let mut v = Value::String(event.name.to_string().into());
-                truncate_value(&mut v, self.max_value_len);
-                event.name = Cow::Owned(v.as_str().into_owned());
-            }
-        }
-        for link in span.links.links.iter_mut() {
-            truncate_all(&mut link.attributes, self.max_value_len);
-        }
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-/// Admission control in front of a batch log processor (value limits are applied by the bridge,
-/// where the record is built, because the SDK offers no way to edit attributes afterwards).
-#[derive(Debug)]
-pub(crate) struct AdmissionLogProcessor<P> {
-    pub inner: P,
-    pub counters: Option<Arc<Accounting>>,
-    pub capacity: usize,
-}
-
-impl<P: opentelemetry_sdk::logs::LogProcessor> opentelemetry_sdk::logs::LogProcessor
-    for AdmissionLogProcessor<P>
-{
-    fn emit(&self, data: &mut SdkLogRecord, scope: &opentelemetry::InstrumentationScope) {
-        if let Some(acc) = &self.counters
-            && !acc.logs.admit(self.capacity)
-        {
-            return;
-        }
-        self.inner.emit(data, scope);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-
-    fn event_enabled(
-        &self,
-        level: opentelemetry::logs::Severity,
-        target: &str,
-        name: Option<&str>,
-    ) -> bool {
-        self.inner.event_enabled(level, target, name)
-    }
-}
-
 /// Counts what an exporter delivered or failed to deliver.
 #[derive(Debug)]
 pub(crate) struct CountingExporter<E> {
@@ -412,18 +287,5 @@ mod tests {
                 in_flight: 0
             }
         );
-    }
-
-    #[test]
-    fn truncation_respects_utf8_boundaries() {
-        let mut v = Value::String("héllo".into());
-        truncate_value(&mut v, 2);
-        assert_eq!(v.as_str(), "h");
-        let mut v = Value::String("short".into());
-        truncate_value(&mut v, 10);
-        assert_eq!(v.as_str(), "short");
-        let mut v = Value::I64(5);
-        truncate_value(&mut v, 0);
-        assert_eq!(v, Value::I64(5));
     }
 }

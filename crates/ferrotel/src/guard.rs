@@ -1,20 +1,17 @@
-//! Starting the pipelines, and the guard that shuts them down.
+//! The guard: what `init()` returns, which flushes and shuts the pipelines down.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::accounting::{Accounting, Stats};
-use crate::config::{Config, ConsoleFormat, PropagatorSetting, Signal};
-use crate::{Builder, Error, pipeline, resource, subscriber};
+use crate::config::{Config, Signal};
+use crate::pipeline::Pipelines;
 
 /// Why a signal's shutdown did not complete cleanly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,169 +74,29 @@ impl std::fmt::Debug for Guard {
     }
 }
 
-pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
-    let mut config = builder.resolve_config();
-    let accounting = Arc::new(Accounting::default());
-    #[allow(unused_mut)]
-    let mut resource = resource::build(&config);
-    // The value redactor of log records: applied by the bridge while the record is built, before
-    // the value-length limit, so a secret straddling the limit is matched whole. The redaction
-    // engine comes first, then the application's own redactor.
-    #[allow(unused_mut)]
-    let mut log_redactor = builder.redactor.clone();
-    #[cfg(feature = "redaction")]
-    if let Some(redactor) = builder.redaction.clone() {
-        resource = redactor.redact_resource(&resource);
-        let for_spans = redactor.clone();
-        // Inside the exporting pipeline rather than a wrapping processor: spans turned away by
-        // admission are not redacted for nothing, and there is no extra processor hop.
-        builder.hooks.span_editor = Some(crate::hooks::SpanEditor(Arc::new(move |span| {
-            for_spans.redact_span(span)
-        })));
-        builder
-            .hooks
-            .pre_log_processors
-            .insert(0, crate::BoxedLogProcessor::new(redactor.log_processor()));
-        let for_values = redactor.clone();
-        let engine: crate::ValueRedactor = Arc::new(move |v: &str| match for_values.redact(v) {
-            std::borrow::Cow::Owned(s) => Some(s),
-            std::borrow::Cow::Borrowed(_) => None,
-        });
-        log_redactor = Some(match builder.redactor.clone() {
-            None => Arc::clone(&engine),
-            Some(user) => Arc::new(move |v: &str| match engine(v) {
-                Some(redacted) => Some(user(&redacted).unwrap_or(redacted)),
-                None => user(v),
-            }),
-        });
-        // Console lines get the same redaction as exported records.
-        builder.redactor = log_redactor.clone();
-        let for_metrics = redactor;
-        builder.on_start.push(Box::new(move |mp| {
-            for_metrics.register_metrics(&opentelemetry::metrics::MeterProvider::meter(
-                mp,
-                "ferrotel-redaction",
-            ));
-            Box::new(()) as Box<dyn Any + Send>
-        }));
-    }
-    #[cfg(feature = "runtime-metrics")]
-    if let Some(rm) = builder.runtime_metrics.take() {
-        builder.on_start.push(Box::new(move |mp| {
-            let meter = opentelemetry::metrics::MeterProvider::meter(mp, "ferrotel-runtime");
-            match rm.with_current_tokio_runtime().build().register(&meter) {
-                Ok(handle) => Box::new(handle) as Box<dyn Any + Send>,
-                Err(e) => {
-                    tracing::warn!(target: "ferrotel", error = %e, "runtime metrics not registered");
-                    Box::new(())
-                }
-            }
-        }));
-    }
-    // After the application's own views: the SDK keeps the first of two identical streams, so a
-    // view the application added for the same instrument wins over the declared limit.
-    builder.hooks.meter_customizers.push(Box::new(|b| {
-        b.with_view(ferrotel_meters::registered_cardinality_views())
-    }));
-    let pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
-    accounting.register(&opentelemetry::metrics::MeterProvider::meter(
-        &pipelines.meter_provider,
-        "ferrotel",
-    ));
-
-    let export = !config.sdk_disabled;
-    let dispatch = subscriber::build(subscriber::Parts {
-        config: &mut config,
-        tracer_provider: &pipelines.tracer_provider,
-        logger_provider: &pipelines.logger_provider,
-        redactor: builder.redactor.clone(),
-        // The redacting log processor (feature `redaction`) still sees every record: it replaces
-        // the values of sensitive keys whole (a cut cannot expose those) and non-string values.
-        log_redactor,
-        sink: builder
-            .console_sink
-            .clone()
-            .unwrap_or_else(crate::console::stdout_sink),
-        export,
-        span_layer: builder.span_layer,
-    });
-
-    if builder.global {
-        tracing::dispatcher::set_global_default(dispatch.clone())
-            .map_err(|_| Error::SubscriberAlreadySet)?;
-        let _ = tracing_log::LogTracer::init();
-        opentelemetry::global::set_tracer_provider(pipelines.tracer_provider.clone());
-        opentelemetry::global::set_meter_provider(pipelines.meter_provider.clone());
-        opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
-    }
-
-    #[cfg(feature = "metrics-facade")]
-    if builder.global {
-        let meter =
-            opentelemetry::metrics::MeterProvider::meter(&pipelines.meter_provider, "metrics");
-        if ferrotel_meters::install_metrics_recorder(meter).is_err() {
-            config.warnings.push(crate::ConfigWarning {
-                variable: "metrics recorder".into(),
-                value: "already installed".into(),
-                problem: "another `metrics` recorder was installed before ferrotel::init()".into(),
-                fallback: "metrics::counter!/gauge!/histogram! keep going to that recorder".into(),
-            });
-        }
-    }
-
-    let keep_alive = builder
-        .on_start
-        .drain(..)
-        .map(|start| start(&pipelines.meter_provider))
-        .collect();
-
-    tracing::dispatcher::with_default(&dispatch, || {
-        for w in &config.warnings {
-            tracing::warn!(
-                target: "ferrotel",
-                variable = %w.variable,
-                value = %w.value,
-                fallback = %w.fallback,
-                "invalid telemetry configuration: {w}"
-            );
-        }
-        tracing::debug!(target: "ferrotel", "{config}");
-    });
-    if config.console_format == ConsoleFormat::Off {
-        for w in &config.warnings {
-            eprintln!("ferrotel: {w}");
-        }
-    }
-
-    Ok(Guard {
-        config,
-        providers: Some(Providers {
-            tracer: pipelines.tracer_provider,
-            meter: pipelines.meter_provider,
-            logger: pipelines.logger_provider,
-            grpc_runtime: pipelines.grpc_runtime,
-        }),
-        accounting,
-        dispatch,
-        keep_alive,
-    })
-}
-
-/// The composite propagator for `OTEL_PROPAGATORS`.
-pub(crate) fn propagator(settings: &[PropagatorSetting]) -> TextMapCompositePropagator {
-    let list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = settings
-        .iter()
-        .map(|p| match p {
-            PropagatorSetting::TraceContext => {
-                Box::new(TraceContextPropagator::new()) as Box<dyn TextMapPropagator + Send + Sync>
-            }
-            PropagatorSetting::Baggage => Box::new(BaggagePropagator::new()),
-        })
-        .collect();
-    TextMapCompositePropagator::new(list)
-}
-
 impl Guard {
+    /// The guard of pipelines that `startup` built and installed.
+    pub(crate) fn new(
+        config: Config,
+        pipelines: Pipelines,
+        accounting: Arc<Accounting>,
+        dispatch: tracing::Dispatch,
+        keep_alive: Vec<Box<dyn Any + Send>>,
+    ) -> Guard {
+        Guard {
+            config,
+            providers: Some(Providers {
+                tracer: pipelines.tracer_provider,
+                meter: pipelines.meter_provider,
+                logger: pipelines.logger_provider,
+                grpc_runtime: pipelines.grpc_runtime,
+            }),
+            accounting,
+            dispatch,
+            keep_alive,
+        }
+    }
+
     /// The effective configuration. Its `Display` is a table with secrets masked.
     pub fn config(&self) -> &Config {
         &self.config

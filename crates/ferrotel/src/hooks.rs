@@ -90,18 +90,9 @@ pub(crate) type CustomSpanExporter = Box<
     dyn FnOnce(
         &crate::Config,
         Option<std::sync::Arc<crate::accounting::Accounting>>,
-        Option<SpanEditor>,
+        Option<crate::admission::SpanEditor>,
     ) -> BoxedSpanProcessor,
 >;
-/// Edits every admitted span in the exporting pipelines, before value limits apply (redaction).
-#[derive(Clone)]
-pub(crate) struct SpanEditor(pub std::sync::Arc<dyn Fn(&mut SpanData) + Send + Sync>);
-
-impl fmt::Debug for SpanEditor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SpanEditor")
-    }
-}
 pub(crate) type CustomLogExporter = Box<
     dyn FnOnce(
         &crate::Config,
@@ -120,7 +111,7 @@ pub(crate) type MeterCustomizer = Box<dyn FnOnce(MeterProviderBuilder) -> MeterP
 #[derive(Default)]
 pub(crate) struct Hooks {
     pub span_wrappers: Vec<SpanWrapper>,
-    pub span_editor: Option<SpanEditor>,
+    pub span_editor: Option<crate::admission::SpanEditor>,
     pub extra_span_processors: Vec<BoxedSpanProcessor>,
     pub pre_log_processors: Vec<BoxedLogProcessor>,
     pub meter_customizers: Vec<MeterCustomizer>,

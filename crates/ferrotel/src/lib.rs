@@ -80,9 +80,11 @@
 #![doc = include_str!("../docs/getting-started.md")]
 
 mod accounting;
+mod admission;
 pub mod config;
 mod console;
 mod hooks;
+mod limits;
 mod pipeline;
 mod resource;
 mod subscriber;
@@ -91,6 +93,7 @@ mod tls;
 mod transport;
 
 mod guard;
+mod startup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -515,7 +518,7 @@ impl Builder {
 
     /// Builds the pipelines, installs them, and returns the guard that shuts them down.
     pub fn init(self) -> Result<Guard, Error> {
-        guard::start(self)
+        startup::start(self)
     }
 
     pub(crate) fn resolve_config(&self) -> Config {

@@ -14,14 +14,13 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::Error;
-use crate::accounting::{
-    Accounting, AdmissionLogProcessor, AdmissionSpanProcessor, CountingExporter,
-};
+use crate::accounting::{Accounting, CountingExporter};
+use crate::admission::{AdmissionLogProcessor, AdmissionSpanProcessor, SpanEditor};
 use crate::config::{
     BatchSettings, Compression, Config, ExporterKind, OtlpSettings, Protocol, SamplerSetting,
     Signal, TemporalityPreference,
 };
-use crate::hooks::{Hooks, SpanEditor};
+use crate::hooks::Hooks;
 
 /// The providers and what keeps them running.
 pub(crate) struct Pipelines {

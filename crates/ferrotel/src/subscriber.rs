@@ -244,7 +244,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
             logger_provider,
             "ferrotel",
         ))
-        .with_text_processor(redact_then_limit(
+        .with_text_processor(crate::limits::redact_then_limit(
             log_redactor,
             config.limits.log_attribute_value_length,
         ))
@@ -258,26 +258,6 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
 
     let subscriber = Registry::default().with(global).with(layers);
     tracing::Dispatch::new(subscriber)
-}
-
-/// What the log bridge does to every string value of a record, in this order: redaction (the
-/// whole value, so a secret is matched before any cut), then the value-length limit.
-fn redact_then_limit(
-    redactor: Option<ValueRedactor>,
-    max_len: usize,
-) -> ferrotel_tracing::logs::TextProcessor {
-    std::sync::Arc::new(move |value: &str| {
-        let redacted = redactor.as_ref().and_then(|r| r(value));
-        let text = redacted.as_deref().unwrap_or(value);
-        if text.len() <= max_len {
-            return redacted;
-        }
-        let mut cut = max_len;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        Some(text[..cut].to_owned())
-    })
 }
 
 /// The console layer in the configured format, rate-limiting the SDK's own diagnostics.
