@@ -62,7 +62,9 @@ pub struct Guard {
     providers: Option<Providers>,
     accounting: Arc<Accounting>,
     dispatch: tracing::Dispatch,
-    keep_alive: Vec<Box<dyn Any + Send>>,
+    /// Behind a mutex only so that the guard is `Sync` (shared by reference between threads);
+    /// touched once, at shutdown.
+    keep_alive: std::sync::Mutex<Vec<Box<dyn Any + Send>>>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -93,7 +95,7 @@ impl Guard {
             }),
             accounting,
             dispatch,
-            keep_alive,
+            keep_alive: std::sync::Mutex::new(keep_alive),
         }
     }
 
@@ -161,7 +163,10 @@ impl Guard {
             Signal::Metrics => p.meter.shutdown_with_timeout(timeout),
             Signal::Logs => p.logger.shutdown_with_timeout(timeout),
         });
-        self.keep_alive.clear();
+        self.keep_alive
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
         if let Some(rt) = self.providers.take().and_then(|p| p.grpc_runtime) {
             // Never blocks, so it is safe inside an async context.
             rt.shutdown_background();

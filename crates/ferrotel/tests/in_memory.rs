@@ -274,3 +274,10 @@ fn readme_example_matches() {
         Some(3.0)
     );
 }
+
+/// The guard (and so a capture) can be shared by reference between threads.
+#[test]
+fn the_guard_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ferrotel::Guard>();
+}

@@ -47,7 +47,7 @@ trait Recorder<T>: Clone + Send + Sync + 'static {
 }
 
 macro_rules! recorder {
-    ($inst:ident < $t:ty >, $declare:ident, $record:ident) => {
+    ($inst:ident < $t:ty >, $declare:ident, $record:ident $(, $with_bounds:ident)?) => {
         impl Recorder<$t> for $inst<$t> {
             fn declare(meter: &Meter, d: &Declaration) -> Self {
                 let mut b = meter.$declare(d.name.clone());
@@ -57,10 +57,13 @@ macro_rules! recorder {
                 if let Some(unit) = &d.unit {
                     b = b.with_unit(unit.clone());
                 }
+                $(if let Some(bounds) = &d.boundaries {
+                    b = b.$with_bounds(bounds.clone());
+                })?
                 b.build()
             }
             fn record(&self, value: $t, attributes: &[KeyValue]) {
-                self.$record(value, attributes);
+                $inst::$record(self, value, attributes);
             }
         }
     };
@@ -73,32 +76,8 @@ recorder!(UpDownCounter<f64>, f64_up_down_counter, add);
 recorder!(Gauge<u64>, u64_gauge, record);
 recorder!(Gauge<i64>, i64_gauge, record);
 recorder!(Gauge<f64>, f64_gauge, record);
-
-macro_rules! histogram_recorder {
-    ($t:ty, $declare:ident) => {
-        impl Recorder<$t> for Histogram<$t> {
-            fn declare(meter: &Meter, d: &Declaration) -> Self {
-                let mut b = meter.$declare(d.name.clone());
-                if let Some(text) = &d.description {
-                    b = b.with_description(text.clone());
-                }
-                if let Some(unit) = &d.unit {
-                    b = b.with_unit(unit.clone());
-                }
-                if let Some(bounds) = &d.boundaries {
-                    b = b.with_boundaries(bounds.clone());
-                }
-                b.build()
-            }
-            fn record(&self, value: $t, attributes: &[KeyValue]) {
-                Histogram::record(self, value, attributes);
-            }
-        }
-    };
-}
-
-histogram_recorder!(f64, f64_histogram);
-histogram_recorder!(u64, u64_histogram);
+recorder!(Histogram<f64>, f64_histogram, record, with_boundaries);
+recorder!(Histogram<u64>, u64_histogram, record, with_boundaries);
 
 /// One declared instrument, with its counterpart on every capture that recorded into it.
 struct Routed<I> {
