@@ -8,6 +8,7 @@
 use opentelemetry::propagation::{Extractor, Injector};
 
 use crate::instrumentation::{RequestId, TraceHeaderValue, TraceResponseHeader};
+use crate::w3c;
 
 /// Header names the middleware reads or writes, pre-parsed per header map type so the hot path
 /// never parses a name.
@@ -66,7 +67,13 @@ pub(crate) struct HeaderExtractor<'a, M>(pub &'a M);
 impl<M: HeaderAccess> Extractor for HeaderExtractor<'_, M> {
     fn get(&self, key: &str) -> Option<&str> {
         match KnownHeader::from_key(key) {
-            Some(known) => self.0.get_known(known),
+            // Strict W3C checks first: a header that fails is hidden from the propagator.
+            Some(known) => self.0.get_known(known).filter(|value| match known {
+                KnownHeader::TraceParent => w3c::valid_traceparent(value),
+                KnownHeader::TraceState => w3c::valid_tracestate(value),
+                KnownHeader::Baggage => w3c::baggage_within_limits(value),
+                KnownHeader::TraceResponse => true,
+            }),
             None => self.0.get_str(key),
         }
     }
@@ -184,10 +191,18 @@ mod tests {
     #[test]
     fn extractor_reads_w3c_and_other_headers() {
         let mut map = http::HeaderMap::new();
-        map.insert("traceparent", http::HeaderValue::from_static("00-a-b-01"));
+        map.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
         map.insert("x-other", http::HeaderValue::from_static("v"));
         let extractor = HeaderExtractor(&map);
-        assert_eq!(extractor.get("traceparent"), Some("00-a-b-01"));
+        assert_eq!(
+            extractor.get("traceparent"),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
         assert_eq!(extractor.get("x-other"), Some("v"));
         assert_eq!(extractor.get("baggage"), None);
         let mut keys = extractor.keys();

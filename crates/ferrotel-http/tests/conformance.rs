@@ -343,6 +343,43 @@ async fn malformed_traceparent_starts_new_trace<F: Framework>() {
     assert_eq!(span.parent_span_id, opentelemetry::trace::SpanId::INVALID);
 }
 
+/// Ids one or two hex digits short (which the upstream propagator pads) and uppercase hex are
+/// not W3C Trace Context: the request starts a new trace instead of joining a forged one.
+async fn short_or_uppercase_ids_start_new_trace<F: Framework>() {
+    let (server, _telemetry) = start::<F>();
+    let trace = format!("{:030x}", rand::random::<u128>() >> 8 | 1);
+    let parent = format!("{:016x}", rand::random::<u64>() | 1);
+    for header in [
+        format!("00-{trace}-{parent}-01"),
+        format!("00-{trace}00-{}-01", &parent[..15]),
+        format!("00-{}-{parent}-01", format!("{trace}ab").to_uppercase()),
+    ] {
+        let response = client()
+            .get(format!("{}/users/4", server.base))
+            .header("traceparent", &header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let trace_id = trace_id_of(&response);
+        assert!(
+            !trace_id.to_string().contains(&trace),
+            "{header}: joined {trace_id}"
+        );
+        let span = eventually("span", || {
+            trace_spans(trace_id)
+                .into_iter()
+                .find(|s| s.span_kind == SpanKind::Server)
+        })
+        .await;
+        assert_eq!(
+            span.parent_span_id,
+            opentelemetry::trace::SpanId::INVALID,
+            "{header}"
+        );
+    }
+}
+
 /// Request ids: propagated when valid, generated otherwise, always echoed.
 async fn request_id_header<F: Framework>() {
     let (server, _telemetry) = start::<F>();
@@ -656,6 +693,10 @@ macro_rules! conformance {
             #[tokio::test]
             async fn malformed_traceparent_starts_new_trace() {
                 super::malformed_traceparent_starts_new_trace::<$framework>().await
+            }
+            #[tokio::test]
+            async fn short_or_uppercase_ids_start_new_trace() {
+                super::short_or_uppercase_ids_start_new_trace::<$framework>().await
             }
             #[tokio::test]
             async fn request_id_header() {

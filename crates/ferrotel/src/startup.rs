@@ -27,6 +27,13 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     #[cfg(feature = "redaction")]
     if let Some(redactor) = builder.redaction.clone() {
         resource = redactor.redact_resource(&resource);
+        // The configuration reports what is sent: every report of it (`Display`, the debug log)
+        // then shows the redacted values.
+        for (key, value) in &mut config.resource_attributes {
+            if let Some(sent) = resource.get(&opentelemetry::Key::new(key.clone())) {
+                *value = sent.to_string();
+            }
+        }
         let for_spans = redactor.clone();
         // Inside the exporting pipeline rather than a wrapping processor: spans turned away by
         // admission are not redacted for nothing, and there is no extra processor hop.

@@ -158,3 +158,44 @@ fn spans_are_redacted_before_truncation_and_behind_span_wrappers() {
         "the wrapper saw the span"
     );
 }
+
+/// Every report of the configuration shows the resource as it is sent: redacted.
+#[cfg(feature = "redaction")]
+#[test]
+fn configuration_reports_mask_resource_secrets() {
+    let password = format!("{}-{}", "s3cr3t", "pass");
+    let key = format!("sk-proj-{}", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z".repeat(2));
+    let attributes = format!("db.url=postgres://admin:{password}@db:5432/app,note={key}");
+    let capture = ferrotel_testing::capture::start_with(
+        ferrotel::builder()
+            .console_format(ferrotel::ConsoleFormat::Off)
+            .env_lookup(move |name| {
+                (name == "OTEL_RESOURCE_ATTRIBUTES").then(|| attributes.clone())
+            }),
+    );
+    let shown = capture.guard().config().to_string();
+    assert!(shown.contains("db.url"), "{shown}");
+    assert!(!shown.contains(&password), "{shown}");
+    assert!(!shown.contains(&key), "{shown}");
+    let debug = format!("{:?}", capture.guard().config());
+    assert!(
+        !debug.contains(&password) && !debug.contains(&key),
+        "{debug}"
+    );
+}
+
+/// Without a redactor, URL credentials in resource values are still masked in `Display`.
+#[test]
+fn configuration_display_masks_url_credentials_without_redaction() {
+    let password = format!("{}-{}", "hunter", "two");
+    let attributes = format!("db.url=postgres://admin:{password}@db:5432/app");
+    let builder = ferrotel::builder()
+        .console_format(ferrotel::ConsoleFormat::Off)
+        .env_lookup(move |name| (name == "OTEL_RESOURCE_ATTRIBUTES").then(|| attributes.clone()));
+    #[cfg(feature = "redaction")]
+    let builder = builder.without_redaction();
+    let capture = ferrotel_testing::capture::start_with(builder);
+    let shown = capture.guard().config().to_string();
+    assert!(shown.contains("postgres://***@db:5432/app"), "{shown}");
+    assert!(!shown.contains(&password), "{shown}");
+}

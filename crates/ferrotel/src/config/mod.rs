@@ -944,7 +944,8 @@ impl fmt::Display for Config {
         writeln!(f, "  deployment.environment  {env}")?;
         writeln!(f, "  service.instance.id     {}", self.service_instance_id)?;
         for (k, v) in &self.resource_attributes {
-            writeln!(f, "  resource {k:<15} {v}")?;
+            // Credentials in URL-shaped values are masked even without the `redaction` feature.
+            writeln!(f, "  resource {k:<15} {}", mask_url(v))?;
         }
         for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
             let s = self.signal(signal);
