@@ -199,3 +199,24 @@ fn configuration_display_masks_url_credentials_without_redaction() {
     assert!(shown.contains("postgres://***@db:5432/app"), "{shown}");
     assert!(!shown.contains(&password), "{shown}");
 }
+
+/// The settings that used to panic (capacity overflow) or reserve gigabytes start in bounded
+/// time and memory, clamped.
+#[test]
+fn init_survives_huge_queue_sizes() {
+    let max = u64::MAX.to_string();
+    let capture = ferrotel_testing::capture::start_with(
+        ferrotel::builder()
+            .console_format(ferrotel::ConsoleFormat::Off)
+            .env_lookup(move |name| match name {
+                "OTEL_BSP_MAX_QUEUE_SIZE" | "OTEL_BLRP_MAX_QUEUE_SIZE" => Some(max.clone()),
+                "OTEL_EXPORTER_OTLP_TIMEOUT" => Some(max.clone()),
+                _ => None,
+            }),
+    );
+    let config = capture.guard().config();
+    assert_eq!(config.span_batch.max_queue_size, 65_536);
+    assert_eq!(config.log_batch.max_queue_size, 65_536);
+    tracing::info_span!("still_works").in_scope(|| {});
+    assert_eq!(capture.spans_named("still_works").len(), 1);
+}

@@ -134,6 +134,38 @@ impl<'a> EnvReader<'a> {
         }
     }
 
+    /// A strictly positive integer of at most `max`: a larger value is clamped to `max` with a
+    /// warning (a queue of 2^64 entries would abort the process at start-up).
+    pub(crate) fn positive_at_most(&mut self, name: &str, max: usize) -> Option<usize> {
+        let n = self.positive(name)?;
+        if n > max {
+            self.warn(
+                name,
+                &n.to_string(),
+                format!("above the maximum {max}"),
+                max,
+            );
+            return Some(max);
+        }
+        Some(n)
+    }
+
+    /// [`Self::millis`] of at most `max`: a longer duration is clamped with a warning (a timeout
+    /// of 2^64 ms would let a hung collector hold an export forever).
+    pub(crate) fn millis_at_most(&mut self, name: &str, max: Duration) -> Option<Duration> {
+        let d = self.millis(name)?;
+        if d > max {
+            self.warn(
+                name,
+                &d.as_millis().to_string(),
+                format!("above the maximum {} ms", max.as_millis()),
+                max.as_millis(),
+            );
+            return Some(max);
+        }
+        Some(d)
+    }
+
     /// A duration in milliseconds (the spec's unit for all `*_TIMEOUT`, `*_DELAY`, `*_INTERVAL`).
     pub(crate) fn millis(&mut self, name: &str) -> Option<Duration> {
         let v = self.raw(name)?;

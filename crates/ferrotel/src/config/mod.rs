@@ -382,7 +382,7 @@ impl Config {
             .unwrap_or_else(random_instance_id);
 
         let metric_export_timeout = r
-            .millis("OTEL_METRIC_EXPORT_TIMEOUT")
+            .millis_at_most("OTEL_METRIC_EXPORT_TIMEOUT", MAX_EXPORT_WAIT)
             .unwrap_or(Duration::from_secs(30));
         let traces = signal_settings(&mut r, Signal::Traces, o, None);
         let metrics = signal_settings(&mut r, Signal::Metrics, o, Some(metric_export_timeout));
@@ -401,7 +401,7 @@ impl Config {
         }
 
         let metric_export_interval = o.metric_export_interval.unwrap_or_else(|| {
-            match r.millis("OTEL_METRIC_EXPORT_INTERVAL") {
+            match r.millis_at_most("OTEL_METRIC_EXPORT_INTERVAL", MAX_METRIC_EXPORT_INTERVAL) {
                 Some(d) if d.is_zero() => {
                     r.warn(
                         "OTEL_METRIC_EXPORT_INTERVAL",
@@ -529,7 +529,7 @@ fn signal_settings(
 
     let timeout_var = format!("OTEL_EXPORTER_OTLP_{infix}_TIMEOUT");
     let timeout = match r.first(&[&timeout_var, "OTEL_EXPORTER_OTLP_TIMEOUT"]) {
-        Some((var, _)) => r.millis(&var),
+        Some((var, _)) => r.millis_at_most(&var, MAX_EXPORT_WAIT),
         None => None,
     }
     .or(metric_timeout)
@@ -769,15 +769,23 @@ fn propagators(r: &mut EnvReader<'_>) -> Vec<PropagatorSetting> {
     out
 }
 
+/// The largest `*_MAX_QUEUE_SIZE` accepted. The SDK's batch processors allocate their queue up
+/// front, so the bound is what keeps a typo from reserving gigabytes at start-up.
+pub const MAX_QUEUE_SIZE: usize = 65_536;
+/// The longest `*_TIMEOUT` and `*_SCHEDULE_DELAY` accepted.
+pub const MAX_EXPORT_WAIT: Duration = Duration::from_secs(300);
+/// The longest `OTEL_METRIC_EXPORT_INTERVAL` accepted.
+pub const MAX_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
 fn batch(r: &mut EnvReader<'_>, prefix: &str, delay: Duration) -> BatchSettings {
     let schedule_delay = r
-        .millis(&format!("{prefix}_SCHEDULE_DELAY"))
+        .millis_at_most(&format!("{prefix}_SCHEDULE_DELAY"), MAX_EXPORT_WAIT)
         .unwrap_or(delay);
     let export_timeout = r
-        .millis(&format!("{prefix}_EXPORT_TIMEOUT"))
+        .millis_at_most(&format!("{prefix}_EXPORT_TIMEOUT"), MAX_EXPORT_WAIT)
         .unwrap_or(Duration::from_secs(30));
     let max_queue_size = r
-        .positive(&format!("{prefix}_MAX_QUEUE_SIZE"))
+        .positive_at_most(&format!("{prefix}_MAX_QUEUE_SIZE"), MAX_QUEUE_SIZE)
         .unwrap_or(2048);
     let batch_var = format!("{prefix}_MAX_EXPORT_BATCH_SIZE");
     let mut max_export_batch_size = r.positive(&batch_var).unwrap_or(512);

@@ -584,3 +584,36 @@ fn tls_files_are_validated_and_per_signal_values_win() {
     assert!(shown.contains("client_certificate="), "{shown}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn huge_numeric_settings_are_clamped_with_a_warning() {
+    let max = u64::MAX.to_string();
+    let c = cfg(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", max.as_str()),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "10000000"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", max.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", max.as_str()),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", "999999999"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", max.as_str()),
+    ]);
+    assert_eq!(c.span_batch.max_queue_size, MAX_QUEUE_SIZE);
+    assert_eq!(c.log_batch.max_queue_size, MAX_QUEUE_SIZE);
+    assert!(c.span_batch.max_export_batch_size <= MAX_QUEUE_SIZE);
+    for signal in [&c.traces, &c.metrics, &c.logs] {
+        assert_eq!(signal.otlp.timeout, MAX_EXPORT_WAIT);
+    }
+    assert_eq!(c.span_batch.schedule_delay, MAX_EXPORT_WAIT);
+    assert_eq!(c.log_batch.export_timeout, MAX_EXPORT_WAIT);
+    assert_eq!(c.metric_export_interval, MAX_METRIC_EXPORT_INTERVAL);
+    for var in [
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "OTEL_BLRP_MAX_QUEUE_SIZE",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "OTEL_BLRP_EXPORT_TIMEOUT",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+    ] {
+        let w = warning_for(&c, var);
+        assert!(w.problem.contains("above the maximum"), "{w}");
+    }
+}
