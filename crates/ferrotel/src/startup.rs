@@ -2,7 +2,6 @@
 //! processing, builds the pipelines and the subscriber, installs them globally when asked, and
 //! hands them to the [`Guard`].
 
-use std::any::Any;
 use std::sync::Arc;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
@@ -64,7 +63,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
                 mp,
                 "ferrotel-redaction",
             ));
-            Box::new(()) as Box<dyn Any + Send>
+            Box::new(()) as Box<dyn std::any::Any + Send>
         }));
     }
     #[cfg(feature = "runtime-metrics")]
@@ -72,7 +71,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         builder.on_start.push(Box::new(move |mp| {
             let meter = opentelemetry::metrics::MeterProvider::meter(mp, "ferrotel-runtime");
             match rm.with_current_tokio_runtime().build().register(&meter) {
-                Ok(handle) => Box::new(handle) as Box<dyn Any + Send>,
+                Ok(handle) => Box::new(handle) as Box<dyn std::any::Any + Send>,
                 Err(e) => {
                     tracing::warn!(target: "ferrotel", error = %e, "runtime metrics not registered");
                     Box::new(())
