@@ -2,14 +2,22 @@
 //!
 //! Admission (`admission`) counts what it accepts and turns away; the exporter is wrapped to
 //! count successes and failures per record. At any time `accepted = exported + failed + in
-//! flight`, and after a clean shutdown nothing is in flight, so the counts are exact. The counts
-//! are also exported as the `otel.sdk.*` self-metrics.
+//! flight`. At the end of shutdown (`Counters::close`) what is still in flight, because the
+//! collector hung past the shutdown timeout, is counted as failed, so that `accepted = exported
+//! + failed` holds exactly, and later completions are ignored. The counts are also exported as
+//! the `otel.sdk.*` self-metrics.
+//!
+//! Export trouble is also told in the service's own log ([`ExportHealth`]): a warning per signal
+//! naming the destination, the error and what failed since the previous warning, at most one
+//! per [`EXPORT_WARNING_INTERVAL`], and one line when exports succeed again.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
+
+use crate::config::Signal;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
@@ -18,6 +26,9 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+/// Shortest time between two export-failure warnings of one signal.
+pub(crate) const EXPORT_WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Counters of one export pipeline.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -25,6 +36,113 @@ pub(crate) struct Counters {
     dropped: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
+    /// Set at the end of shutdown: nothing more is admitted or counted.
+    closed: AtomicBool,
+    /// Serialises finishing exports with closing (one lock per export, never per record), and
+    /// holds what the log is told.
+    health: Mutex<ExportHealth>,
+}
+
+/// What an export pipeline has told (or must tell) the service's log about its exports.
+#[derive(Debug, Default)]
+pub(crate) struct ExportHealth {
+    /// Where the exports go, for the messages (URL credentials masked).
+    destination: String,
+    /// Failed exports and their records since the last message, and the latest error.
+    unreported_exports: u64,
+    unreported_records: u64,
+    /// Failed exports and records since the last success (the outage so far).
+    outage_exports: u64,
+    outage_records: u64,
+    outage_since: Option<Instant>,
+    last_error: Option<String>,
+    last_warning: Option<Instant>,
+}
+
+/// A line for the service's log.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HealthMessage {
+    /// Exports are failing.
+    Failing {
+        error: String,
+        exports: u64,
+        records: u64,
+    },
+    /// Exports succeed again after an outage.
+    Recovered {
+        exports: u64,
+        records: u64,
+        after: Duration,
+    },
+}
+
+impl ExportHealth {
+    /// Records one export's outcome; returns the message to log, if one is due at `now`.
+    fn record(
+        &mut self,
+        records: u64,
+        error: Option<String>,
+        now: Instant,
+    ) -> Option<HealthMessage> {
+        match error {
+            Some(error) => {
+                self.unreported_exports += 1;
+                self.unreported_records += records;
+                self.outage_exports += 1;
+                self.outage_records += records;
+                self.outage_since.get_or_insert(now);
+                self.last_error = Some(error);
+                let due = self
+                    .last_warning
+                    .is_none_or(|t| now.duration_since(t) >= EXPORT_WARNING_INTERVAL);
+                if !due {
+                    return None;
+                }
+                self.last_warning = Some(now);
+                let message = HealthMessage::Failing {
+                    error: self.last_error.clone().unwrap_or_default(),
+                    exports: self.unreported_exports,
+                    records: self.unreported_records,
+                };
+                self.unreported_exports = 0;
+                self.unreported_records = 0;
+                Some(message)
+            }
+            None => {
+                let since = self.outage_since.take()?;
+                let message = HealthMessage::Recovered {
+                    exports: self.outage_exports,
+                    records: self.outage_records,
+                    after: now.duration_since(since),
+                };
+                self.outage_exports = 0;
+                self.outage_records = 0;
+                self.unreported_exports = 0;
+                self.unreported_records = 0;
+                self.last_error = None;
+                self.last_warning = None;
+                Some(message)
+            }
+        }
+    }
+
+    /// The failure still unresolved at shutdown: records that failed since the last success.
+    fn outstanding_failure(&self) -> Option<(u64, String)> {
+        self.outage_since?;
+        Some((
+            self.outage_records,
+            self.last_error.clone().unwrap_or_default(),
+        ))
+    }
+}
+
+/// What was unresolved for one signal when shutdown ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Closing {
+    /// Records still queued or being exported, now counted as failed.
+    pub lost: u64,
+    /// Records that failed since the last successful export, and the latest error.
+    pub failure: Option<(u64, String)>,
 }
 
 impl Counters {
@@ -33,9 +151,19 @@ impl Counters {
         self.accepted.load(Ordering::Relaxed).saturating_sub(done)
     }
 
-    /// Admits one record unless `capacity` records are already queued or being exported.
+    fn health(&self) -> std::sync::MutexGuard<'_, ExportHealth> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Names where this pipeline exports, for its log messages.
+    pub(crate) fn set_destination(&self, destination: String) {
+        self.health().destination = destination;
+    }
+
+    /// Admits one record unless `capacity` records are already queued or being exported, or
+    /// the pipeline has shut down.
     pub(crate) fn admit(&self, capacity: usize) -> bool {
-        if self.in_flight() >= capacity as u64 {
+        if self.closed.load(Ordering::Relaxed) || self.in_flight() >= capacity as u64 {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             false
         } else {
@@ -44,9 +172,36 @@ impl Counters {
         }
     }
 
-    fn finished(&self, n: u64, ok: bool) {
-        let c = if ok { &self.exported } else { &self.failed };
+    /// Counts one finished export of `n` records; returns the log line due, if any.
+    fn finished(&self, n: u64, result: &OTelSdkResult) -> Option<(String, HealthMessage)> {
+        let mut health = self.health();
+        if self.closed.load(Ordering::Relaxed) {
+            // Already counted as failed when shutdown gave up on it.
+            return None;
+        }
+        let c = if result.is_ok() {
+            &self.exported
+        } else {
+            &self.failed
+        };
         c.fetch_add(n, Ordering::Relaxed);
+        let error = result.as_ref().err().map(|e| e.to_string());
+        let message = health.record(n, error, Instant::now())?;
+        Some((health.destination.clone(), message))
+    }
+
+    /// Ends accounting at shutdown: what is still in flight is counted as failed.
+    pub(crate) fn close(&self) -> Closing {
+        let health = self.health();
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return Closing::default();
+        }
+        let lost = self.in_flight();
+        self.failed.fetch_add(lost, Ordering::Relaxed);
+        Closing {
+            lost,
+            failure: health.outstanding_failure(),
+        }
     }
 
     pub(crate) fn snapshot(&self) -> SignalStats {
@@ -90,9 +245,63 @@ pub(crate) struct Accounting {
     pub spans: Counters,
     pub metric_points: Counters,
     pub logs: Counters,
+    /// The service's subscriber, where export trouble is told (set once it is built; exports
+    /// run on threads that have no default subscriber of their own).
+    /// Weak: the subscriber owns the pipelines that own these counters.
+    pub log: OnceLock<tracing::dispatcher::WeakDispatch>,
 }
 
 impl Accounting {
+    /// The counters of `signal`.
+    pub(crate) fn of(&self, signal: Signal) -> &Counters {
+        match signal {
+            Signal::Traces => &self.spans,
+            Signal::Metrics => &self.metric_points,
+            Signal::Logs => &self.logs,
+        }
+    }
+
+    /// Counts an export of `signal` and tells the log when a message is due.
+    fn finished(&self, signal: &'static str, counters: &Counters, n: u64, result: &OTelSdkResult) {
+        let Some((destination, message)) = counters.finished(n, result) else {
+            return;
+        };
+        let emit = || match message {
+            HealthMessage::Failing {
+                error,
+                exports,
+                records,
+            } => tracing::warn!(
+                target: "ferrotel::export",
+                signal,
+                destination = %destination,
+                error = %error,
+                failed_exports = exports,
+                failed_records = records,
+                "telemetry export failing: {signal} to {destination}: {error} \
+                 ({exports} failed exports, {records} records, since the last message)"
+            ),
+            HealthMessage::Recovered {
+                exports,
+                records,
+                after,
+            } => tracing::info!(
+                target: "ferrotel::export",
+                signal,
+                destination = %destination,
+                failed_exports = exports,
+                failed_records = records,
+                "telemetry export recovered: {signal} to {destination} after {:.1} s \
+                 ({exports} failed exports, {records} records lost)",
+                after.as_secs_f64()
+            ),
+        };
+        match self.log.get().and_then(|d| d.upgrade()) {
+            Some(d) => tracing::dispatcher::with_default(&d, emit),
+            None => emit(),
+        }
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         Stats {
             spans: self.spans.snapshot(),
@@ -172,7 +381,7 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
         let n = batch.len() as u64;
         let result = self.inner.export(batch).await;
         if let Some(acc) = &self.counters {
-            acc.spans.finished(n, result.is_ok());
+            acc.finished("traces", &acc.spans, n, &result);
         }
         result
     }
@@ -195,7 +404,7 @@ impl<E: LogExporter> LogExporter for CountingExporter<E> {
         let n = batch.iter().count() as u64;
         let result = self.inner.export(batch).await;
         if let Some(acc) = &self.counters {
-            acc.logs.finished(n, result.is_ok());
+            acc.finished("logs", &acc.logs, n, &result);
         }
         result
     }
@@ -224,8 +433,10 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingExporter<E> {
         let result = self.inner.export(metrics).await;
         if let Some(acc) = &self.counters {
             // Metric exports are not queued: count them as accepted when they finish.
-            acc.metric_points.accepted.fetch_add(n, Ordering::Relaxed);
-            acc.metric_points.finished(n, result.is_ok());
+            if !acc.metric_points.closed.load(Ordering::Relaxed) {
+                acc.metric_points.accepted.fetch_add(n, Ordering::Relaxed);
+            }
+            acc.finished("metrics", &acc.metric_points, n, &result);
         }
         result
     }
@@ -271,12 +482,15 @@ mod tests {
     #[test]
     fn admission_turns_away_beyond_capacity_and_counts() {
         let c = Counters::default();
+        let failure = Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+            "x".into(),
+        ));
         assert!(c.admit(2));
         assert!(c.admit(2));
         assert!(!c.admit(2));
-        c.finished(1, true);
+        c.finished(1, &Ok(()));
         assert!(c.admit(2));
-        c.finished(2, false);
+        c.finished(2, &failure);
         let s = c.snapshot();
         assert_eq!(
             s,
@@ -287,5 +501,85 @@ mod tests {
                 in_flight: 0
             }
         );
+    }
+
+    #[test]
+    fn close_counts_what_is_in_flight_as_failed_and_ignores_late_results() {
+        let c = Counters::default();
+        for _ in 0..5 {
+            assert!(c.admit(10));
+        }
+        c.finished(2, &Ok(()));
+        let closing = c.close();
+        assert_eq!(closing.lost, 3);
+        assert_eq!(closing.failure, None);
+        // The export that shutdown gave up on finishes later: not counted twice.
+        c.finished(3, &Ok(()));
+        assert!(!c.admit(10), "nothing is admitted after shutdown");
+        let s = c.snapshot();
+        assert_eq!((s.exported, s.failed, s.dropped, s.in_flight), (2, 3, 1, 0));
+        assert_eq!(
+            c.close(),
+            Closing::default(),
+            "closing twice changes nothing"
+        );
+    }
+
+    #[test]
+    fn close_reports_a_failure_not_followed_by_a_success() {
+        let c = Counters::default();
+        let failure = Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+            "connection refused".into(),
+        ));
+        for _ in 0..4 {
+            c.admit(10);
+        }
+        c.finished(1, &Ok(()));
+        c.finished(3, &failure);
+        let closing = c.close();
+        assert_eq!(closing.lost, 0);
+        let (records, error) = closing.failure.expect("the last export failed");
+        assert_eq!(records, 3);
+        assert!(error.contains("connection refused"), "{error}");
+    }
+
+    #[test]
+    fn failure_messages_are_rate_limited_and_count_what_they_summarise() {
+        let mut h = ExportHealth::default();
+        let t0 = Instant::now();
+        let err = || Some("refused".to_string());
+        assert_eq!(
+            h.record(10, err(), t0),
+            Some(HealthMessage::Failing {
+                error: "refused".into(),
+                exports: 1,
+                records: 10
+            })
+        );
+        for i in 1..=5 {
+            assert_eq!(h.record(10, err(), t0 + Duration::from_secs(i)), None);
+        }
+        assert_eq!(
+            h.record(10, err(), t0 + EXPORT_WARNING_INTERVAL),
+            Some(HealthMessage::Failing {
+                error: "refused".into(),
+                exports: 6,
+                records: 60
+            })
+        );
+        assert_eq!(
+            h.record(7, None, t0 + Duration::from_secs(12)),
+            Some(HealthMessage::Recovered {
+                exports: 7,
+                records: 70,
+                after: Duration::from_secs(12)
+            })
+        );
+        assert_eq!(h.record(7, None, t0 + Duration::from_secs(13)), None);
+        // A new outage warns at once.
+        assert!(matches!(
+            h.record(1, err(), t0 + Duration::from_secs(14)),
+            Some(HealthMessage::Failing { exports: 1, .. })
+        ));
     }
 }

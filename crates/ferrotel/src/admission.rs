@@ -1,9 +1,10 @@
 //! The processing order of every signal, in one place: admission (the configured queue bound,
-//! counted), then redaction, then value limits, then the batch processor and its exporter.
+//! counted), then redaction, then value limits, then the batch processor (`batch`) and its
+//! exporter.
 //!
-//! The SDK's batch processors drop silently (one log line) when their queue is full; the
-//! admission processors here enforce the configured queue size themselves and count what they
-//! turn away (`accounting`), and the batch processor gets enough room never to drop.
+//! The admission processors enforce the configured queue size and count what they turn away
+//! (`accounting`); the batch processor behind them only grows its queue as far as admission
+//! lets it.
 
 use std::fmt;
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use crate::accounting::{Accounting, Stats};
+use crate::accounting::{Accounting, Closing, Stats};
 use crate::config::{Config, Signal};
 use crate::pipeline::Pipelines;
 
@@ -22,9 +22,33 @@ pub enum ShutdownError {
     /// The provider reported an error.
     #[error("{0}")]
     Failed(String),
+    /// The shutdown timeout passed with records still queued or being exported (collector
+    /// hung or too slow); they are counted as failed in [`ShutdownReport::stats`].
+    #[error(
+        "did not finish within {timeout:?}: {records} records still queued or being exported were counted as failed"
+    )]
+    Abandoned {
+        /// The shutdown timeout.
+        timeout: Duration,
+        /// Records given up on.
+        records: u64,
+    },
+    /// Shutdown itself went through, but the last export failed and nothing succeeded since:
+    /// those records did not reach the backend.
+    #[error(
+        "the last export failed ({records} records not delivered since the last success): {error}"
+    )]
+    ExportFailed {
+        /// Records whose export failed since the last successful export.
+        records: u64,
+        /// The last export error.
+        error: String,
+    },
 }
 
-/// Per-signal outcome of [`Guard::shutdown`].
+/// Per-signal outcome of [`Guard::shutdown`]. After a shutdown, every record a signal accepted
+/// is accounted for in `stats`: `exported + failed` (records the shutdown had to give up on are
+/// counted as failed), and the signal's result says what failed.
 #[derive(Debug, Clone)]
 pub struct ShutdownReport {
     /// Tracer provider.
@@ -158,11 +182,21 @@ impl Guard {
     }
 
     fn shutdown_inner(&mut self) -> ShutdownReport {
-        let report = self.run_on_providers(|p, signal, timeout| match signal {
+        let mut report = self.run_on_providers(|p, signal, timeout| match signal {
             Signal::Traces => p.tracer.shutdown_with_timeout(timeout),
             Signal::Metrics => p.meter.shutdown_with_timeout(timeout),
             Signal::Logs => p.logger.shutdown_with_timeout(timeout),
         });
+        let timeout = self.config.shutdown_timeout;
+        let acc = &self.accounting;
+        for (result, counters) in [
+            (&mut report.traces, &acc.spans),
+            (&mut report.metrics, &acc.metric_points),
+            (&mut report.logs, &acc.logs),
+        ] {
+            settle(result, counters.close(), timeout);
+        }
+        report.stats = self.stats();
         self.keep_alive
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -240,6 +274,19 @@ impl Guard {
             elapsed: start.elapsed(),
             stats: self.stats(),
         }
+    }
+}
+
+/// Folds what accounting found unresolved at the end of shutdown into a signal's result: a
+/// clean provider shutdown still fails when records were given up on or the last export failed.
+fn settle(result: &mut Result<(), ShutdownError>, closing: Closing, timeout: Duration) {
+    if closing.lost > 0 {
+        *result = Err(ShutdownError::Abandoned {
+            timeout,
+            records: closing.lost,
+        });
+    } else if let (Ok(()), Some((records, error))) = (&*result, closing.failure) {
+        *result = Err(ShutdownError::ExportFailed { records, error });
     }
 }
 

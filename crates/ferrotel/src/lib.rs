@@ -63,6 +63,8 @@
 //! - `tokio`: a small private runtime that drives gRPC and `https://` exports independently of
 //!   the application's runtime.
 //! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
+//! - `futures-executor`: drives an exporter's future on our batch worker threads (our batch
+//!   processors grow their queues with use instead of reserving them whole at start-up).
 //! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers.
 //! - `tracing-log`: `log` records from dependencies reach the same subscriber.
 //! - `rustls`, `hyper-rustls`, `rustls-native-certs`, `opentelemetry-http` (its `hyper` client),
@@ -81,6 +83,7 @@
 
 mod accounting;
 mod admission;
+mod batch;
 pub mod config;
 mod console;
 mod hooks;

@@ -5,17 +5,16 @@ use std::sync::Arc;
 
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{
-    BatchConfigBuilder as LogBatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider,
-};
+use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanLimits,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanLimits};
 
 use crate::Error;
 use crate::accounting::{Accounting, CountingExporter};
 use crate::admission::{AdmissionLogProcessor, AdmissionSpanProcessor, SpanEditor};
+use crate::batch::{
+    BatchLogProcessor, BatchPolicy, BatchSpanProcessor, Batcher, LogBatchExport, SpanBatchExport,
+};
 use crate::config::{
     BatchSettings, Compression, Config, ExporterKind, OtlpSettings, Protocol, SamplerSetting,
     Signal, TemporalityPreference,
@@ -98,6 +97,40 @@ fn exporters_of(config: &Config, signal: Signal) -> &[ExporterKind] {
     }
 }
 
+/// The counters for the `i`th exporter of `signal`: only the first one is counted (and named
+/// in export warnings).
+fn primary(
+    accounting: &Arc<Accounting>,
+    config: &Config,
+    signal: Signal,
+    i: usize,
+    kind: ExporterKind,
+) -> Option<Arc<Accounting>> {
+    if i != 0 {
+        return None;
+    }
+    let destination = match kind {
+        ExporterKind::Otlp => crate::config::mask_url(&config.signal(signal).otlp.endpoint),
+        ExporterKind::Console => "the console exporter".to_string(),
+    };
+    accounting.of(signal).set_destination(destination);
+    Some(Arc::clone(accounting))
+}
+
+/// The counters for an exporter of the application's own, when it is the signal's first one.
+fn custom_primary(
+    accounting: &Arc<Accounting>,
+    signal: Signal,
+    first: bool,
+) -> Option<Arc<Accounting>> {
+    first.then(|| {
+        accounting
+            .of(signal)
+            .set_destination("the application's exporter".to_string());
+        Arc::clone(accounting)
+    })
+}
+
 fn sampler(s: SamplerSetting) -> Sampler {
     match s {
         SamplerSetting::AlwaysOn => Sampler::AlwaysOn,
@@ -111,10 +144,14 @@ fn sampler(s: SamplerSetting) -> Sampler {
     }
 }
 
-/// The SDK batch processor gets room for a full queue plus a batch in flight, so that the
-/// admission wrapper in front of it is the only place records are dropped (and counted).
-fn sdk_queue_size(b: &BatchSettings) -> usize {
-    b.max_queue_size.saturating_add(b.max_export_batch_size)
+/// When our batch processor exports: a flush waits at most the shutdown timeout (the guard
+/// bounds it as well, from the caller's side).
+fn batch_policy(b: &BatchSettings, config: &Config) -> BatchPolicy {
+    BatchPolicy {
+        schedule_delay: b.schedule_delay,
+        max_batch: b.max_export_batch_size,
+        flush_wait: config.shutdown_timeout,
+    }
 }
 
 fn tracer_provider(
@@ -139,7 +176,7 @@ fn tracer_provider(
 
     let kinds = exporters_of(config, Signal::Traces);
     for (i, kind) in kinds.iter().enumerate() {
-        let counters = (i == 0).then(|| Arc::clone(accounting));
+        let counters = primary(accounting, config, Signal::Traces, i, *kind);
         let edit = hooks.span_editor.clone();
         builder = match kind {
             ExporterKind::Otlp => {
@@ -165,7 +202,7 @@ fn tracer_provider(
     }
     let custom = std::mem::take(&mut hooks.custom_span_exporters);
     for (i, make) in custom.into_iter().enumerate() {
-        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        let counters = custom_primary(accounting, Signal::Traces, kinds.is_empty() && i == 0);
         let edit = hooks.span_editor.clone();
         if !config.sdk_disabled {
             builder = hooks.add_boxed_span_processor(builder, make(config, counters, edit));
@@ -183,21 +220,14 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     config: &Config,
     counters: Option<Arc<Accounting>>,
     edit: Option<SpanEditor>,
-) -> AdmissionSpanProcessor<BatchSpanProcessor> {
+) -> AdmissionSpanProcessor<BatchSpanProcessor<CountingExporter<E>>> {
     let b = &config.span_batch;
-    let batch_config = BatchConfigBuilder::default()
-        .with_scheduled_delay(b.schedule_delay)
-        .with_max_export_batch_size(b.max_export_batch_size)
-        .with_max_queue_size(sdk_queue_size(b))
-        .build();
     let exporter = CountingExporter {
         inner: exporter,
         counters: counters.clone(),
     };
     AdmissionSpanProcessor {
-        inner: BatchSpanProcessor::builder(exporter)
-            .with_batch_config(batch_config)
-            .build(),
+        inner: Batcher::new(SpanBatchExport(exporter), batch_policy(b, config), "spans"),
         counters,
         edit,
         capacity: b.max_queue_size,
@@ -210,21 +240,14 @@ pub(crate) fn log_pipeline<E: LogExporter + 'static>(
     exporter: E,
     config: &Config,
     counters: Option<Arc<Accounting>>,
-) -> AdmissionLogProcessor<BatchLogProcessor> {
+) -> AdmissionLogProcessor<BatchLogProcessor<CountingExporter<E>>> {
     let b = &config.log_batch;
-    let batch_config = LogBatchConfigBuilder::default()
-        .with_scheduled_delay(b.schedule_delay)
-        .with_max_export_batch_size(b.max_export_batch_size)
-        .with_max_queue_size(sdk_queue_size(b))
-        .build();
     let exporter = CountingExporter {
         inner: exporter,
         counters: counters.clone(),
     };
     AdmissionLogProcessor {
-        inner: BatchLogProcessor::builder(exporter)
-            .with_batch_config(batch_config)
-            .build(),
+        inner: Batcher::new(LogBatchExport(exporter), batch_policy(b, config), "logs"),
         counters,
         capacity: b.max_queue_size,
     }
@@ -249,7 +272,7 @@ fn meter_provider(
     let t = temporality(config.temporality);
     let kinds = exporters_of(config, Signal::Metrics);
     for (i, kind) in kinds.iter().enumerate() {
-        let counters = (i == 0).then(|| Arc::clone(accounting));
+        let counters = primary(accounting, config, Signal::Metrics, i, *kind);
         macro_rules! reader {
             ($exporter:expr) => {{
                 PeriodicReader::builder(CountingExporter {
@@ -276,7 +299,7 @@ fn meter_provider(
     }
     let custom = std::mem::take(&mut hooks.custom_metric_exporters);
     for (i, make) in custom.into_iter().enumerate() {
-        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        let counters = custom_primary(accounting, Signal::Metrics, kinds.is_empty() && i == 0);
         if !config.sdk_disabled {
             builder = make(builder, config, counters);
         }
@@ -312,7 +335,7 @@ fn logger_provider(
     }
     let kinds = exporters_of(config, Signal::Logs);
     for (i, kind) in kinds.iter().enumerate() {
-        let counters = (i == 0).then(|| Arc::clone(accounting));
+        let counters = primary(accounting, config, Signal::Logs, i, *kind);
         builder = match kind {
             ExporterKind::Otlp => {
                 let otlp = bounded(&config.logs.otlp, &config.log_batch);
@@ -331,7 +354,7 @@ fn logger_provider(
     }
     let custom = std::mem::take(&mut hooks.custom_log_exporters);
     for (i, make) in custom.into_iter().enumerate() {
-        let counters = (kinds.is_empty() && i == 0).then(|| Arc::clone(accounting));
+        let counters = custom_primary(accounting, Signal::Logs, kinds.is_empty() && i == 0);
         if !config.sdk_disabled {
             builder = builder.with_log_processor(make(config, counters));
         }

@@ -107,6 +107,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         span_layer: builder.span_layer,
     });
 
+    let _ = accounting.log.set(dispatch.downgrade());
     if builder.global {
         tracing::dispatcher::set_global_default(dispatch.clone())
             .map_err(|_| Error::SubscriberAlreadySet)?;
