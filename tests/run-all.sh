@@ -48,6 +48,9 @@ cargo deny check licenses bans sources
 step "tests (unit, integration, doc, end-to-end)"
 cargo test --workspace --all-features --no-fail-fast
 
+step "ferrotel without the tls feature: endpoints that ask for TLS disable their signal with a warning"
+cargo test -p ferrotel --features grpc,http-json,gzip,stdout,metrics-facade,tracing-opentelemetry --lib --quiet
+
 # The published crates, each with no default features and with every feature alone: an optional
 # integration must build without the others.
 LIBRARY_CRATES=(ferrotel ferrotel-tracing ferrotel-meters ferrotel-runtime ferrotel-http ferrotel-prometheus ferrotel-redaction ferrotel-testing)

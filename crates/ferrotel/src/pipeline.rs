@@ -9,7 +9,6 @@ use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanLimits};
 
-use crate::Error;
 use crate::accounting::{Accounting, CountingExporter};
 use crate::admission::{AdmissionLogProcessor, AdmissionSpanProcessor, SpanEditor};
 use crate::batch::{
@@ -20,6 +19,7 @@ use crate::config::{
     Signal, TemporalityPreference,
 };
 use crate::hooks::Hooks;
+use crate::{ConfigWarning, Error};
 
 /// The providers and what keeps them running.
 pub(crate) struct Pipelines {
@@ -29,6 +29,25 @@ pub(crate) struct Pipelines {
     /// Drives gRPC and `https://` HTTP exports, independent of the application's runtime (if
     /// any).
     pub grpc_runtime: Option<tokio::runtime::Runtime>,
+    /// OTLP exporters that could not be built, and were left out instead of failing `init()`.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// An exporter that could not be built costs its signal's export, never the start-up.
+fn skipped_exporter(error: Error) -> ConfigWarning {
+    let (variable, signal) = match &error {
+        Error::Exporter { signal, .. } => (format!("OTLP {signal} exporter"), Some(*signal)),
+        _ => ("OTLP exporter".to_string(), None),
+    };
+    ConfigWarning {
+        variable,
+        value: String::new(),
+        problem: error.to_string(),
+        fallback: match signal {
+            Some(signal) => format!("OTLP export of {signal} is disabled"),
+            None => "OTLP export of that signal is disabled".to_string(),
+        },
+    }
 }
 
 pub(crate) fn build(
@@ -66,15 +85,37 @@ pub(crate) fn build(
     };
     let rt = grpc_runtime.as_ref().map(|r| r.handle().clone());
 
-    let tracer_provider =
-        tracer_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
-    let meter_provider = meter_provider(config, resource.clone(), accounting, hooks, rt.as_ref())?;
-    let logger_provider = logger_provider(config, resource, accounting, hooks, rt.as_ref())?;
+    let mut skipped = Vec::new();
+    let tracer_provider = tracer_provider(
+        config,
+        resource.clone(),
+        accounting,
+        hooks,
+        rt.as_ref(),
+        &mut skipped,
+    )?;
+    let meter_provider = meter_provider(
+        config,
+        resource.clone(),
+        accounting,
+        hooks,
+        rt.as_ref(),
+        &mut skipped,
+    )?;
+    let logger_provider = logger_provider(
+        config,
+        resource,
+        accounting,
+        hooks,
+        rt.as_ref(),
+        &mut skipped,
+    )?;
     Ok(Pipelines {
         tracer_provider,
         meter_provider,
         logger_provider,
         grpc_runtime,
+        warnings: skipped.into_iter().map(skipped_exporter).collect(),
     })
 }
 
@@ -160,6 +201,7 @@ fn tracer_provider(
     accounting: &Arc<Accounting>,
     hooks: &mut Hooks,
     rt: Option<&tokio::runtime::Handle>,
+    skipped: &mut Vec<Error>,
 ) -> Result<SdkTracerProvider, Error> {
     let limits = config.limits;
     let span_limits = SpanLimits {
@@ -181,7 +223,13 @@ fn tracer_provider(
         builder = match kind {
             ExporterKind::Otlp => {
                 let otlp = bounded(&config.traces.otlp, &config.span_batch);
-                let exporter = otlp_span_exporter(&otlp, rt)?;
+                let exporter = match otlp_span_exporter(&otlp, rt) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        skipped.push(e);
+                        continue;
+                    }
+                };
                 hooks.add_span_processor(builder, span_pipeline(exporter, config, counters, edit))
             }
             #[cfg(feature = "stdout")]
@@ -267,6 +315,7 @@ fn meter_provider(
     accounting: &Arc<Accounting>,
     hooks: &mut Hooks,
     rt: Option<&tokio::runtime::Handle>,
+    skipped: &mut Vec<Error>,
 ) -> Result<SdkMeterProvider, Error> {
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     let t = temporality(config.temporality);
@@ -284,9 +333,13 @@ fn meter_provider(
             }};
         }
         builder = match kind {
-            ExporterKind::Otlp => {
-                builder.with_reader(reader!(otlp_metric_exporter(&config.metrics.otlp, t, rt)?))
-            }
+            ExporterKind::Otlp => match otlp_metric_exporter(&config.metrics.otlp, t, rt) {
+                Ok(e) => builder.with_reader(reader!(e)),
+                Err(e) => {
+                    skipped.push(e);
+                    builder
+                }
+            },
             #[cfg(feature = "stdout")]
             ExporterKind::Console => builder.with_reader(reader!(
                 opentelemetry_stdout::MetricExporter::builder()
@@ -328,6 +381,7 @@ fn logger_provider(
     accounting: &Arc<Accounting>,
     hooks: &mut Hooks,
     rt: Option<&tokio::runtime::Handle>,
+    skipped: &mut Vec<Error>,
 ) -> Result<SdkLoggerProvider, Error> {
     let mut builder = SdkLoggerProvider::builder().with_resource(resource);
     for processor in hooks.take_pre_log_processors() {
@@ -339,7 +393,13 @@ fn logger_provider(
         builder = match kind {
             ExporterKind::Otlp => {
                 let otlp = bounded(&config.logs.otlp, &config.log_batch);
-                let exporter = otlp_log_exporter(&otlp, rt)?;
+                let exporter = match otlp_log_exporter(&otlp, rt) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        skipped.push(e);
+                        continue;
+                    }
+                };
                 builder.with_log_processor(log_pipeline(exporter, config, counters))
             }
             #[cfg(feature = "stdout")]

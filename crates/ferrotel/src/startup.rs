@@ -84,7 +84,8 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     builder.hooks.meter_customizers.push(Box::new(|b| {
         b.with_view(ferrotel_meters::registered_cardinality_views())
     }));
-    let pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
+    let mut pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
+    config.warnings.append(&mut pipelines.warnings);
     accounting.register(&opentelemetry::metrics::MeterProvider::meter(
         &pipelines.meter_provider,
         "ferrotel",

@@ -87,12 +87,16 @@ impl<'a> EnvReader<'a> {
         problem: impl Into<String>,
         fallback: impl fmt::Display,
     ) {
-        self.warnings.push(ConfigWarning {
+        let warning = ConfigWarning {
             variable: variable.to_string(),
             value: value.to_string(),
             problem: problem.into(),
             fallback: fallback.to_string(),
-        });
+        };
+        // A generic variable (`OTEL_EXPORTER_OTLP_*`) is read once per signal: one warning.
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     /// A boolean: `true`/`false`, case-insensitive (the spec's only accepted spellings).

@@ -494,7 +494,7 @@ fn signal_settings(
     metric_timeout: Option<Duration>,
 ) -> SignalSettings {
     let infix = signal.env_infix();
-    let exporters = o
+    let mut exporters = o
         .exporters
         .clone()
         .unwrap_or_else(|| exporter_kinds(r, &format!("OTEL_{infix}_EXPORTER")));
@@ -519,7 +519,35 @@ fn signal_settings(
         }
     });
 
-    let endpoint = endpoint(r, signal, protocol, o.endpoint.as_deref());
+    let insecure = insecure(r, signal);
+    let (endpoint_source, endpoint) =
+        endpoint(r, signal, protocol, insecure, o.endpoint.as_deref());
+    // Never a silent downgrade: an endpoint that asks for TLS this build cannot give gets no
+    // export at all rather than plaintext.
+    if !cfg!(feature = "tls") && is_https(&endpoint) && exporters.contains(&ExporterKind::Otlp) {
+        let problem = if endpoint_source.contains("INSECURE") {
+            format!(
+                "{signal}: a gRPC endpoint without a scheme means TLS unless \
+                 OTEL_EXPORTER_OTLP_INSECURE=true, and this build has no TLS support (enable \
+                 the `tls` cargo feature of `ferrotel`)"
+            )
+        } else {
+            format!(
+                "{signal}: an https endpoint needs TLS, and this build has no TLS support \
+                 (enable the `tls` cargo feature of `ferrotel`)"
+            )
+        };
+        r.warn(
+            &endpoint_source,
+            &mask_url(&endpoint),
+            problem,
+            format!(
+                "OTLP export of {signal} is disabled (use an http:// endpoint for plaintext, or \
+                 build with the `tls` feature)"
+            ),
+        );
+        exporters.retain(|k| *k != ExporterKind::Otlp);
+    }
 
     let header_var = format!("OTEL_EXPORTER_OTLP_{infix}_HEADERS");
     let headers = match r.first(&[&header_var, "OTEL_EXPORTER_OTLP_HEADERS"]) {
@@ -604,12 +632,15 @@ fn signal_settings(
 
 /// Resolves the endpoint per the OTLP exporter spec: a per-signal URL is used as is; the generic
 /// one gets `/v1/<signal>` appended for HTTP; gRPC uses the origin.
+/// Returns where the endpoint came from (a variable name, the builder, or the default) and
+/// the endpoint.
 fn endpoint(
     r: &mut EnvReader<'_>,
     signal: Signal,
     protocol: Protocol,
+    insecure: Insecure,
     code: Option<&str>,
-) -> String {
+) -> (String, String) {
     let default_base = protocol.default_endpoint();
     let with_path = |base: &str| match protocol {
         Protocol::Grpc => base.to_string(),
@@ -624,22 +655,22 @@ fn endpoint(
     } else if let Some(v) = r.raw("OTEL_EXPORTER_OTLP_ENDPOINT") {
         ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), v, false)
     } else {
-        return fallback;
+        return ("the default endpoint".to_string(), fallback);
     };
-    let raw = grpc_scheme(r, signal, protocol, raw);
-    match url::Url::parse(&raw) {
+    let (var, raw) = match grpc_scheme(protocol, insecure, &raw) {
+        Some(with_scheme) => (
+            format!("{var} (scheme from {})", insecure.variable),
+            with_scheme,
+        ),
+        None => (var, raw),
+    };
+    let endpoint = match url::Url::parse(&raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
-            #[cfg(not(feature = "tls"))]
-            if u.scheme() == "https" {
-                r.warn(
-                    &var,
-                    &mask_url(&raw),
-                    "no TLS support in this build (enable the `tls` cargo feature of \
-                     `ferrotel`); exports to https endpoints fail",
-                    "the endpoint is kept (send to a local collector over http instead)",
-                );
+            if per_signal {
+                raw
+            } else {
+                with_path(&raw)
             }
-            if per_signal { raw } else { with_path(&raw) }
         }
         Ok(u) => {
             let problem = format!("scheme `{}` is not http or https", u.scheme());
@@ -650,24 +681,54 @@ fn endpoint(
             r.warn(&var, &mask_url(&raw), format!("not a URL ({e})"), &fallback);
             fallback
         }
+    };
+    (var, endpoint)
+}
+
+fn is_https(endpoint: &str) -> bool {
+    endpoint
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+}
+
+/// `OTEL_EXPORTER_OTLP_{,SIGNAL_}INSECURE`, read (and checked) whatever the endpoint looks
+/// like, so that a garbage value is reported even where it has no effect.
+#[derive(Debug, Clone, Copy)]
+struct Insecure {
+    value: bool,
+    variable: &'static str,
+}
+
+fn insecure(r: &mut EnvReader<'_>, signal: Signal) -> Insecure {
+    let per_signal: &'static str = match signal {
+        Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+        Signal::Metrics => "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
+        Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
+    };
+    let generic = r.bool("OTEL_EXPORTER_OTLP_INSECURE", false);
+    if r.raw(per_signal).is_some() {
+        Insecure {
+            value: r.bool(per_signal, generic),
+            variable: per_signal,
+        }
+    } else {
+        Insecure {
+            value: generic,
+            variable: "OTEL_EXPORTER_OTLP_INSECURE",
+        }
     }
 }
 
-/// `OTEL_EXPORTER_OTLP_{,SIGNAL_}INSECURE`: for gRPC, an endpoint given without a scheme
-/// (`collector:4317`) is plaintext when the variable is `true` and TLS otherwise, as the OTLP
-/// exporter specification says. Endpoints with a scheme, and HTTP protocols, are left alone.
-fn grpc_scheme(r: &mut EnvReader<'_>, signal: Signal, protocol: Protocol, raw: String) -> String {
+/// For gRPC, an endpoint given without a scheme (`collector:4317`) is plaintext when
+/// `OTEL_EXPORTER_OTLP_{,SIGNAL_}INSECURE` is `true` and TLS otherwise, as the OTLP exporter
+/// specification says: the endpoint with its scheme. Endpoints with a scheme, and HTTP
+/// protocols, are left alone (`None`).
+fn grpc_scheme(protocol: Protocol, insecure: Insecure, raw: &str) -> Option<String> {
     if !matches!(protocol, Protocol::Grpc) || raw.contains("://") {
-        return raw;
+        return None;
     }
-    let per_signal = format!("OTEL_EXPORTER_OTLP_{}_INSECURE", signal.env_infix());
-    let var = if r.raw(&per_signal).is_some() {
-        per_signal.as_str()
-    } else {
-        "OTEL_EXPORTER_OTLP_INSECURE"
-    };
-    let scheme = if r.bool(var, false) { "http" } else { "https" };
-    format!("{scheme}://{raw}")
+    let scheme = if insecure.value { "http" } else { "https" };
+    Some(format!("{scheme}://{raw}"))
 }
 
 fn exporter_kinds(r: &mut EnvReader<'_>, var: &str) -> Vec<ExporterKind> {

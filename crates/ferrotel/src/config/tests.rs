@@ -573,7 +573,8 @@ fn tls_files_are_validated_and_per_signal_values_win() {
         .iter()
         .filter(|w| w.variable == "OTEL_EXPORTER_OTLP_CLIENT_KEY")
         .collect();
-    assert_eq!(mismatches.len(), 2, "{:?}", c.warnings);
+    // Metrics and logs read the same generic variables: one warning, not one per signal.
+    assert_eq!(mismatches.len(), 1, "{:?}", c.warnings);
     assert!(
         mismatches[0].problem.contains("does not match"),
         "{}",
@@ -616,4 +617,110 @@ fn huge_numeric_settings_are_clamped_with_a_warning() {
         let w = warning_for(&c, var);
         assert!(w.problem.contains("above the maximum"), "{w}");
     }
+}
+
+#[test]
+fn insecure_garbage_is_reported_whatever_the_endpoint() {
+    // HTTP protocol, default endpoint: the variable has no effect, but a typo is still a typo.
+    let c = cfg(&[("OTEL_EXPORTER_OTLP_INSECURE", "ture")]);
+    assert_eq!(
+        warning_for(&c, "OTEL_EXPORTER_OTLP_INSECURE").fallback,
+        "false"
+    );
+    assert_eq!(
+        c.warnings
+            .iter()
+            .filter(|w| w.variable == "OTEL_EXPORTER_OTLP_INSECURE")
+            .count(),
+        1,
+        "one warning, not one per signal: {:?}",
+        c.warnings
+    );
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ("OTEL_EXPORTER_OTLP_METRICS_INSECURE", "1"),
+    ]);
+    warning_for(&c, "OTEL_EXPORTER_OTLP_METRICS_INSECURE");
+}
+
+#[cfg(not(feature = "tls"))]
+#[test]
+fn without_the_tls_feature_an_https_endpoint_disables_its_signal_with_a_warning() {
+    let c = cfg(&[
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "https://user:secret@collector:4318/v1/traces",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://collector:4318/v1/metrics",
+        ),
+    ]);
+    assert!(c.traces.exporters.is_empty(), "{:?}", c.traces.exporters);
+    assert_eq!(c.metrics.exporters, vec![ExporterKind::Otlp]);
+    assert_eq!(c.logs.exporters, vec![ExporterKind::Otlp]);
+    let w = warning_for(&c, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    assert!(w.problem.contains("`tls` cargo feature"), "{w}");
+    assert!(
+        w.fallback.contains("OTLP export of traces is disabled"),
+        "{w}"
+    );
+    assert!(!w.value.contains("secret"), "credentials masked: {w}");
+}
+
+#[cfg(all(feature = "grpc", not(feature = "tls")))]
+#[test]
+fn without_the_tls_feature_a_scheme_less_grpc_endpoint_is_not_downgraded_to_plaintext() {
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+    ]);
+    for s in [&c.traces, &c.metrics, &c.logs] {
+        assert!(s.exporters.is_empty(), "{:?}", s.exporters);
+    }
+    let w = c
+        .warnings
+        .iter()
+        .find(|w| w.problem.contains("without a scheme"))
+        .unwrap_or_else(|| panic!("{:?}", c.warnings));
+    assert!(
+        w.problem.contains("OTEL_EXPORTER_OTLP_INSECURE=true"),
+        "{w}"
+    );
+    // With the variable, plaintext was asked for: exports stay on.
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+    ]);
+    assert_eq!(c.traces.exporters, vec![ExporterKind::Otlp]);
+    // And `init()` starts, with the warning, rather than failing.
+    let guard = crate::builder()
+        .protocol(Protocol::Grpc)
+        .endpoint("https://collector:4317")
+        .env_lookup(|_| None)
+        .global(false)
+        .console_format(ConsoleFormat::Off)
+        .init()
+        .expect("init starts without TLS support");
+    assert!(
+        guard
+            .config()
+            .warnings
+            .iter()
+            .any(|w| w.problem.contains("`tls` cargo feature")),
+        "{:?}",
+        guard.config().warnings
+    );
+    assert!(guard.config().traces.exporters.is_empty());
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn with_the_tls_feature_an_https_endpoint_keeps_its_export() {
+    let c = cfg(&[(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "https://collector:4318/v1/traces",
+    )]);
+    assert_eq!(c.traces.exporters, vec![ExporterKind::Otlp]);
 }
