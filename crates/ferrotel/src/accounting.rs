@@ -76,6 +76,31 @@ pub(crate) enum HealthMessage {
     },
 }
 
+impl HealthMessage {
+    /// The message as one plain line (for stderr).
+    fn line(&self, signal: &str, destination: &str) -> String {
+        match self {
+            HealthMessage::Failing {
+                error,
+                exports,
+                records,
+            } => format!(
+                "telemetry export failing: {signal} to {destination}: {error} ({exports} failed \
+                 exports, {records} records, since the last message)"
+            ),
+            HealthMessage::Recovered {
+                exports,
+                records,
+                after,
+            } => format!(
+                "telemetry export recovered: {signal} to {destination} after {:.1} s ({exports} \
+                 failed exports, {records} records lost)",
+                after.as_secs_f64()
+            ),
+        }
+    }
+}
+
 impl ExportHealth {
     /// Records one export's outcome; returns the message to log, if one is due at `now`.
     fn record(
@@ -249,6 +274,8 @@ pub(crate) struct Accounting {
     /// run on threads that have no default subscriber of their own).
     /// Weak: the subscriber owns the pipelines that own these counters.
     pub log: OnceLock<tracing::dispatcher::WeakDispatch>,
+    /// The console is off: the messages go to stderr instead, like configuration warnings.
+    pub log_to_stderr: AtomicBool,
 }
 
 impl Accounting {
@@ -266,7 +293,12 @@ impl Accounting {
         let Some((destination, message)) = counters.finished(n, result) else {
             return;
         };
-        let emit = || match message {
+        let line = message.line(signal, &destination);
+        if self.log_to_stderr.load(Ordering::Relaxed) {
+            eprintln!("ferrotel: {line}");
+            return;
+        }
+        let emit = || match &message {
             HealthMessage::Failing {
                 error,
                 exports,
@@ -278,22 +310,17 @@ impl Accounting {
                 error = %error,
                 failed_exports = exports,
                 failed_records = records,
-                "telemetry export failing: {signal} to {destination}: {error} \
-                 ({exports} failed exports, {records} records, since the last message)"
+                "{line}"
             ),
             HealthMessage::Recovered {
-                exports,
-                records,
-                after,
+                exports, records, ..
             } => tracing::info!(
                 target: "ferrotel::export",
                 signal,
                 destination = %destination,
                 failed_exports = exports,
                 failed_records = records,
-                "telemetry export recovered: {signal} to {destination} after {:.1} s \
-                 ({exports} failed exports, {records} records lost)",
-                after.as_secs_f64()
+                "{line}"
             ),
         };
         match self.log.get().and_then(|d| d.upgrade()) {

@@ -109,6 +109,10 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     });
 
     let _ = accounting.log.set(dispatch.downgrade());
+    accounting.log_to_stderr.store(
+        config.console_format == ConsoleFormat::Off,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     if builder.global {
         tracing::dispatcher::set_global_default(dispatch.clone())
             .map_err(|_| Error::SubscriberAlreadySet)?;
