@@ -188,6 +188,20 @@ fn collector_killed_and_restarted_demo_keeps_serving_and_export_resumes() {
     assert!(u64_at(t, &["spans", "failed"]) > 0, "{t:#}");
     assert!(u64_at(t, &["metric_points", "failed"]) > 0, "{t:#}");
 
+    // The service's log told the outage and its end, for spans at least (the signal that
+    // exports most often).
+    let out = demo.proc.stdout.all();
+    let told = |text: &str| {
+        out.iter()
+            .filter(|l| l.contains(text) && l.contains("\"signal\":\"traces\""))
+            .count()
+    };
+    assert!(
+        told("telemetry export failing") >= 1 && told("telemetry export recovered") == 1,
+        "{}",
+        demo.proc.output()
+    );
+
     // Memory stayed bounded.
     let max_rss = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
     let before = samples
@@ -218,7 +232,8 @@ fn stats(demo: &Demo) -> serde_json::Value {
 #[test]
 fn no_collector_at_all_no_user_errors_bounded_memory_rate_limited_warning() {
     let mut env = fast_export_env();
-    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", closed_port_url()));
+    let dead_endpoint = closed_port_url();
+    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", dead_endpoint.clone()));
     let mut demo = Demo::start(&["--rate", "40", "--duration", "12s"], &env);
     let prober = Prober::start(&demo.url, demo.proc.pid());
     // Probe while it serves (it stops listening at 12 s), then let it finish.
@@ -250,14 +265,36 @@ fn no_collector_at_all_no_user_errors_bounded_memory_rate_limited_warning() {
         "max RSS {max_rss} KiB"
     );
 
-    // One warning per 10 s from the demo, and the SDK's own diagnostics rate-limited: a
-    // 12 s run against a dead endpoint prints a handful of lines, not one per failed export.
+    // The SDK tells the outage in the service's own log, rate-limited: per signal one warning
+    // at the first failure and at most one more per 10 s, naming the endpoint; a 12 s run
+    // against a dead endpoint prints a handful of lines, not one per failed export.
     let out = demo.proc.stdout.all();
-    let warnings = out
+    let failing: Vec<serde_json::Value> = out
         .iter()
         .filter(|l| l.contains("telemetry export failing"))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for signal in ["traces", "metrics", "logs"] {
+        let n = failing.iter().filter(|w| w["signal"] == signal).count();
+        assert!(
+            (1..=2).contains(&n),
+            "{signal}: {n} warnings in 12 s\n{}",
+            demo.proc.output()
+        );
+    }
+    assert!(
+        failing.iter().all(|w| w["level"] == "WARN"
+            && w["target"] == "ferrotel::export"
+            && w["destination"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(&dead_endpoint))),
+        "{failing:#?}"
+    );
+    let export_lines = out
+        .iter()
+        .filter(|l| l.contains("\"target\":\"ferrotel::export\""))
         .count();
-    assert_eq!(warnings, 1, "{}", demo.proc.output());
+    assert!(export_lines <= 12, "{export_lines} export-health lines");
     let sdk_lines = out
         .iter()
         .filter(|l| l.contains("\"target\":\"opentelemetry"))

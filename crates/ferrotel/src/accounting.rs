@@ -57,6 +57,9 @@ pub(crate) struct ExportHealth {
     outage_since: Option<Instant>,
     last_error: Option<String>,
     last_warning: Option<Instant>,
+    /// Records turned away (queue full) already told, and when that was last told.
+    reported_dropped: u64,
+    last_drop_warning: Option<Instant>,
 }
 
 /// A line for the service's log.
@@ -66,6 +69,11 @@ pub(crate) enum HealthMessage {
     Failing {
         error: String,
         exports: u64,
+        records: u64,
+    },
+    /// Records were turned away because the export queue was full.
+    Dropping {
+        /// Records turned away since the last such message.
         records: u64,
     },
     /// Exports succeed again after an outage.
@@ -87,6 +95,11 @@ impl HealthMessage {
             } => format!(
                 "telemetry export failing: {signal} to {destination}: {error} ({exports} failed \
                  exports, {records} records, since the last message)"
+            ),
+            HealthMessage::Dropping { records } => format!(
+                "telemetry dropped: {signal} to {destination}: {records} records turned away \
+                 since the last message because the export queue was full (the exporter cannot \
+                 keep up)"
             ),
             HealthMessage::Recovered {
                 exports,
@@ -151,6 +164,21 @@ impl ExportHealth {
         }
     }
 
+    /// Takes note of the pipeline's drop count; returns a message when records were dropped
+    /// since the last one and one is due at `now`.
+    fn record_drops(&mut self, dropped: u64, now: Instant) -> Option<HealthMessage> {
+        let due = self
+            .last_drop_warning
+            .is_none_or(|t| now.duration_since(t) >= EXPORT_WARNING_INTERVAL);
+        if dropped <= self.reported_dropped || !due {
+            return None;
+        }
+        let records = dropped - self.reported_dropped;
+        self.reported_dropped = dropped;
+        self.last_drop_warning = Some(now);
+        Some(HealthMessage::Dropping { records })
+    }
+
     /// The failure still unresolved at shutdown: records that failed since the last success.
     fn outstanding_failure(&self) -> Option<(u64, String)> {
         self.outage_since?;
@@ -197,8 +225,9 @@ impl Counters {
         }
     }
 
-    /// Counts one finished export of `n` records; returns the log line due, if any.
-    fn finished(&self, n: u64, result: &OTelSdkResult) -> Option<(String, HealthMessage)> {
+    /// Counts one finished export of `n` records; returns the destination and the messages due
+    /// (about this export's outcome, and about records dropped meanwhile).
+    fn finished(&self, n: u64, result: &OTelSdkResult) -> Option<(String, Vec<HealthMessage>)> {
         let mut health = self.health();
         if self.closed.load(Ordering::Relaxed) {
             // Already counted as failed when shutdown gave up on it.
@@ -211,8 +240,18 @@ impl Counters {
         };
         c.fetch_add(n, Ordering::Relaxed);
         let error = result.as_ref().err().map(|e| e.to_string());
-        let message = health.record(n, error, Instant::now())?;
-        Some((health.destination.clone(), message))
+        let now = Instant::now();
+        let messages: Vec<HealthMessage> = [
+            health.record(n, error, now),
+            health.record_drops(self.dropped.load(Ordering::Relaxed), now),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if messages.is_empty() {
+            return None;
+        }
+        Some((health.destination.clone(), messages))
     }
 
     /// Ends accounting at shutdown: what is still in flight is counted as failed.
@@ -290,15 +329,22 @@ impl Accounting {
 
     /// Counts an export of `signal` and tells the log when a message is due.
     fn finished(&self, signal: &'static str, counters: &Counters, n: u64, result: &OTelSdkResult) {
-        let Some((destination, message)) = counters.finished(n, result) else {
+        let Some((destination, messages)) = counters.finished(n, result) else {
             return;
         };
-        let line = message.line(signal, &destination);
+        for message in &messages {
+            self.tell(signal, &destination, message);
+        }
+    }
+
+    /// Writes one export-health message to the service's log (or stderr without a console).
+    fn tell(&self, signal: &'static str, destination: &str, message: &HealthMessage) {
+        let line = message.line(signal, destination);
         if self.log_to_stderr.load(Ordering::Relaxed) {
             eprintln!("ferrotel: {line}");
             return;
         }
-        let emit = || match &message {
+        let emit = || match message {
             HealthMessage::Failing {
                 error,
                 exports,
@@ -310,6 +356,13 @@ impl Accounting {
                 error = %error,
                 failed_exports = exports,
                 failed_records = records,
+                "{line}"
+            ),
+            HealthMessage::Dropping { records } => tracing::warn!(
+                target: "ferrotel::export",
+                signal,
+                destination = %destination,
+                dropped_records = records,
                 "{line}"
             ),
             HealthMessage::Recovered {
@@ -608,5 +661,26 @@ mod tests {
             h.record(1, err(), t0 + Duration::from_secs(14)),
             Some(HealthMessage::Failing { exports: 1, .. })
         ));
+    }
+
+    #[test]
+    fn drop_messages_are_rate_limited_and_count_what_they_summarise() {
+        let mut h = ExportHealth::default();
+        let t0 = Instant::now();
+        assert_eq!(h.record_drops(0, t0), None, "nothing dropped");
+        assert_eq!(
+            h.record_drops(5, t0),
+            Some(HealthMessage::Dropping { records: 5 })
+        );
+        assert_eq!(h.record_drops(9, t0 + Duration::from_secs(3)), None);
+        assert_eq!(
+            h.record_drops(12, t0 + EXPORT_WARNING_INTERVAL),
+            Some(HealthMessage::Dropping { records: 7 })
+        );
+        assert_eq!(
+            h.record_drops(12, t0 + 3 * EXPORT_WARNING_INTERVAL),
+            None,
+            "no new drops, no message"
+        );
     }
 }

@@ -17,12 +17,28 @@ type Lines = Arc<Mutex<Vec<String>>>;
 
 /// A pipeline with JSON console output captured in `lines`, exporting soon after each record.
 fn pipeline(endpoint: &str, lines: &Lines, shutdown_timeout: Duration) -> Guard {
+    pipeline_with_env(endpoint, lines, shutdown_timeout, &[])
+}
+
+/// [`pipeline`] with more `OTEL_*` settings.
+fn pipeline_with_env(
+    endpoint: &str,
+    lines: &Lines,
+    shutdown_timeout: Duration,
+    env: &'static [(&'static str, &'static str)],
+) -> Guard {
     let sink = Arc::clone(lines);
     ferrotel::builder()
         .service_name("export-health-test")
         .endpoint(endpoint)
         .global(false)
-        .env_lookup(|name| (name == "OTEL_EXPORTER_OTLP_TIMEOUT").then(|| "15000".to_string()))
+        .env_lookup(move |name| match name {
+            "OTEL_EXPORTER_OTLP_TIMEOUT" => Some("15000".to_string()),
+            _ => env
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string()),
+        })
         .console_format(ConsoleFormat::Json)
         .console_writer(move |line| sink.lock().unwrap().push(line.to_string()))
         .log_filter("info")
@@ -209,4 +225,42 @@ fn shutdown_on_a_hung_collector_accounts_for_every_record() {
         }
         other => panic!("traces: expected Abandoned, got {other:?}"),
     }
+}
+
+#[test]
+fn records_turned_away_by_a_full_queue_are_told_with_their_count() {
+    let receiver = FakeReceiver::start().unwrap();
+    let lines: Lines = Arc::default();
+    let guard = pipeline_with_env(
+        &receiver.http_endpoint(),
+        &lines,
+        Duration::from_secs(10),
+        &[("OTEL_BSP_MAX_QUEUE_SIZE", "2")],
+    );
+    // Far more spans than the queue holds before the worker can export them.
+    tracing::dispatcher::with_default(guard.dispatch(), || {
+        for i in 0..500 {
+            tracing::info_span!("burst", i).in_scope(|| {});
+        }
+    });
+    let _ = guard.force_flush();
+    let dropped = guard.stats().spans.dropped;
+    assert!(dropped > 0, "the burst overflows a queue of 2");
+    let told = lines_with(&lines, "telemetry dropped");
+    let traces = of_signal(&told, "traces");
+    assert_eq!(traces.len(), 1, "one message per interval: {told:#?}");
+    assert_eq!(traces[0]["level"], "WARN", "{}", traces[0]);
+    // The first message comes at the end of the first export; the burst goes on dropping
+    // after it, and those are summarised by the next message, an interval later.
+    let told_count = traces[0]["dropped_records"].as_u64().unwrap_or(0);
+    assert!(
+        told_count > 0 && told_count <= dropped,
+        "{told_count} of {dropped}: {}",
+        traces[0]
+    );
+    assert!(
+        lines_with(&lines, "telemetry export failing").is_empty(),
+        "the exports themselves succeed"
+    );
+    assert!(guard.shutdown().is_ok());
 }

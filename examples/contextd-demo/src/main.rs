@@ -310,7 +310,6 @@ async fn serve(
         Arc::clone(&load),
         stop_rx.clone(),
     ));
-    let monitor = tokio::spawn(export_monitor(Arc::clone(&guard), stop_rx.clone()));
 
     let stopped_by = wait_for_stop(args.duration).await;
     tracing::info!(
@@ -325,7 +324,6 @@ async fn serve(
         Err(_) => tracing::warn!("HTTP server did not drain within 10 s"),
         _ => {}
     }
-    let _ = tokio::time::timeout(Duration::from_secs(2), monitor).await;
     drop(refresher);
     Ok(Outcome {
         stopped_by,
@@ -357,39 +355,5 @@ async fn wait_for_stop(duration: Option<Duration>) -> &'static str {
         _ = elapsed => "duration",
         _ = tokio::signal::ctrl_c() => "ctrl-c",
         _ = terminate => "SIGTERM",
-    }
-}
-
-/// Warns, at most once per interval, when exports fail or records are dropped (a collector
-/// that is down must be visible, not flood the console).
-async fn export_monitor(guard: Shared, mut stop: watch::Receiver<bool>) {
-    const INTERVAL: Duration = Duration::from_secs(10);
-    let read = || {
-        let g = guard.lock().unwrap_or_else(PoisonError::into_inner);
-        let s = g.stats();
-        let endpoint = g.config().traces.otlp.endpoint.clone();
-        (
-            s.spans.failed + s.metric_points.failed + s.logs.failed,
-            s.spans.dropped + s.metric_points.dropped + s.logs.dropped,
-            endpoint,
-        )
-    };
-    let (mut last_failed, mut last_dropped, _) = read();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(INTERVAL) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let (failed, dropped, endpoint) = read();
-        if failed > last_failed || dropped > last_dropped {
-            tracing::warn!(
-                failed = failed - last_failed,
-                dropped = dropped - last_dropped,
-                %endpoint,
-                "telemetry export failing (records failed or dropped in the last {}s); is a collector listening?",
-                INTERVAL.as_secs()
-            );
-        }
-        (last_failed, last_dropped) = (failed, dropped);
     }
 }

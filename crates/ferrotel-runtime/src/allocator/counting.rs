@@ -280,11 +280,20 @@ mod tests {
     static COUNTING: CountingAlloc<System> = CountingAlloc::new(System);
 
     // These tests call the wrapper directly (it is not this test binary's global allocator), so
-    // the process-wide counters move only by what the tests allocate through it; tests in this
-    // module run in parallel, so each asserts on bytes it alone holds.
+    // the process-wide counters move only by what the tests allocate through it. The counters
+    // are shared, so tests that read them take this lock: one test freeing its bytes must not
+    // lower the count another is asserting on.
+    static COUNTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn counters() -> std::sync::MutexGuard<'static, ()> {
+        COUNTERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
     #[test]
     fn counts_alloc_realloc_and_dealloc() {
+        let _counters = counters();
         let layout = Layout::from_size_align(1 << 20, 8).unwrap();
         let before = counting_live_bytes().unwrap_or(0);
         // SAFETY: the layout is non-zero and the pointer is freed with the layout it has.
@@ -301,6 +310,7 @@ mod tests {
 
     #[test]
     fn exited_threads_give_their_slot_back() {
+        let _counters = counters();
         let layout = Layout::from_size_align(3 << 20, 8).unwrap();
         // SAFETY: allocated here, freed once on the other thread with the same layout.
         let ptr = unsafe { COUNTING.alloc(layout) } as usize;
