@@ -7,6 +7,8 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{Key, KeyValue, Value};
 use tracing_core::field::{Field, Visit};
 
+use crate::panic_safe;
+
 pub(crate) const NAME_FIELD: &str = "otel.name";
 pub(crate) const KIND_FIELD: &str = "otel.kind";
 pub(crate) const STATUS_CODE_FIELD: &str = "otel.status_code";
@@ -94,14 +96,14 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
+        let text = panic_safe::debug_to_string(value);
         if !self.control(field, &text) {
             self.attributes.push(KeyValue::new(field.name(), text));
         }
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let message = value.to_string();
+        let message = panic_safe::display_to_string(value);
         self.attributes
             .push(KeyValue::new(field.name(), message.clone()));
         self.exception = Some(message);

@@ -21,6 +21,10 @@
 //! events named after their message, carrying `level` and `target`; an `ERROR` event marks the
 //! span as failed; `follows_from` becomes a link.
 //!
+//! Field values are formatted through [`panic_safe`]: a `Debug`, `Display` or `Error` impl that
+//! panics becomes the attribute (or log body) [`FORMAT_PANIC_MARKER`] instead of unwinding into
+//! the application's `tracing` call.
+//!
 //! Spans end in the layer's `on_close`, so span processors run there (a simple processor exports
 //! there too). Code they run must not create `tracing` spans: `tracing-subscriber`'s registry
 //! never frees a span created and closed during another span's close, and that span keeps its
@@ -63,12 +67,14 @@ mod fields;
 mod layer;
 pub mod logs;
 mod memo;
+pub mod panic_safe;
 mod store;
 
 pub use context::{SpanExt, forward_downcast_raw, with_parent_context};
 pub use layer::OtelSpanLayer;
 pub use logs::LogBridge;
 pub use memo::CallsiteTargets;
+pub use panic_safe::FORMAT_PANIC_MARKER;
 
 /// The `tracing` target of the HTTP middleware's request spans (`ferrotel-http`'s server and
 /// client spans), defined once here for the middleware and the init crate to share.

@@ -12,6 +12,9 @@
 //! | the OpenTelemetry context current at the event (the span layer makes an entered span current) | trace id, span id and trace flags |
 //! | wall clock at the event | timestamp |
 //!
+//! A field whose `Debug`/`Display`/`Error` formatting panics is recorded as
+//! [`FORMAT_PANIC_MARKER`](crate::FORMAT_PANIC_MARKER) (see [`panic_safe`](crate::panic_safe)).
+//!
 //! Values are mapped as they are: no redaction, no truncation, no attribute-count limit. Those
 //! belong to the processing of the logger's pipeline (`ferrotel` runs admission, redaction and
 //! value limits, in that order, in front of each exporter), so that every record is processed
@@ -34,6 +37,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context;
 
 use crate::memo::CallsiteTargets;
+use crate::panic_safe;
 
 /// A [`Layer`] that turns every `tracing` event into an OpenTelemetry log record emitted through
 /// `L`; see the [module docs](self) for the mapping.
@@ -203,11 +207,11 @@ impl<R: LogRecord> Visit for RecordVisitor<'_, R> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.record_str(field, &format!("{value:?}"));
+        self.record_str(field, &panic_safe::debug_to_string(value));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.record_str(field, &value.to_string());
+        self.record_str(field, &panic_safe::display_to_string(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {

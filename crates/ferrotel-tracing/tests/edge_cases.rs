@@ -1,6 +1,7 @@
-//! Adversarial inputs and unusual-but-legal `tracing` usage: panics inside field formatting,
-//! re-entrant dispatch, recursive and concurrent entry, nested dispatchers, suppression, a shut
-//! down provider, deep nesting, huge values, and per-layer filters against `with_targets`.
+//! Adversarial inputs and unusual-but-legal `tracing` usage: panics inside field formatting and
+//! in other layers, re-entrant dispatch, recursive and concurrent entry, nested dispatchers,
+//! suppression, a shut down provider, deep nesting, huge values, and per-layer filters against
+//! `with_targets`.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -127,7 +128,7 @@ fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
 }
 
 #[test]
-fn a_panicking_field_propagates_and_later_spans_still_parent_correctly() {
+fn a_panicking_field_becomes_the_marker_and_later_spans_still_parent_correctly() {
     let h = Harness::new();
     let outer_cx = h.run(|| {
         let outer = tracing::info_span!("outer");
@@ -138,43 +139,69 @@ fn a_panicking_field_propagates_and_later_spans_still_parent_correctly() {
             .span_context()
             .clone();
         let _outer = outer.enter();
-        // Panics at creation, while the layer visits the fields. (The registry has already
-        // allocated that span, holding a reference to `outer` that is never released: `outer`
-        // is never closed. That is tracing's behaviour with any layer.)
-        let caught = quietly(|| tracing::info_span!("bad", field = ?PanicsWhenFormatted));
-        assert!(caught.is_err(), "the host's panic propagates");
+        // At creation, in `record` of an entered span, and in an event: the layer formats each
+        // value panic-safely, so nothing reaches the caller.
+        let caught = quietly(|| {
+            tracing::info_span!("bad", field = ?PanicsWhenFormatted).in_scope(|| {});
+        });
+        assert!(caught.is_ok(), "a panic in a field's Debug reached the caller");
         assert_eq!(current_span_context(), outer_cx);
-        // Panics in `record` of an entered span, and in an event.
         let recorded = tracing::info_span!("recorded", late = tracing::field::Empty);
         let caught = quietly(|| {
             recorded.in_scope(|| {
                 recorded.record("late", tracing::field::debug(&PanicsWhenFormatted));
             })
         });
-        assert!(caught.is_err());
+        assert!(caught.is_ok());
         let caught =
             quietly(|| recorded.in_scope(|| tracing::info!(value = ?PanicsWhenFormatted, "event")));
-        assert!(caught.is_err());
-        assert_eq!(
-            current_span_context(),
-            outer_cx,
-            "unwinding out of `recorded` restored the outer context"
-        );
+        assert!(caught.is_ok());
+        assert_eq!(current_span_context(), outer_cx);
+        drop(recorded);
         tracing::info_span!("after").in_scope(|| {});
         outer_cx
     });
+    let marker = Some(Value::from(ferrotel_tracing::FORMAT_PANIC_MARKER));
+    assert_eq!(attr(&h.span("bad"), "field"), marker);
+    let recorded = h.span("recorded");
+    assert_eq!(attr(&recorded, "late"), marker);
+    assert_eq!(recorded.events.len(), 1);
+    let event_value = recorded.events[0]
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "value")
+        .map(|kv| kv.value.clone());
+    assert_eq!(event_value, marker);
     assert_eq!(h.span("after").parent_span_id, outer_cx.span_id());
-    assert_eq!(h.span("recorded").parent_span_id, outer_cx.span_id());
-    assert!(
-        !names(&h.spans()).contains(&"bad".to_owned()),
-        "the span whose creation panicked was never started"
-    );
+    assert_eq!(recorded.parent_span_id, outer_cx.span_id());
     h.run(assert_no_current_span);
+}
+
+/// A layer, stacked after ours, that panics while the span named `bad` is created: another
+/// layer's failure, which unwinds after our layer took the next parent.
+struct PanicsOnBadSpans;
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PanicsOnBadSpans {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "bad" {
+            panic!("another layer failed")
+        }
+    }
 }
 
 #[test]
 fn a_panic_inside_with_parent_context_does_not_leak_the_parent_to_later_spans() {
-    let h = Harness::new();
+    let h = Harness::build(|layer| {
+        tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(layer)
+                .with(PanicsOnBadSpans),
+        )
+    });
     h.run(|| {
         // The host panics before any span takes the parent (a handler failing early); a server
         // catches the panic and the thread goes on serving.
@@ -186,13 +213,13 @@ fn a_panic_inside_with_parent_context_does_not_leak_the_parent_to_later_spans() 
         assert!(caught.is_err());
         tracing::info_span!(parent: None, "next request").in_scope(|| {});
 
-        // Same with the panic raised while the layer itself visits the span's fields (the
-        // parent is taken, then the unwinding skips the restore of an outer parent).
+        // Same with the panic raised while the span is created, after our layer took the
+        // parent (the unwinding skips the restore of an outer parent).
         let caught = quietly(|| {
             with_parent_context(remote(0xbad2, 0x2), || {
                 with_parent_context(
                     remote(0xbad3, 0x3),
-                    || tracing::info_span!("bad", field = ?PanicsWhenFormatted),
+                    || tracing::info_span!("bad"),
                 )
             })
         });

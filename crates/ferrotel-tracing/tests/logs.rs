@@ -156,6 +156,42 @@ fn values_are_mapped_whole_without_redaction_or_truncation() {
     assert_eq!(r.body(), Some(&AnyValue::from(long)));
 }
 
+/// Panics whenever it is formatted.
+struct Bad;
+impl std::fmt::Debug for Bad {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Debug of Bad")
+    }
+}
+impl std::fmt::Display for Bad {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display of Bad")
+    }
+}
+impl std::error::Error for Bad {}
+
+#[test]
+fn panicking_values_become_the_marker_and_the_caller_goes_on() {
+    let h = Harness::new(None);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        h.run(|| {
+            tracing::info!(debugged = ?Bad, displayed = %Bad, "fields");
+            tracing::info!(error = &Bad as &(dyn std::error::Error + 'static), "error");
+            tracing::info!("message {}", Bad);
+            tracing::info!(n = 1, "after");
+        })
+    }));
+    assert!(outcome.is_ok(), "a panic reached the caller");
+    let marker = AnyValue::from(ferrotel_tracing::FORMAT_PANIC_MARKER);
+    let records = h.records();
+    assert_eq!(records.len(), 4);
+    assert_eq!(attribute(&records[0], "debugged"), Some(&marker));
+    assert_eq!(attribute(&records[0], "displayed"), Some(&marker));
+    assert_eq!(attribute(&records[1], "error"), Some(&marker));
+    assert_eq!(records[2].body(), Some(&marker));
+    assert_eq!(attribute(&records[3], "n"), Some(&AnyValue::Int(1)));
+}
+
 #[test]
 fn the_target_filter_selects_events() {
     let h = Harness::new(Some("info,noisy=off"));
