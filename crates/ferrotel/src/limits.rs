@@ -1,6 +1,9 @@
 //! Value limits, the last processing step of every signal (after admission and redaction, so a
 //! secret is matched whole before a cut could split it).
 //!
+//! The rule is the same everywhere, console output included (`console`): a string longer than
+//! the limit keeps its first `limit` bytes, cut back to a character boundary, with no marker.
+//!
 //! Spans are limited in the exporting pipeline ([`limit_span`], called by the admission
 //! processor after its redaction step); log records where the bridge builds them
 //! ([`redact_then_limit`], the bridge's text processor), because the SDK offers no way to edit a
@@ -8,6 +11,7 @@
 
 use std::borrow::Cow;
 
+use opentelemetry::trace::Status;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
@@ -20,12 +24,17 @@ fn char_boundary(text: &str, max: usize) -> usize {
     cut
 }
 
+/// `text` cut to at most `max` bytes at a character boundary: the value-length rule.
+pub(crate) fn cut(text: &str, max: usize) -> &str {
+    &text[..char_boundary(text, max)]
+}
+
 /// Truncates a string value to `max` bytes at a character boundary.
 pub(crate) fn truncate_value(value: &mut Value, max: usize) {
     if let Value::String(s) = value {
         let s_ref = s.as_str();
         if s_ref.len() > max {
-            *value = Value::String(s_ref[..char_boundary(s_ref, max)].to_string().into());
+            *value = Value::String(cut(s_ref, max).to_owned().into());
         }
     }
 }
@@ -36,16 +45,22 @@ fn truncate_all(attrs: &mut [KeyValue], max: usize) {
     }
 }
 
-/// Cuts every string attribute of the span, its events (names included) and its links to
-/// `max` bytes.
+/// Cuts the span's name, its status description, every string attribute of the span, its
+/// events (names included) and its links to `max` bytes.
 pub(crate) fn limit_span(span: &mut SpanData, max: usize) {
+    if span.name.len() > max {
+        span.name = Cow::Owned(cut(&span.name, max).to_owned());
+    }
+    if let Status::Error { description } = &mut span.status
+        && description.len() > max
+    {
+        *description = Cow::Owned(cut(description, max).to_owned());
+    }
     truncate_all(&mut span.attributes, max);
     for event in span.events.events.iter_mut() {
         truncate_all(&mut event.attributes, max);
         if event.name.len() > max {
-            let mut v = Value::String(event.name.to_string().into());
-            truncate_value(&mut v, max);
-            event.name = Cow::Owned(v.as_str().into_owned());
+            event.name = Cow::Owned(cut(&event.name, max).to_owned());
         }
     }
     for link in span.links.links.iter_mut() {
@@ -65,7 +80,7 @@ pub(crate) fn redact_then_limit(
         if text.len() <= max_len {
             return redacted;
         }
-        Some(text[..char_boundary(text, max_len)].to_owned())
+        Some(cut(text, max_len).to_owned())
     })
 }
 

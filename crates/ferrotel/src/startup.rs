@@ -104,6 +104,9 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
             .console_sink
             .clone()
             .unwrap_or_else(crate::console::stdout_sink),
+        console_ansi: builder.console_sink.is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         export,
         span_layer: builder.span_layer,
     });

@@ -17,7 +17,7 @@ use ferrotel_tracing::OtelSpanLayer;
 
 use crate::ValueRedactor;
 use crate::config::{Config, ConfigWarning, ConsoleFormat};
-use crate::console::{ConsoleSink, JsonFormat, RateLimit, RedactingWriter};
+use crate::console::{ConsoleLayer, ConsoleSink, Layout, RateLimit, ValueRules};
 use ferrotel_tracing::LogBridge;
 
 /// The target of the HTTP middleware's request spans: always exported, whatever `RUST_LOG` says.
@@ -84,6 +84,8 @@ pub(crate) struct Parts<'a> {
     /// Redacts log record values as they are built (when no redacting log processor runs).
     pub log_redactor: Option<ValueRedactor>,
     pub sink: ConsoleSink,
+    /// ANSI styling of the text layouts: stdout is a terminal and `NO_COLOR` is unset.
+    pub console_ansi: bool,
     pub export: bool,
     pub span_layer: SpanLayer,
 }
@@ -169,6 +171,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
         redactor,
         log_redactor,
         sink,
+        console_ansi,
         export,
         span_layer,
     } = parts;
@@ -209,7 +212,7 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     // callback, absent layers included.
     let mut layers: Vec<BoxedLayer> = Vec::with_capacity(3);
     if console_on {
-        let console = console_layer(config, redactor, sink);
+        let console = console_layer(config, redactor, sink, console_ansi);
         layers.push(match console_targets {
             Some(targets) => console.with_filter(targets).boxed(),
             None => console,
@@ -260,35 +263,42 @@ pub(crate) fn build(parts: Parts<'_>) -> tracing::Dispatch {
     tracing::Dispatch::new(subscriber)
 }
 
+/// The most bytes one console line may take, newline included, whatever the value limit.
+const MIN_LINE_CAP: usize = 64 * 1024;
+
 /// The console layer in the configured format, rate-limiting the SDK's own diagnostics.
 fn console_layer(
     config: &Config,
     redactor: Option<ValueRedactor>,
     sink: ConsoleSink,
+    ansi: bool,
 ) -> BoxedLayer {
     let rate_limit = RateLimit {
         prefix: "opentelemetry",
         interval: Duration::from_secs(30),
         last: Mutex::new(HashMap::new()),
     };
-    let writer = RedactingWriter { redactor, sink };
-    match config.console_format {
-        ConsoleFormat::Json => tracing_subscriber::fmt::layer()
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(JsonFormat {
-                service_name: config.service_name.clone(),
-            })
-            .with_writer(writer)
-            .with_filter(rate_limit)
-            .boxed(),
-        ConsoleFormat::Compact => tracing_subscriber::fmt::layer()
-            .compact()
-            .with_writer(writer)
-            .with_filter(rate_limit)
-            .boxed(),
-        ConsoleFormat::Pretty | ConsoleFormat::Off => tracing_subscriber::fmt::layer()
-            .with_writer(writer)
-            .with_filter(rate_limit)
-            .boxed(),
+    let layout = match config.console_format {
+        ConsoleFormat::Json => Layout::Json,
+        ConsoleFormat::Compact => Layout::Compact,
+        ConsoleFormat::Pretty | ConsoleFormat::Off => Layout::Pretty,
+    };
+    let value_limit = config.limits.log_attribute_value_length;
+    // Room for at least two whole values besides the header and message.
+    let line_cap = MIN_LINE_CAP.max(value_limit.saturating_mul(2));
+    ConsoleLayer {
+        layout,
+        ansi: ansi && layout != Layout::Json,
+        rules: ValueRules {
+            value_limit,
+            redactor: redactor.clone(),
+            fields_cap: line_cap,
+        },
+        line_cap,
+        service: config.service_name.clone(),
+        redactor,
+        sink,
     }
+    .with_filter(rate_limit)
+    .boxed()
 }
