@@ -144,7 +144,10 @@ fn a_panicking_field_becomes_the_marker_and_later_spans_still_parent_correctly()
         let caught = quietly(|| {
             tracing::info_span!("bad", field = ?PanicsWhenFormatted).in_scope(|| {});
         });
-        assert!(caught.is_ok(), "a panic in a field's Debug reached the caller");
+        assert!(
+            caught.is_ok(),
+            "a panic in a field's Debug reached the caller"
+        );
         assert_eq!(current_span_context(), outer_cx);
         let recorded = tracing::info_span!("recorded", late = tracing::field::Empty);
         let caught = quietly(|| {
@@ -217,10 +220,7 @@ fn a_panic_inside_with_parent_context_does_not_leak_the_parent_to_later_spans() 
         // parent (the unwinding skips the restore of an outer parent).
         let caught = quietly(|| {
             with_parent_context(remote(0xbad2, 0x2), || {
-                with_parent_context(
-                    remote(0xbad3, 0x3),
-                    || tracing::info_span!("bad"),
-                )
+                with_parent_context(remote(0xbad3, 0x3), || tracing::info_span!("bad"))
             })
         });
         assert!(caught.is_err());

@@ -62,11 +62,13 @@
 //!   `SpanLayer::TracingOpentelemetry` (feature `tracing-opentelemetry`) for code built on its `OpenTelemetrySpanExt`.
 //! - `tokio`: a small private runtime that drives gRPC and `https://` exports independently of
 //!   the application's runtime.
-//! - `serde_json`: JSON console lines. `url`: endpoint validation. `thiserror`: error types.
+//! - `url`: endpoint validation. `thiserror`: error types.
 //! - `futures-executor`: drives an exporter's future on our batch worker threads (our batch
 //!   processors grow their queues with use instead of reserving them whole at start-up).
 //! - `tonic` (feature `grpc`): gRPC metadata for OTLP headers.
-//! - `tracing-log`: `log` records from dependencies reach the same subscriber.
+//! - `tracing-log`: `log` records from dependencies reach the same subscriber (and the
+//!   console shows their own target). The console layer is ours, not `tracing-subscriber`'s
+//!   `fmt` (docs/console.md): it bounds, escapes and formats values panic-safe.
 //! - `rustls`, `hyper-rustls`, `rustls-native-certs`, `opentelemetry-http` (its `hyper` client),
 //!   `hyper-util` (feature `tls`): TLS for OTLP. `https://` OTLP/HTTP goes through a hyper-util
 //!   client with a hyper-rustls connector and our own `rustls::ClientConfig` (explicit ring
