@@ -6,6 +6,7 @@
 //! regex is a `regex::bytes::Regex`, whose matching is linear in the input (no
 //! unbounded backtracking), so no input can make redaction slow (ReDoS).
 
+use crate::percent;
 use crate::prefilter::{Prefilter, Trigger};
 use crate::replacement::Renderer;
 use crate::rules::{PemMatcher, Validator};
@@ -85,25 +86,60 @@ impl Engine {
         })
     }
 
-    /// Redacts every secret the by-value rules find in `text`.
+    /// Redacts every secret the by-value rules find in `text`, or in its percent-decoded form
+    /// (the secret is then replaced where its escapes are written).
     pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
-        let Some(selected) = self.prefilter.select(bytes, self.rules.len()) else {
-            return Cow::Borrowed(text);
-        };
         let mut hits = Vec::new();
-        for (word_index, word) in selected.iter().enumerate() {
-            let mut bits = *word;
-            while bits != 0 {
-                let rule = word_index * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                self.run_rule(rule, bytes, &mut hits);
+        self.find(bytes, &mut hits);
+        let escaped = percent::has_escape(bytes);
+        // `+` is a space in form-encoded text (query strings, bodies), which has `=` pairs.
+        let plus = memchr::memchr(b'+', bytes).is_some()
+            && (escaped || memchr::memchr(b'=', bytes).is_some());
+        for plus_is_space in [false, true] {
+            if !(if plus_is_space { plus } else { escaped }) {
+                continue;
+            }
+            // The whole text (a secret may span separators: `postgres%3A//u%3Apw%40db`), then
+            // each URL part holding an escape on its own, where a value starts a text (an
+            // encoded `%2Fhome%2Falice%2F` is a path of its own, not part of the URL's).
+            let whole = std::iter::once((0, text));
+            let parts = percent::parts(text).filter(|(_, part)| {
+                percent::has_escape(part.as_bytes()) || (plus_is_space && part.contains('+'))
+            });
+            for (offset, part) in whole.chain(parts) {
+                let decoded = percent::decode(part, plus_is_space);
+                let mut found = Vec::new();
+                self.find(decoded.text.as_bytes(), &mut found);
+                hits.extend(found.into_iter().map(|hit| {
+                    let (start, end) = decoded.origin(hit.start, hit.end);
+                    Hit {
+                        start: offset + start,
+                        end: offset + end,
+                        ..hit
+                    }
+                }));
             }
         }
         if hits.is_empty() {
             return Cow::Borrowed(text);
         }
         Cow::Owned(self.apply(text, hits))
+    }
+
+    /// Adds what the rules the prefilter selects for `bytes` find there.
+    fn find(&self, bytes: &[u8], hits: &mut Vec<Hit>) {
+        let Some(selected) = self.prefilter.select(bytes, self.rules.len()) else {
+            return;
+        };
+        for (word_index, word) in selected.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let rule = word_index * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                self.run_rule(rule, bytes, hits);
+            }
+        }
     }
 
     fn run_rule(&self, rule_index: usize, text: &[u8], hits: &mut Vec<Hit>) {

@@ -58,6 +58,7 @@ mod keys;
 pub mod kinds;
 mod log;
 mod metrics;
+mod percent;
 mod prefilter;
 mod redactor;
 mod replacement;

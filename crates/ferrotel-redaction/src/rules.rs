@@ -196,7 +196,7 @@ pub(crate) fn builtin_rules() -> Vec<BuiltinRule> {
             // Only registered auth schemes are skipped before the value, so a
             // bare token followed by a word is not mistaken for a scheme.
             matcher: BuiltinMatcher::Regex(
-                r#"(?i-u)\b(?:proxy-)?authorization(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?:(?:bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|aws4-hmac-sha256|hoba|mutual|vapid|dpop|oauth|mac|sso|scram-sha-1|scram-sha-256)[ \t]+)?([^\s"'\\,;]+)"#,
+                r#"(?i-u)\b(?:proxy-)?authorization(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?:(?:bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|aws4-hmac-sha256|hoba|mutual|vapid|dpop|oauth|mac|sso|scram-sha-1|scram-sha-256)[ \t]+)?([^\s"'\\,;&]+)"#,
             ),
             validate: Some(is_token_like),
             literal: None,
