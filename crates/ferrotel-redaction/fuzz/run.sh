@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs the redaction fuzz target for a bounded time; exits non-zero on a crash.
-#   crates/ferrotel-redaction/fuzz/run.sh [seconds]   (default 60)
+# Runs the redaction fuzz targets (redact: arbitrary text; redact_url: secrets percent-encoded
+# in URLs) for a bounded time each; exits non-zero on a crash.
+#   crates/ferrotel-redaction/fuzz/run.sh [seconds per target] [target...]   (default 45, both)
 # The run is seeded (FUZZ_SEED, default 1) so that CI explores the same inputs on every clean
 # clone and a failure reproduces; FUZZ_SEED=0 lets libFuzzer pick a random seed (exploration).
-# Crashes found are written to fuzz/artifacts/redact/ and belong in tests/engine.rs once fixed.
+# Crashes found are written to fuzz/artifacts/<target>/ and belong in tests/ once fixed.
 # Needs: cargo install cargo-fuzz; a nightly toolchain if present, otherwise the
 # stable one with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags), sanitizer off.
 set -euo pipefail
-SECONDS_TO_RUN="${1:-60}"
+SECONDS_TO_RUN="${1:-45}"
+shift || true
+TARGETS=(redact redact_url)
+if [[ $# -gt 0 ]]; then TARGETS=("$@"); fi
 cd "$(dirname "$0")/.."   # crates/ferrotel-redaction: the package that owns fuzz/
 
 # FUZZ_TOOLCHAIN=stable forces the stable path even when nightly exists.
@@ -34,6 +38,14 @@ printf '%s\n' \
       printf '%s' "$line" > "fuzz/corpus/redact/seed-$(printf '%s' "$line" | cksum | cut -d' ' -f1)"
     done
 
-exec cargo "${TOOLCHAIN[@]}" fuzz run "${SANITIZER[@]}" redact fuzz/corpus/redact -- \
-  -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=10 \
-  -rss_limit_mb=2048
+mkdir -p fuzz/corpus/redact_url
+# Seed corpus: selector, place, then encoding choices and filler.
+printf '\x00\x00\x01\x03\x05\x00abc def' > fuzz/corpus/redact_url/seed-aws
+printf '\x03\x01\x04\x04\x01\x02x y' > fuzz/corpus/redact_url/seed-pem
+printf '\x04\x02\x00\x00\x00\x00path' > fuzz/corpus/redact_url/seed-home
+
+for target in "${TARGETS[@]}"; do
+  cargo "${TOOLCHAIN[@]}" fuzz run "${SANITIZER[@]}" "$target" "fuzz/corpus/$target" -- \
+    -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=10 \
+    -rss_limit_mb=2048
+done
