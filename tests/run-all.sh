@@ -75,6 +75,15 @@ if cargo tree -p ferrotel-testing --no-default-features -e normal --prefix none 
 fi
 
 step "cargo publish --workspace --dry-run (examples, tests, benches and generators are publish = false)"
+# The dry run verifies each crate against the others through a local registry under target/, and
+# cargo unpacks that registry's crates into $CARGO_HOME/registry/src/<hash of its path>/ once:
+# an unpacked copy left by an earlier run at the same path (same version, older code) would be
+# built instead of this tree. Remove those copies of the workspace's own crates first.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+for crate in "${LIBRARY_CRATES[@]}"; do
+  find "$cargo_home/registry/src" -mindepth 2 -maxdepth 2 -type d -name "$crate-[0-9]*" \
+    -path "$cargo_home/registry/src/-*" -exec rm -rf {} + 2>/dev/null || true
+done
 cargo publish --workspace --dry-run --quiet
 
 step "benchmarks build and run once each (criterion test mode)"
