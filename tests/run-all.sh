@@ -89,9 +89,10 @@ cargo publish --workspace --dry-run --quiet
 step "benchmarks build and run once each (criterion test mode)"
 cargo test -p ferrotel-benches --benches --quiet
 
-if [ -x crates/ferrotel-redaction/fuzz/run.sh ]; then
-  step "fuzz the redaction engine (bounded)"
-  crates/ferrotel-redaction/fuzz/run.sh
-fi
+step "fuzz the redaction engine (bounded, seeded)"
+crates/ferrotel-redaction/fuzz/run.sh
+
+step "fuzz the OTEL_* settings, W3C headers and the fake receiver's OTLP decoding (bounded, seeded)"
+fuzz/run.sh
 
 step "all checks passed"

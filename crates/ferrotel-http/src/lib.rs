@@ -34,7 +34,7 @@ mod instrumentation;
 mod metrics;
 pub mod semconv;
 mod span_context;
-mod w3c;
+pub mod w3c;
 
 pub mod health;
 

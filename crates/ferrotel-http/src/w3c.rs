@@ -1,14 +1,44 @@
 //! Strict W3C parsing of incoming propagation headers, before the propagator sees them.
 //!
 //! The upstream `TraceContextPropagator` pads short ids (a 30-hex-digit trace id is accepted as
-//! a parent), so the extractor checks each header against W3C Trace Context level 2 and W3C
+//! a parent), so the middleware checks each header against W3C Trace Context level 2 and W3C
 //! Baggage first and hides one that fails: the request then starts a new trace (an invalid
 //! `traceparent`) or carries no vendor state or baggage, as the specifications require.
+//!
+//! [`extract_context`] applies the same checks to a header map from a transport the middleware
+//! does not cover (a WebSocket upgrade handled by hand, a message whose metadata is kept as
+//! HTTP headers); the validators are public for other carriers.
+//!
+//! ```
+//! use ferrotel_http::w3c;
+//! use opentelemetry::trace::TraceContextExt as _;
+//!
+//! opentelemetry::global::set_text_map_propagator(
+//!     opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+//! );
+//! let mut headers = http::HeaderMap::new();
+//! // A 30-hex-digit trace id: the upstream propagator would pad it and accept it.
+//! headers.insert(
+//!     "traceparent",
+//!     "00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01".parse().unwrap(),
+//! );
+//! assert!(!w3c::extract_context(&headers).span().span_context().is_valid());
+//! assert!(!w3c::valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01"));
+//! ```
+
+use crate::headers::HeaderExtractor;
+
+/// The remote context in `headers`, extracted with the global propagator after the strict
+/// checks of this module: a `traceparent`, `tracestate` or `baggage` header that fails them is
+/// hidden from the propagator, as in the middleware.
+pub fn extract_context(headers: &http::HeaderMap) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+}
 
 /// `traceparent`: `version-traceid-parentid-flags`, lowercase hex. Version `ff` is invalid;
 /// version `00` is exactly 55 characters; a later version may append `-...` fields, which are
 /// ignored. All-zero trace or parent ids are invalid.
-pub(crate) fn valid_traceparent(value: &str) -> bool {
+pub fn valid_traceparent(value: &str) -> bool {
     let b = value.as_bytes();
     if b.len() < 55 {
         return false;
@@ -35,7 +65,7 @@ pub(crate) fn valid_traceparent(value: &str) -> bool {
 
 /// `tracestate`: at most 32 list members, each `key=value` of the level-2 grammar, no duplicate
 /// keys. Empty members (`a=1,,b=2`) are allowed and ignored.
-pub(crate) fn valid_tracestate(value: &str) -> bool {
+pub fn valid_tracestate(value: &str) -> bool {
     let mut keys: Vec<&str> = Vec::new();
     for member in value.split(',') {
         let member = member.trim_matches([' ', '\t']);
@@ -98,7 +128,7 @@ fn valid_tracestate_value(value: &str) -> bool {
 /// `baggage`: within the W3C Baggage limits, at most 64 list members and 8192 bytes. A header
 /// over them is ignored whole (the specification lets a receiver drop it), so a hostile client
 /// cannot make every request carry kilobytes of entries.
-pub(crate) fn baggage_within_limits(value: &str) -> bool {
+pub fn baggage_within_limits(value: &str) -> bool {
     value.len() <= 8192 && value.split(',').filter(|m| !m.trim().is_empty()).count() <= 64
 }
 

@@ -484,6 +484,53 @@ impl FakeReceiver {
         self.shared.clear();
     }
 
+    /// Takes one OTLP/HTTP request body as if it had been posted to `/v1/<signal>` (to replay
+    /// a captured export, say): `content_type` and `content_encoding` are that request's
+    /// headers. Injected faults do not apply. An error is the message the receiver would have
+    /// answered with; like one from the wire, it is also kept as a decode error and the request
+    /// is logged as not accepted.
+    pub fn ingest_http_body(
+        &self,
+        signal: Signal,
+        content_type: &str,
+        content_encoding: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let content_type = content_type.to_ascii_lowercase();
+        let transport = http::transport_of(signal, &content_type).inspect_err(|msg| {
+            self.shared.record_decode_error(msg.clone());
+        })?;
+        let compression = content_encoding
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty() && v != "identity");
+        let info = |accepted| RequestInfo {
+            signal,
+            transport,
+            headers: vec![("content-type".to_owned(), content_type.clone())],
+            compression: compression.clone(),
+            accepted,
+        };
+        if body.len() > MAX_MESSAGE_BYTES {
+            let msg = format!(
+                "{signal}: body of {} bytes, above {MAX_MESSAGE_BYTES}",
+                body.len()
+            );
+            self.shared.record_decode_error(msg.clone());
+            return Err(msg);
+        }
+        match http::decode_body(signal, transport, compression.as_deref(), body) {
+            Ok(payload) => {
+                self.shared.record(info(true), Some(payload));
+                Ok(())
+            }
+            Err((_, msg)) => {
+                self.shared.record_decode_error(msg.clone());
+                self.shared.record(info(false), None);
+                Err(msg)
+            }
+        }
+    }
+
     // ---- waiting -------------------------------------------------------------------------
 
     /// Waits (asynchronously) until `condition` holds, re-checking it whenever a request

@@ -341,7 +341,7 @@ impl Accounting {
     fn tell(&self, signal: &'static str, destination: &str, message: &HealthMessage) {
         let line = message.line(signal, destination);
         if self.log_to_stderr.load(Ordering::Relaxed) {
-            eprintln!("ferrotel: {line}");
+            crate::console::stderr_line(&line);
             return;
         }
         let emit = || match message {

@@ -302,10 +302,10 @@ impl Drop for Guard {
         if self.providers.is_some() {
             let report = self.shutdown_inner();
             if !report.is_ok() && !std::thread::panicking() {
-                eprintln!(
-                    "telemetry: shutdown incomplete after {:?}: traces {:?}, metrics {:?}, logs {:?}",
+                crate::console::stderr_line(&format!(
+                    "telemetry shutdown incomplete after {:?}: traces {:?}, metrics {:?}, logs {:?}",
                     report.elapsed, report.traces, report.metrics, report.logs
-                );
+                ));
             }
         }
     }

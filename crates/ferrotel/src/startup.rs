@@ -159,7 +159,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     });
     if config.console_format == ConsoleFormat::Off {
         for w in &config.warnings {
-            eprintln!("ferrotel: {w}");
+            crate::console::stderr_line(&w.to_string());
         }
     }
 

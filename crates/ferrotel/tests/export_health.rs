@@ -264,3 +264,115 @@ fn records_turned_away_by_a_full_queue_are_told_with_their_count() {
     );
     assert!(guard.shutdown().is_ok());
 }
+
+const STDERR_CHILD: &str = "FERROTEL_EXPORT_HEALTH_STDERR_CHILD";
+
+/// With the console off, export trouble and configuration warnings go to stderr, one escaped
+/// line each. Runs itself again as a child process (this test alone) so that its stderr can be
+/// read.
+#[test]
+fn with_the_console_off_export_trouble_goes_to_stderr_one_escaped_line_each() {
+    if std::env::var_os(STDERR_CHILD).is_some() {
+        let receiver = FakeReceiver::start().unwrap();
+        receiver.set_fault(Fault::Unavailable);
+        // On a line of its own: libtest writes the test name before it.
+        println!("\nendpoint {}", receiver.http_endpoint());
+        let guard = ferrotel::builder()
+            .service_name("export-health-stderr")
+            .endpoint(receiver.http_endpoint())
+            .global(false)
+            .env_lookup(|name| {
+                (name == "OTEL_PROPAGATORS").then(|| "b3\nERROR forged line".to_string())
+            })
+            .console_format(ConsoleFormat::Off)
+            .span_schedule_delay(Duration::from_millis(20))
+            .log_schedule_delay(Duration::from_millis(20))
+            .metric_export_interval(Duration::from_secs(3600))
+            .without_runtime_metrics()
+            .init()
+            .expect("init");
+        emit_and_flush(&guard, 3);
+        receiver.clear_fault();
+        emit_and_flush(&guard, 1);
+        assert!(guard.shutdown().is_ok());
+        return;
+    }
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "with_the_console_off_export_trouble_goes_to_stderr_one_escaped_line_each",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(STDERR_CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (out_reader.join().unwrap(), err_reader.join().unwrap());
+    assert!(status.success(), "child failed:\n{stdout}\n{stderr}");
+    let endpoint = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("endpoint "))
+        .expect("the child prints its endpoint")
+        .to_string();
+
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ferrotel: "))
+        .collect();
+    for signal in ["traces", "metrics", "logs"] {
+        let failing: Vec<_> = ours
+            .iter()
+            .filter(|l| l.contains(&format!("telemetry export failing: {signal} to {endpoint}")))
+            .collect();
+        assert_eq!(failing.len(), 1, "{signal}: {stderr}");
+        assert!(
+            failing[0].contains("503"),
+            "{signal}: names the error: {}",
+            failing[0]
+        );
+        assert!(
+            ours.iter().any(|l| l.contains(&format!(
+                "telemetry export recovered: {signal} to {endpoint}"
+            ))),
+            "{signal}: {stderr}"
+        );
+    }
+    // The configuration warning is one line, its newline escaped: nothing forged.
+    let warning = ours
+        .iter()
+        .find(|l| l.contains("OTEL_PROPAGATORS"))
+        .unwrap_or_else(|| panic!("no propagator warning: {stderr}"));
+    assert!(warning.contains("b3\\nERROR forged line"), "{warning}");
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("ERROR forged")),
+        "{stderr}"
+    );
+    // The console is off: nothing of ours on stdout.
+    assert!(!stdout.contains("telemetry export"), "{stdout}");
+}

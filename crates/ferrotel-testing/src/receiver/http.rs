@@ -83,16 +83,12 @@ async fn handle(shared: &Shared, signal: Signal, req: Request) -> Response {
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty() && v != "identity");
 
-    let transport = if content_type.starts_with(PROTOBUF) {
-        Transport::HttpProtobuf
-    } else if content_type.starts_with(JSON) {
-        Transport::HttpJson
-    } else {
-        let msg = format!(
-            "{signal}: unsupported Content-Type {content_type:?} (expected {PROTOBUF} or {JSON})"
-        );
-        shared.record_decode_error(msg.clone());
-        return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
+    let transport = match transport_of(signal, &content_type) {
+        Ok(transport) => transport,
+        Err(msg) => {
+            shared.record_decode_error(msg.clone());
+            return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
+        }
     };
 
     // Read the whole body before answering, faults included: answering early makes some
@@ -132,37 +128,61 @@ async fn handle(shared: &Shared, signal: Signal, req: Request) -> Response {
         None => {}
     }
 
-    let body = match compression.as_deref() {
-        None => raw.to_vec(),
-        Some("gzip") => match gunzip(&raw) {
-            Ok(body) => body,
-            Err(msg) => {
-                let msg = format!("{signal}: {msg}");
-                shared.record_decode_error(msg.clone());
-                shared.record(info(false), None);
-                return plain(StatusCode::BAD_REQUEST, msg);
-            }
-        },
-        Some(other) => {
-            let msg = format!("{signal}: unsupported Content-Encoding {other:?} (expected gzip)");
-            shared.record_decode_error(msg.clone());
-            shared.record(info(false), None);
-            return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
-        }
-    };
-
-    match decode(signal, transport, &body) {
+    match decode_body(signal, transport, compression.as_deref(), &raw) {
         Ok(payload) => {
             shared.record(info(true), Some(payload));
             success(signal, transport)
         }
-        Err(e) => {
-            let msg = format!("{signal} over {transport}: {e}");
+        Err((status, msg)) => {
             shared.record_decode_error(msg.clone());
             shared.record(info(false), None);
-            plain(StatusCode::BAD_REQUEST, msg)
+            plain(status, msg)
         }
     }
+}
+
+/// The transport a `Content-Type` (lowercase) selects, or the message for a 415.
+pub(crate) fn transport_of(signal: Signal, content_type: &str) -> Result<Transport, String> {
+    if content_type.starts_with(PROTOBUF) {
+        Ok(Transport::HttpProtobuf)
+    } else if content_type.starts_with(JSON) {
+        Ok(Transport::HttpJson)
+    } else {
+        Err(format!(
+            "{signal}: unsupported Content-Type {content_type:?} (expected {PROTOBUF} or {JSON})"
+        ))
+    }
+}
+
+/// Inflates (`compression` is the lowercase `Content-Encoding`, `None` for identity) and
+/// decodes one request body, or says why not with the status to answer.
+pub(crate) fn decode_body(
+    signal: Signal,
+    transport: Transport,
+    compression: Option<&str>,
+    raw: &[u8],
+) -> Result<Payload, (StatusCode, String)> {
+    let inflated;
+    let body = match compression {
+        None => raw,
+        Some("gzip") => {
+            inflated =
+                gunzip(raw).map_err(|msg| (StatusCode::BAD_REQUEST, format!("{signal}: {msg}")))?;
+            &inflated[..]
+        }
+        Some(other) => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("{signal}: unsupported Content-Encoding {other:?} (expected gzip)"),
+            ));
+        }
+    };
+    decode(signal, transport, body).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("{signal} over {transport}: {e}"),
+        )
+    })
 }
 
 fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {

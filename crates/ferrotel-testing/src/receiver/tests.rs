@@ -679,3 +679,51 @@ fn exponential_histograms_and_gauges_are_queryable() {
         Some(5.0)
     );
 }
+
+#[test]
+fn ingested_bodies_are_decoded_like_posted_ones() {
+    let receiver = FakeReceiver::start().unwrap();
+    let json = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"replayed"}]}]}]}"#;
+    receiver
+        .ingest_http_body(Signal::Traces, "application/json", None, json)
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&ExportTraceServiceRequest::default().encode_to_vec())
+        .unwrap();
+    receiver
+        .ingest_http_body(
+            Signal::Traces,
+            "Application/X-Protobuf",
+            Some(" GZIP "),
+            &gz.finish().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        receiver.span_named("replayed").unwrap().trace_id().len(),
+        32
+    );
+    assert_eq!(
+        receiver.request_count(Signal::Traces, Transport::HttpJson),
+        1
+    );
+    assert_eq!(
+        receiver.request_count(Signal::Traces, Transport::HttpProtobuf),
+        1
+    );
+
+    let refused = receiver
+        .ingest_http_body(
+            Signal::Logs,
+            "application/x-protobuf",
+            Some("gzip"),
+            b"not gzip",
+        )
+        .unwrap_err();
+    assert!(refused.contains("invalid gzip"), "{refused}");
+    let refused = receiver
+        .ingest_http_body(Signal::Metrics, "text/plain", None, b"")
+        .unwrap_err();
+    assert!(refused.contains("unsupported Content-Type"), "{refused}");
+    assert_eq!(receiver.decode_errors().len(), 2);
+    assert_eq!(receiver.rejected_count(Signal::Logs), 1);
+}

@@ -30,6 +30,23 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
+/// Warnings listed per variable before the rest are summed up in one.
+pub(crate) const MAX_WARNINGS_PER_VARIABLE: usize = 8;
+/// The longest value a warning shows; a longer one is cut at a character boundary and its
+/// length given.
+pub(crate) const MAX_SHOWN_VALUE_BYTES: usize = 256;
+
+fn shown_value(value: &str) -> String {
+    if value.len() <= MAX_SHOWN_VALUE_BYTES {
+        return value.to_string();
+    }
+    let mut end = MAX_SHOWN_VALUE_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &value[..end], value.len())
+}
+
 /// Where configuration values come from: the process environment, or a map in tests.
 pub(crate) trait EnvSource {
     /// The value of `name`, or `None` when unset. Empty values count as unset, as the spec says.
@@ -80,6 +97,10 @@ impl<'a> EnvReader<'a> {
             .find_map(|n| self.raw(n).map(|v| ((*n).to_string(), v)))
     }
 
+    /// Records a rejected value. A variable gets at most [`MAX_WARNINGS_PER_VARIABLE`]
+    /// warnings, then one saying the rest are not listed, and a shown value is cut to
+    /// [`MAX_SHOWN_VALUE_BYTES`]: a list variable with thousands of bad entries must neither
+    /// flood the log nor make start-up quadratic.
     pub(crate) fn warn(
         &mut self,
         variable: &str,
@@ -87,11 +108,30 @@ impl<'a> EnvReader<'a> {
         problem: impl Into<String>,
         fallback: impl fmt::Display,
     ) {
-        let warning = ConfigWarning {
-            variable: variable.to_string(),
-            value: value.to_string(),
-            problem: problem.into(),
-            fallback: fallback.to_string(),
+        let of_variable = self
+            .warnings
+            .iter()
+            .filter(|w| w.variable == variable)
+            .count();
+        if of_variable > MAX_WARNINGS_PER_VARIABLE {
+            return;
+        }
+        let warning = if of_variable == MAX_WARNINGS_PER_VARIABLE {
+            ConfigWarning {
+                variable: variable.to_string(),
+                value: shown_value(value),
+                problem: format!(
+                    "more than {MAX_WARNINGS_PER_VARIABLE} problems; the further ones are not listed"
+                ),
+                fallback: "each is handled as the ones listed".to_string(),
+            }
+        } else {
+            ConfigWarning {
+                variable: variable.to_string(),
+                value: shown_value(value),
+                problem: problem.into(),
+                fallback: fallback.to_string(),
+            }
         };
         // A generic variable (`OTEL_EXPORTER_OTLP_*`) is read once per signal: one warning.
         if !self.warnings.contains(&warning) {
@@ -124,6 +164,21 @@ impl<'a> EnvReader<'a> {
                 None
             }
         }
+    }
+
+    /// [`Self::usize`] of at most `max`: a larger value is clamped to `max` with a warning.
+    pub(crate) fn usize_at_most(&mut self, name: &str, max: usize) -> Option<usize> {
+        let n = self.usize(name)?;
+        if n > max {
+            self.warn(
+                name,
+                &n.to_string(),
+                format!("above the maximum {max}"),
+                max,
+            );
+            return Some(max);
+        }
+        Some(n)
     }
 
     /// A strictly positive integer.
@@ -298,6 +353,22 @@ mod tests {
         );
         assert_eq!(r.warnings.len(), 3, "{:?}", r.warnings);
         assert!(r.warnings[0].problem.contains("entry 2 has no `=`"));
+    }
+
+    #[test]
+    fn thousands_of_bad_entries_give_a_bounded_list_of_short_warnings() {
+        let src = env(&[]);
+        let mut r = EnvReader::new(&src);
+        let raw = "x,".repeat(60_000);
+        let kv = parse_key_value_list(&mut r, "X", &raw, false);
+        assert!(kv.is_empty());
+        assert_eq!(r.warnings.len(), MAX_WARNINGS_PER_VARIABLE + 1);
+        assert!(r.warnings.last().unwrap().problem.contains("not listed"));
+        let long = "9".repeat(10_000);
+        r.warn("Y", &long, "too long", "the default");
+        let shown = &r.warnings.last().unwrap().value;
+        assert!(shown.len() < MAX_SHOWN_VALUE_BYTES + 32, "{}", shown.len());
+        assert!(shown.ends_with("(10000 bytes)"), "{shown}");
     }
 
     #[test]

@@ -835,6 +835,10 @@ fn propagators(r: &mut EnvReader<'_>) -> Vec<PropagatorSetting> {
 pub const MAX_QUEUE_SIZE: usize = 65_536;
 /// The longest `*_TIMEOUT` and `*_SCHEDULE_DELAY` accepted.
 pub const MAX_EXPORT_WAIT: Duration = Duration::from_secs(300);
+/// The largest `*_ATTRIBUTE_VALUE_LENGTH_LIMIT` accepted: the default gRPC message limit of
+/// collectors (4 MiB), above which a record could not be exported anyway. The console cuts
+/// lines at twice the log limit, so the bound also bounds a console line.
+pub const MAX_ATTRIBUTE_VALUE_LENGTH: usize = 4 * 1024 * 1024;
 /// The longest `OTEL_METRIC_EXPORT_INTERVAL` accepted.
 pub const MAX_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
@@ -890,7 +894,10 @@ fn temporality(r: &mut EnvReader<'_>) -> TemporalityPreference {
 
 fn limits(r: &mut EnvReader<'_>) -> Limits {
     let general_len = r
-        .usize("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+        .usize_at_most(
+            "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            MAX_ATTRIBUTE_VALUE_LENGTH,
+        )
         .unwrap_or(DEFAULT_ATTRIBUTE_VALUE_LENGTH);
     let general_count = r.usize("OTEL_ATTRIBUTE_COUNT_LIMIT");
     let count = |r: &mut EnvReader<'_>, var: &str| -> u32 {
@@ -901,7 +908,10 @@ fn limits(r: &mut EnvReader<'_>) -> Limits {
     };
     Limits {
         span_attribute_value_length: r
-            .usize("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+            .usize_at_most(
+                "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+                MAX_ATTRIBUTE_VALUE_LENGTH,
+            )
             .unwrap_or(general_len),
         span_attribute_count: count(r, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"),
         span_event_count: r
@@ -915,7 +925,10 @@ fn limits(r: &mut EnvReader<'_>) -> Limits {
         event_attribute_count: count(r, "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"),
         link_attribute_count: count(r, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"),
         log_attribute_value_length: r
-            .usize("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+            .usize_at_most(
+                "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+                MAX_ATTRIBUTE_VALUE_LENGTH,
+            )
             .unwrap_or(general_len),
         log_attribute_count: r
             .usize("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT")

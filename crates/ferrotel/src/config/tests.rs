@@ -730,3 +730,54 @@ fn with_the_tls_feature_an_https_endpoint_keeps_its_export() {
     )]);
     assert_eq!(c.traces.exporters, vec![ExporterKind::Otlp]);
 }
+
+#[test]
+fn certificate_paths_to_devices_fifos_and_huge_files_are_refused_without_reading_them() {
+    // Each would hold init: /dev/zero never ends, a FIFO blocks the open until a writer comes.
+    let dir = std::env::temp_dir().join(format!("ferrotel-cert-bounds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("ca.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let huge = dir.join("huge.pem");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(super::tls::MAX_PEM_FILE_BYTES + 1).unwrap();
+    for (path, problem) in [
+        ("/dev/zero", "not a regular file"),
+        (fifo.to_str().unwrap(), "not a regular file"),
+        (huge.to_str().unwrap(), "above the maximum"),
+    ] {
+        let c = cfg(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", path)]);
+        assert_eq!(c.traces.otlp.certificate, None, "{path}");
+        let w = warning_for(&c, "OTEL_EXPORTER_OTLP_CERTIFICATE");
+        assert!(w.problem.contains(problem), "{path}: {}", w.problem);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn value_length_limits_are_clamped_to_the_documented_maximum() {
+    let huge = u64::MAX.to_string();
+    let c = cfg(&[
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", huge.as_str()),
+        ("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "99999999"),
+    ]);
+    assert_eq!(
+        c.limits.span_attribute_value_length,
+        super::MAX_ATTRIBUTE_VALUE_LENGTH
+    );
+    assert_eq!(
+        c.limits.log_attribute_value_length,
+        super::MAX_ATTRIBUTE_VALUE_LENGTH
+    );
+    for var in [
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    ] {
+        assert!(warning_for(&c, var).problem.contains("above the maximum"));
+    }
+}

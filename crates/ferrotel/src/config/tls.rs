@@ -70,23 +70,55 @@ struct Pem {
     bytes: Vec<u8>,
 }
 
-/// Reads the file named by the first set variable of `vars`; an unreadable file is a warning
-/// with `fallback`.
+/// The largest PEM file read (a full system CA bundle is about 200 KiB). A bigger file, or a
+/// path to a device such as `/dev/zero`, would otherwise hold `init` reading forever.
+pub(crate) const MAX_PEM_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads the file named by the first set variable of `vars`; an unreadable file, one that is
+/// not a regular file (a FIFO would block the open) or one above [`MAX_PEM_FILE_BYTES`] is a
+/// warning with `fallback`.
 fn read_var(r: &mut EnvReader<'_>, vars: &[&str], fallback: &str) -> Option<Pem> {
     let (var, raw) = r.first(vars)?;
     let path = PathBuf::from(&raw);
-    match std::fs::read(&path) {
+    match read_bounded(&path) {
         Ok(bytes) => Some(Pem {
             var,
             shown: raw,
             path: Some(path),
             bytes,
         }),
-        Err(e) => {
-            r.warn(&var, &raw, format!("cannot read the file: {e}"), fallback);
+        Err(problem) => {
+            r.warn(&var, &raw, problem, fallback);
             None
         }
     }
+}
+
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if !meta.is_file() {
+        return Err("cannot read the file: not a regular file".to_owned());
+    }
+    if meta.len() > MAX_PEM_FILE_BYTES {
+        return Err(format!(
+            "cannot read the file: {} bytes, above the maximum {MAX_PEM_FILE_BYTES}",
+            meta.len()
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    // The file may grow between the size check and the read: read one byte past the limit to
+    // tell.
+    file.take(MAX_PEM_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > MAX_PEM_FILE_BYTES {
+        return Err(format!(
+            "cannot read the file: above the maximum {MAX_PEM_FILE_BYTES} bytes"
+        ));
+    }
+    Ok(bytes)
 }
 
 fn from_builder(name: &str, bytes: &[u8]) -> Pem {

@@ -58,6 +58,23 @@ pub(crate) fn stdout_sink() -> ConsoleSink {
     })
 }
 
+/// The longest line [`stderr_line`] writes.
+const STDERR_LINE_CAP: usize = 8 * 1024;
+
+/// Writes one `ferrotel: ...` line to stderr, for what must be seen without a console
+/// (configuration warnings, export trouble, an incomplete shutdown). The text may hold values
+/// from outside (a setting, a collector's error message), so control characters are escaped and
+/// the line is cut at 8 KiB. A closed stderr is ignored: `eprintln!` would panic there.
+pub(crate) fn stderr_line(text: &str) {
+    let mut line = String::with_capacity(text.len().min(STDERR_LINE_CAP) + 16);
+    line.push_str("ferrotel: ");
+    if !escape::push_escaped(&mut line, text, escape::Escape::Text, STDERR_LINE_CAP) {
+        line.push_str(" <truncated>");
+    }
+    line.push('\n');
+    let _ = io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Lets at most one event per call site through per `interval` for targets starting with
 /// `prefix` (the SDK's own diagnostics), and everything else untouched.
 pub(crate) struct RateLimit {

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the cross-crate fuzz targets (otel_env: OTEL_* settings; w3c_headers: traceparent,
+# tracestate and baggage; otlp_receiver: the fake receiver's OTLP/HTTP decoding) for a bounded
+# time each; exits non-zero on a crash or a failed check.
+#   fuzz/run.sh [seconds per target] [target...]   (default 30, all three)
+# Seeded (FUZZ_SEED, default 1) so that CI explores the same inputs on every clean clone and a
+# failure reproduces; FUZZ_SEED=0 lets libFuzzer pick a random seed (exploration). Crashes are
+# written to fuzz/artifacts/<target>/ and belong in a crate's tests once fixed.
+# Needs: cargo install cargo-fuzz; a nightly toolchain if present, otherwise the stable one
+# with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags), sanitizer off.
+set -euo pipefail
+SECONDS_TO_RUN="${1:-30}"
+shift || true
+TARGETS=(otel_env w3c_headers otlp_receiver)
+if [[ $# -gt 0 ]]; then TARGETS=("$@"); fi
+cd "$(dirname "$0")/.."   # the repository root: cargo fuzz looks for ./fuzz
+
+if [[ "${FUZZ_TOOLCHAIN:-auto}" != stable ]] && rustup run nightly rustc --version >/dev/null 2>&1; then
+  TOOLCHAIN=(+nightly)
+  SANITIZER=(--sanitizer address)
+else
+  TOOLCHAIN=()
+  SANITIZER=(--sanitizer none)
+  export RUSTC_BOOTSTRAP=1
+fi
+if [[ -n "${FUZZ_SANITIZER:-}" ]]; then SANITIZER=(--sanitizer "$FUZZ_SANITIZER"); fi
+
+seed() { mkdir -p "fuzz/corpus/$1"; printf "$3" > "fuzz/corpus/$1/seed-$2"; }
+# otel_env: [variable selector][length][value]... (selectors index the target's name list).
+seed otel_env queue '\x00\x05false\x1e\x0bhttp://h:1/\x39\x05x=1,y'
+seed otel_env resource '\x02\x1cservice.name=a,k=%%41,bad,=v\x05\x14parentbased_traceidratio\x06\x030.5'
+seed otel_env numbers '\x3b\x0599999\x3c\x014\x0b\x1418446744073709551615'
+# w3c_headers: traceparent 0xff tracestate 0xff baggage.
+seed w3c_headers valid '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\xffcongo=t61rcWkgMzE,rojo=00f067aa0ba902b7\xffuserId=alice,isProduction=false'
+seed w3c_headers future 'cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-ext\xfft@s=v\xffk=v;p=1'
+# otlp_receiver: selector (signal % 3, bit 2 JSON, (>> 3) % 3 compression), then the body.
+seed otlp_receiver traces-proto '\x00\x0a\x23\x12\x21\x12\x1f\x0a\x10\x4b\xf9\x2f\x35\x77\xb3\x4d\xa6\xa3\xce\x92\x9d\x0e\x0e\x47\x36\x12\x08\x00\xf0\x67\xaa\x0b\xa9\x02\xb7\x2a\x01x'
+seed otlp_receiver logs-proto '\x02\x0a\x0a\x12\x08\x12\x06\x2a\x04\x0a\x02hi'
+seed otlp_receiver traces-json '\x04{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"x","kind":2,"attributes":[{"key":"n","value":{"intValue":"3"}}],"events":[{"name":"e"}],"status":{"code":2}}]}]}]}'
+seed otlp_receiver metrics-json '\x0d{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","sum":{"dataPoints":[{"asInt":"1","attributes":[{"key":"k","value":{"boolValue":true}}]}],"isMonotonic":true,"aggregationTemporality":2}},{"name":"h","histogram":{"dataPoints":[{"count":"2","sum":3.5,"bucketCounts":["1","1"],"explicitBounds":[1]}]}}]}]}]}'
+seed otlp_receiver logs-json '\x06{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"hi"},"severityNumber":9,"traceId":"4bf92f3577b34da6a3ce929d0e0e4736"}]}]}]}'
+
+for target in "${TARGETS[@]}"; do
+  cargo "${TOOLCHAIN[@]}" fuzz run "${SANITIZER[@]}" "$target" "fuzz/corpus/$target" -- \
+    -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_TO_RUN" -max_len=131072 -timeout=10 \
+    -rss_limit_mb=2048
+done
