@@ -145,9 +145,16 @@ pub fn install_metrics_recorder(meter: Meter) -> Result<(), SetRecorderError<Ote
     metrics::set_global_recorder(OtelRecorder::new(meter))
 }
 
+/// The labels as attributes, values cut like free-form labels (a `metrics` label is free-form
+/// by nature).
 fn attributes(key: &Key) -> Vec<KeyValue> {
     key.labels()
-        .map(|l| KeyValue::new(l.key().to_owned(), l.value().to_owned()))
+        .map(|l| {
+            KeyValue::new(
+                l.key().to_owned(),
+                crate::labels::free_form_value(l.value()).to_owned(),
+            )
+        })
         .collect()
 }
 

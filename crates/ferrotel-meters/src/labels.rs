@@ -67,8 +67,27 @@ pub trait LabelKind: 'static {
 /// for values that are bounded in practice (a model name, a database name, a stored skill id):
 /// the instrument's cardinality limit turns any excess into one `otel.metric.overflow=true`
 /// series instead of unbounded memory.
+///
+/// A value is cut to [`FREE_FORM_VALUE_LIMIT`] bytes (at a character boundary): the cardinality
+/// limit bounds the number of series, and this bounds what each one holds, so a value taken
+/// from a request cannot make every series megabytes long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FreeForm {}
+
+/// The longest free-form label value recorded, in bytes; a longer one is cut at a character
+/// boundary (values sharing their first 1 KiB share a series).
+pub const FREE_FORM_VALUE_LIMIT: usize = 1024;
+
+pub(crate) fn free_form_value(value: &str) -> &str {
+    if value.len() <= FREE_FORM_VALUE_LIMIT {
+        return value;
+    }
+    let mut end = FREE_FORM_VALUE_LIMIT;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
 
 impl LabelKind for FreeForm {
     type Value<'a> = &'a str;
@@ -80,7 +99,7 @@ impl LabelKind for FreeForm {
     }
     #[inline]
     fn to_value(value: &str) -> Value {
-        Value::String(StringValue::from(value.to_owned()))
+        Value::String(StringValue::from(free_form_value(value).to_owned()))
     }
     fn value_at(_: usize) -> Option<&'static str> {
         None
@@ -310,6 +329,21 @@ macro_rules! label_enum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_form_values_are_cut_at_the_limit_on_a_char_boundary() {
+        let short = FreeForm::to_value("gpt-4o");
+        assert_eq!(short.as_str(), "gpt-4o");
+        // 'é' is two bytes: 1023 ASCII bytes then 'é' straddle the limit.
+        let long = format!(
+            "{}é{}",
+            "a".repeat(FREE_FORM_VALUE_LIMIT - 1),
+            "b".repeat(10_000)
+        );
+        let cut = FreeForm::to_value(&long);
+        assert_eq!(cut.as_str().len(), FREE_FORM_VALUE_LIMIT - 1);
+        assert!(long.starts_with(cut.as_str().as_ref()));
+    }
 
     crate::label_enum! {
         /// Test enum.

@@ -25,7 +25,9 @@ pub use instruments::{
     ObservableCounter, ObservableGauge, Observer, SourceError, SourceHealth, UpDownCounter,
     rejected_float_counter_values,
 };
-pub use labels::{FreeForm, LabelDescriptor, LabelKind, LabelValues, ParseLabelError};
+pub use labels::{
+    FREE_FORM_VALUE_LIMIT, FreeForm, LabelDescriptor, LabelKind, LabelValues, ParseLabelError,
+};
 pub use prometheus::{prometheus_name, prometheus_unit};
 pub use set::{
     InstrumentSet, descriptors, register_descriptors, register_instrument_set,

@@ -71,6 +71,10 @@ fn label_names(series: &serde_json::Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// Quote, backslash, LF, CR, NUL, ESC (a colour sequence), a Unicode line separator and a line
+/// that would look like a sample if the LF were written raw.
+const HOSTILE_LABEL_VALUE: &str = "a\"b\\c\nforged_total 1e9\rd\u{0}e\u{1b}[31mf\u{2028}g";
+
 #[tokio::test]
 async fn prometheus_scrapes_both_frameworks() {
     let prometheus = binary("prometheus");
@@ -88,6 +92,21 @@ async fn prometheus_scrapes_both_frameworks() {
         for path in ["/users/1", "/users/2", "/fail", "/nope"] {
             client.get(format!("{base}{path}")).send().await.unwrap();
         }
+    }
+
+    // A label value with everything that could break a line or a quoted string.
+    {
+        use opentelemetry::metrics::MeterProvider as _;
+        axum_telemetry
+            .provider
+            .meter("hostile")
+            .u64_counter("hostile.labels")
+            .with_description("A counter with a hostile label value.")
+            .build()
+            .add(
+                1,
+                &[opentelemetry::KeyValue::new("value", HOSTILE_LABEL_VALUE)],
+            );
     }
 
     // The text format passes promtool's parser and linter (promtool reads only that format;
@@ -166,6 +185,16 @@ async fn prometheus_scrapes_both_frameworks() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+
+    // The hostile label value arrives in Prometheus exactly as recorded: escaped in the
+    // exposition, nothing forged, nothing lost.
+    let hostile = query(&client, &prom, "hostile_labels_total{job=\"axum\"}").await;
+    assert_eq!(hostile.len(), 1, "{hostile:?}");
+    assert_eq!(
+        hostile[0]["metric"]["value"].as_str(),
+        Some(HOSTILE_LABEL_VALUE),
+        "{hostile:?}"
+    );
 
     let up = query(&client, &prom, "up").await;
     assert_eq!(up.len(), 2);
