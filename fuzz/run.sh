@@ -15,15 +15,7 @@ TARGETS=(otel_env w3c_headers otlp_receiver)
 if [[ $# -gt 0 ]]; then TARGETS=("$@"); fi
 cd "$(dirname "$0")/.."   # the repository root: cargo fuzz looks for ./fuzz
 
-if [[ "${FUZZ_TOOLCHAIN:-auto}" != stable ]] && rustup run nightly rustc --version >/dev/null 2>&1; then
-  TOOLCHAIN=(+nightly)
-  SANITIZER=(--sanitizer address)
-else
-  TOOLCHAIN=()
-  SANITIZER=(--sanitizer none)
-  export RUSTC_BOOTSTRAP=1
-fi
-if [[ -n "${FUZZ_SANITIZER:-}" ]]; then SANITIZER=(--sanitizer "$FUZZ_SANITIZER"); fi
+source fuzz/toolchain.sh
 
 seed() { mkdir -p "fuzz/corpus/$1"; printf "$3" > "fuzz/corpus/$1/seed-$2"; }
 # otel_env: [variable selector][length][value]... (selectors index the target's name list).

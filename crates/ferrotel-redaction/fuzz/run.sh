@@ -14,17 +14,7 @@ TARGETS=(redact redact_url)
 if [[ $# -gt 0 ]]; then TARGETS=("$@"); fi
 cd "$(dirname "$0")/.."   # crates/ferrotel-redaction: the package that owns fuzz/
 
-# FUZZ_TOOLCHAIN=stable forces the stable path even when nightly exists.
-if [[ "${FUZZ_TOOLCHAIN:-auto}" != stable ]] && rustup run nightly rustc --version >/dev/null 2>&1; then
-  TOOLCHAIN=(+nightly)
-  SANITIZER=(--sanitizer address)
-else
-  TOOLCHAIN=()
-  SANITIZER=(--sanitizer none)
-  export RUSTC_BOOTSTRAP=1
-fi
-# Override with FUZZ_SANITIZER=none|address to force one.
-if [[ -n "${FUZZ_SANITIZER:-}" ]]; then SANITIZER=(--sanitizer "$FUZZ_SANITIZER"); fi
+source ../../fuzz/toolchain.sh
 
 mkdir -p fuzz/corpus/redact
 # Seed corpus: one line per secret shape (generated, not real secrets).

@@ -169,6 +169,11 @@ impl<'a> EnvReader<'a> {
     /// [`Self::usize`] of at most `max`: a larger value is clamped to `max` with a warning.
     pub(crate) fn usize_at_most(&mut self, name: &str, max: usize) -> Option<usize> {
         let n = self.usize(name)?;
+        Some(self.clamped(name, n, max))
+    }
+
+    /// `n` read from `name`, or `max` with a warning when `n` is above it.
+    fn clamped(&mut self, name: &str, n: usize, max: usize) -> usize {
         if n > max {
             self.warn(
                 name,
@@ -176,9 +181,9 @@ impl<'a> EnvReader<'a> {
                 format!("above the maximum {max}"),
                 max,
             );
-            return Some(max);
+            return max;
         }
-        Some(n)
+        n
     }
 
     /// A strictly positive integer.
@@ -197,16 +202,7 @@ impl<'a> EnvReader<'a> {
     /// warning (a queue of 2^64 entries would abort the process at start-up).
     pub(crate) fn positive_at_most(&mut self, name: &str, max: usize) -> Option<usize> {
         let n = self.positive(name)?;
-        if n > max {
-            self.warn(
-                name,
-                &n.to_string(),
-                format!("above the maximum {max}"),
-                max,
-            );
-            return Some(max);
-        }
-        Some(n)
+        Some(self.clamped(name, n, max))
     }
 
     /// [`Self::millis`] of at most `max`: a longer duration is clamped with a warning (a timeout
