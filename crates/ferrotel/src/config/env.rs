@@ -40,11 +40,8 @@ fn shown_value(value: &str) -> String {
     if value.len() <= MAX_SHOWN_VALUE_BYTES {
         return value.to_string();
     }
-    let mut end = MAX_SHOWN_VALUE_BYTES;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}... ({} bytes)", &value[..end], value.len())
+    let head = crate::limits::cut(value, MAX_SHOWN_VALUE_BYTES);
+    format!("{head}... ({} bytes)", value.len())
 }
 
 /// Where configuration values come from: the process environment, or a map in tests.
