@@ -1,27 +1,32 @@
-//! Load-test server for `benches/http-load.sh` (end-to-end req/s over loopback).
+//! Load-test server for `benches/http-load.sh` (end-to-end, over loopback, CPU per request).
 //!
-//! `http_load_server receiver PORT` — an OTLP/HTTP sink: accepts `POST /v1/{signal}` and drops it.
-//! `http_load_server axum|actix bare|ours|peers PORT [OTLP_ENDPOINT]` — serves
-//! `GET /users/{id}`; instrumented variants export 100%-sampled spans over OTLP/HTTP (batch
-//! processor) to `OTLP_ENDPOINT` and record metrics into an SDK meter provider.
+//! `http_load_server axum|actix VARIANT PORT OTLP_ENDPOINT` serves `GET /users/{id}` on one
+//! worker thread (a one-worker tokio runtime, or one actix worker). Instrumented variants export
+//! 100%-sampled spans and their metrics over OTLP/HTTP (protobuf) to `OTLP_ENDPOINT` (rotel, in
+//! the script) with batch export, as a service would.
 //!
-//! `http_load_server inprocess axum|actix bare|ours|peers ITERATIONS` — no network: calls the
-//! service in-process ITERATIONS times (as `benches/http.rs` does) and exits, for counting
-//! instructions under valgrind, which the noise of a shared VM does not disturb:
-//! `valgrind --tool=cachegrind --cache-sim=no http_load_server inprocess axum ours 2000`, minus
-//! the same with `0` iterations, divided by 2000 = instructions per request.
+//! Variants:
+//! - `bare`: no instrumentation.
+//! - `ours`: `ferrotel::builder()` (what `ferrotel::init()` sets up: our span layer, log bridge,
+//!   JSON console, redaction, exact accounting, OTLP traces, metrics and logs) and
+//!   `ferrotel_http::HttpLayer` / `HttpMiddleware` on the global meter provider.
+//! - `contrib`: the OpenTelemetry contrib middleware of that framework
+//!   (`opentelemetry-instrumentation-tower` 0.19 `http::server::Layer`, or
+//!   `opentelemetry-instrumentation-actix-web` `RequestTracing` + `RequestMetrics`) on a stock SDK
+//!   tracer provider (batch processor, `opentelemetry-otlp` span exporter) and a stock meter
+//!   provider (periodic reader, `opentelemetry-otlp` metric exporter), both global.
+//! - `davidb` (axum only): `axum-tracing-opentelemetry` + `axum-otel-metrics` under a stock
+//!   `tracing-opentelemetry` layer over the same stock tracer provider.
 //!
-//! (`inprocess` also takes `ours-metrics`: the middleware without a tracing subscriber.)
-//!
-//! Variants: `bare` (no instrumentation), `ours` (ferrotel-http under the subscriber
-//! `ferrotel::builder().init()` installs), `peers` (axum-tracing-opentelemetry +
-//! axum-otel-metrics, or opentelemetry-instrumentation-actix-web, under a stock
-//! `tracing-opentelemetry` layer).
+//! `http_load_server inprocess axum|actix VARIANT ITERATIONS` — no network: calls the service
+//! in-process ITERATIONS times and exits, for counting instructions under valgrind, which the
+//! noise of a shared VM does not disturb (`benches/http-icount.sh`). Spans go to the real batch
+//! processors; their exporter encodes each batch as OTLP protobuf (what the network exporter
+//! does) and drops the bytes. `ours-metrics` is `ours` without a tracing subscriber.
 
 use std::net::SocketAddr;
 
 use ferrotel_http::{HttpInstrumentation, HttpLayer, HttpMiddleware};
-use ferrotel_prometheus::PrometheusExporter;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -30,113 +35,124 @@ use tracing_subscriber::layer::SubscriberExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The peers' tracing: a stock `tracing-opentelemetry` layer (which `axum-tracing-opentelemetry`
-/// needs) over a batch processor exporting OTLP/HTTP to `endpoint`.
-fn install_stock_tracing(endpoint: &str) -> Result<SdkTracerProvider, BoxError> {
+/// What keeps a variant's telemetry running until the server stops.
+enum Telemetry {
+    None,
+    Stock(SdkTracerProvider, SdkMeterProvider),
+    Ours(Box<ferrotel::Guard>),
+}
+
+impl Telemetry {
+    fn shutdown(self) -> Result<(), BoxError> {
+        match self {
+            Telemetry::None => {}
+            Telemetry::Stock(traces, metrics) => {
+                traces.shutdown()?;
+                metrics.shutdown()?;
+            }
+            Telemetry::Ours(guard) => drop(guard.shutdown()),
+        }
+        Ok(())
+    }
+}
+
+/// A stock SDK tracer provider (batch processor over `exporter`) and meter provider (periodic
+/// reader over `metrics`), both global, with W3C propagation. With `tracing_layer`, also a stock
+/// `tracing-opentelemetry` layer without location, thread or timing attributes.
+fn install_stock(
+    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    metrics: Option<opentelemetry_otlp::MetricExporter>,
+    tracing_layer: bool,
+) -> Result<Telemetry, BoxError> {
+    let traces = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    let mut meters = SdkMeterProvider::builder();
+    if let Some(metrics) = metrics {
+        meters = meters
+            .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(metrics).build());
+    }
+    let meters = meters.build();
+    opentelemetry::global::set_tracer_provider(traces.clone());
+    opentelemetry::global::set_meter_provider(meters.clone());
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    if tracing_layer {
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(traces.tracer("load"))
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false)
+            .with_target(false)
+            .with_error_records_to_exceptions(true);
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
+    }
+    Ok(Telemetry::Stock(traces, meters))
+}
+
+/// The stock OTLP/HTTP protobuf exporters to `endpoint`.
+fn install_stock_otlp(endpoint: &str, tracing_layer: bool) -> Result<Telemetry, BoxError> {
     use opentelemetry_otlp::WithExportConfig;
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
+    let spans = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(format!("{endpoint}/v1/traces"))
         .build()?;
-    install_stock_layer(exporter)
+    let metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{endpoint}/v1/metrics"))
+        .build()?;
+    install_stock(spans, Some(metrics), tracing_layer)
 }
 
-/// A batch processor over `exporter`, installed globally with W3C propagation, under a stock
-/// `tracing-opentelemetry` layer without location, thread or timing attributes.
-fn install_stock_layer(
-    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
-) -> Result<SdkTracerProvider, BoxError> {
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("load"))
-        .with_tracked_inactivity(false)
-        .with_threads(false)
-        .with_location(false)
-        .with_target(false)
-        .with_error_records_to_exceptions(true);
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
-    Ok(provider)
-}
-
-/// Our middleware's tracing: what `ferrotel::init()` sets up (our span layer, log bridge,
-/// redaction, exact accounting), exporting traces over OTLP/HTTP to `endpoint`; metrics and
-/// logs exporters off (the middleware's metrics go to the shared meter provider), console off.
-fn install_telemetry(endpoint: &str) -> Result<ferrotel::Guard, BoxError> {
+/// What `ferrotel::init()` sets up, exporting to `endpoint` (the environment is ignored, so a
+/// stray `OTEL_*` variable cannot change the comparison).
+fn install_ours(endpoint: &str) -> Result<Telemetry, BoxError> {
     let guard = ferrotel::builder()
         .service_name("http-load")
         .endpoint(endpoint)
         .env_lookup(|_| None)
-        .exporters(&[ferrotel::ExporterKind::Otlp])
-        .console_format(ferrotel::ConsoleFormat::Off)
+        .console_format(ferrotel::ConsoleFormat::Json)
         .without_runtime_metrics()
         .log_filter("info")
         .init()?;
-    Ok(guard)
-}
-
-enum Tracing {
-    Stock(SdkTracerProvider),
-    Telemetry(Box<ferrotel::Guard>),
-}
-
-fn install(variant: &str, endpoint: &str) -> Result<Option<Tracing>, BoxError> {
-    Ok(match variant {
-        "bare" => None,
-        "ours" => Some(Tracing::Telemetry(Box::new(install_telemetry(endpoint)?))),
-        _ => Some(Tracing::Stock(install_stock_tracing(endpoint)?)),
-    })
+    Ok(Telemetry::Ours(Box::new(guard)))
 }
 
 fn usage() -> BoxError {
-    "usage: http_load_server receiver PORT | (axum|actix) (bare|ours|peers) PORT [OTLP_ENDPOINT] \
-     | inprocess (axum|actix) (bare|ours|peers) ITERATIONS"
+    "usage: http_load_server (axum|actix) (bare|ours|contrib|davidb) PORT OTLP_ENDPOINT \
+     | inprocess (axum|actix) (bare|ours|ours-metrics|contrib|davidb) ITERATIONS"
         .into()
 }
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [mode, port] if mode == "receiver" => receiver(port.parse()?),
         [mode, framework, variant, iterations] if mode == "inprocess" => {
             inprocess::run(framework, variant, iterations.parse()?)
         }
-        [framework, variant, port, rest @ ..] => {
+        [framework, variant, port, endpoint] => {
             let addr = SocketAddr::from(([127, 0, 0, 1], port.parse()?));
-            let endpoint = rest
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "http://127.0.0.1:4318".into());
-            let _tracing = install(variant, &endpoint)?;
-            let meters = SdkMeterProvider::builder()
-                .with_reader(PrometheusExporter::default())
-                .build();
+            let telemetry = match (framework.as_str(), variant.as_str()) {
+                (_, "bare") => Telemetry::None,
+                (_, "ours") => install_ours(endpoint)?,
+                (_, "contrib") => install_stock_otlp(endpoint, false)?,
+                ("axum", "davidb") => install_stock_otlp(endpoint, true)?,
+                _ => return Err(usage()),
+            };
             match framework.as_str() {
-                "axum" => axum_server(addr, variant, &meters),
-                "actix" => actix_server(addr, variant, &meters),
-                _ => Err(usage()),
+                "axum" => axum_server(addr, variant)?,
+                "actix" => actix_server(addr, variant)?,
+                _ => return Err(usage()),
             }
+            telemetry.shutdown()
         }
         _ => Err(usage()),
     }
 }
 
-fn receiver(port: u16) -> Result<(), BoxError> {
-    tokio::runtime::Runtime::new()?.block_on(async move {
-        let app = axum::Router::new().route(
-            "/v1/{signal}",
-            axum::routing::post(|_body: axum::body::Bytes| async { "" }),
-        );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        axum::serve(listener, app).await?;
-        Ok(())
-    })
-}
-
-fn axum_server(addr: SocketAddr, variant: &str, meters: &SdkMeterProvider) -> Result<(), BoxError> {
+/// The axum app of `variant`; metrics go to the global meter provider (davidB's
+/// `axum-otel-metrics` is built on opentelemetry 0.32, so it records into a 0.32 SDK provider
+/// read by a manual reader: its recording cost is counted, its export is not).
+fn axum_app(variant: &str) -> Result<axum::Router, BoxError> {
     use axum::Router;
     use axum::extract::Path;
     use axum::routing::get;
@@ -144,14 +160,11 @@ fn axum_server(addr: SocketAddr, variant: &str, meters: &SdkMeterProvider) -> Re
         "/users/{id}",
         get(|Path(id): Path<u64>| async move { format!("user {id}") }),
     );
-    let app = match variant {
+    Ok(match variant {
         "bare" => router,
-        "ours" => router.layer(HttpLayer::new(
-            HttpInstrumentation::builder()
-                .meter_provider(meters)
-                .build(),
-        )),
-        "peers" => {
+        "ours" => router.layer(HttpLayer::new(HttpInstrumentation::new())),
+        "contrib" => router.layer(opentelemetry_instrumentation_tower::http::server::Layer::new()),
+        "davidb" => {
             let provider = opentelemetry_sdk_032::metrics::SdkMeterProvider::builder()
                 .with_reader(opentelemetry_sdk_032::metrics::ManualReader::builder().build())
                 .build();
@@ -165,31 +178,41 @@ fn axum_server(addr: SocketAddr, variant: &str, meters: &SdkMeterProvider) -> Re
                 .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default())
         }
         _ => return Err(usage()),
-    };
-    tokio::runtime::Runtime::new()?.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        axum::serve(listener, app).await?;
-        Ok(())
     })
 }
 
-fn actix_server(
-    addr: SocketAddr,
-    variant: &str,
-    meters: &SdkMeterProvider,
-) -> Result<(), BoxError> {
+fn axum_server(addr: SocketAddr, variant: &str) -> Result<(), BoxError> {
+    let app = axum_app(variant)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(terminated())
+                .await?;
+            Ok(())
+        })
+}
+
+/// Resolves on SIGTERM, so that the telemetry is shut down (and flushed) like a real service's.
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => drop(term.recv().await),
+        Err(_) => std::future::pending().await,
+    }
+}
+
+fn actix_server(addr: SocketAddr, variant: &str) -> Result<(), BoxError> {
     use actix_web::middleware::Condition;
     use actix_web::{App, HttpServer, web};
     use opentelemetry_instrumentation_actix_web::{RequestMetrics, RequestTracing};
-    let ours = variant == "ours";
-    let peers = variant == "peers";
-    if !matches!(variant, "bare" | "ours" | "peers") {
+    if !matches!(variant, "bare" | "ours" | "contrib") {
         return Err(usage());
     }
-    let instrumentation = HttpInstrumentation::builder()
-        .meter_provider(meters)
-        .build();
-    let meters = meters.clone();
+    let (ours, contrib) = (variant == "ours", variant == "contrib");
+    let instrumentation = HttpInstrumentation::new();
     actix_rt::System::new().block_on(async move {
         HttpServer::new(move || {
             App::new()
@@ -197,18 +220,14 @@ fn actix_server(
                     ours,
                     HttpMiddleware::new(instrumentation.clone()),
                 ))
-                .wrap(Condition::new(
-                    peers,
-                    RequestMetrics::builder()
-                        .with_meter_provider(meters.clone())
-                        .build(),
-                ))
-                .wrap(Condition::new(peers, RequestTracing::new()))
+                .wrap(Condition::new(contrib, RequestMetrics::default()))
+                .wrap(Condition::new(contrib, RequestTracing::new()))
                 .route(
                     "/users/{id}",
                     web::get().to(|id: web::Path<u64>| async move { format!("user {id}") }),
                 )
         })
+        .workers(1)
         .bind(addr)?
         .run()
         .await
@@ -216,105 +235,82 @@ fn actix_server(
     Ok(())
 }
 
-/// In-process calls for instruction counting (same setup as `benches/http.rs`).
+/// In-process calls for instruction counting.
 mod inprocess {
     use super::*;
     use opentelemetry_sdk::error::OTelSdkResult;
     use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    use prost::Message as _;
 
     const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-    #[derive(Debug)]
-    struct DropExporter;
+    /// Encodes each batch as the stock OTLP exporter does (the `opentelemetry-proto` message
+    /// tree, then protobuf), and drops the bytes.
+    #[derive(Debug, Default)]
+    struct EncodingExporter {
+        resource: opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
+    }
 
-    impl SpanExporter for DropExporter {
+    impl SpanExporter for EncodingExporter {
         async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-            drop(batch);
+            let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+                resource_spans: opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope(
+                    batch,
+                    &self.resource,
+                ),
+            };
+            std::hint::black_box(request.encode_to_vec());
             Ok(())
         }
+
+        fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+            self.resource = resource.into();
+        }
     }
 
-    /// The peers' tracing: stock `tracing-opentelemetry`, 100% sampled, spans dropped.
-    fn install_stock_tracing() -> Result<SdkTracerProvider, BoxError> {
-        install_stock_layer(DropExporter)
+    fn install(variant: &str, spans: bool) -> Result<Telemetry, BoxError> {
+        if !spans {
+            opentelemetry::global::set_meter_provider(SdkMeterProvider::builder().build());
+            return Ok(Telemetry::None);
+        }
+        Ok(match variant {
+            "bare" => Telemetry::None,
+            "ours" => {
+                let guard = ferrotel::builder()
+                    .service_name("inprocess")
+                    .env_lookup(|_| None)
+                    .exporters(&[])
+                    .with_span_exporter(EncodingExporter::default())
+                    .console_format(ferrotel::ConsoleFormat::Json)
+                    .without_runtime_metrics()
+                    .log_filter("info")
+                    .init()?;
+                Telemetry::Ours(Box::new(guard))
+            }
+            "contrib" => install_stock(EncodingExporter::default(), None, false)?,
+            "davidb" => install_stock(EncodingExporter::default(), None, true)?,
+            _ => return Err(usage()),
+        })
     }
 
-    /// Our middleware's tracing: `ferrotel::builder()`, 100% sampled, spans dropped.
-    fn install_telemetry() -> Result<ferrotel::Guard, BoxError> {
-        let guard = ferrotel::builder()
-            .service_name("inprocess")
-            .env_lookup(|_| None)
-            .exporters(&[])
-            .with_span_exporter(DropExporter)
-            .console_format(ferrotel::ConsoleFormat::Off)
-            .without_runtime_metrics()
-            .log_filter("info")
-            .init()?;
-        Ok(guard)
-    }
-
-    /// `ours-metrics` is `ours` without a tracing subscriber: metrics, request id and headers,
-    /// no spans (the attribution row of `benches/http.rs`).
     pub fn run(framework: &str, variant: &str, iterations: u64) -> Result<(), BoxError> {
         let (variant, spans) = match variant {
-            "bare" => ("bare", false),
-            "ours" => ("ours", true),
-            "peers" => ("peers", true),
             "ours-metrics" => ("ours", false),
-            _ => return Err(usage()),
+            other => (other, true),
         };
-        let tracing = match (spans, variant) {
-            (false, _) => None,
-            (true, "ours") => Some(Tracing::Telemetry(Box::new(install_telemetry()?))),
-            (true, _) => Some(Tracing::Stock(install_stock_tracing()?)),
-        };
-        let meters = SdkMeterProvider::builder()
-            .with_reader(PrometheusExporter::default())
-            .build();
+        let telemetry = install(variant, spans)?;
         match framework {
-            "axum" => axum(variant, iterations, &meters)?,
-            "actix" => actix(variant, iterations, &meters)?,
+            "axum" => axum(variant, iterations)?,
+            "actix" => actix(variant, iterations)?,
             _ => return Err(usage()),
         }
-        match tracing {
-            Some(Tracing::Stock(provider)) => provider.shutdown()?,
-            Some(Tracing::Telemetry(guard)) => drop(guard.shutdown()),
-            None => {}
-        }
-        Ok(())
+        telemetry.shutdown()
     }
 
-    fn axum(variant: &str, iterations: u64, meters: &SdkMeterProvider) -> Result<(), BoxError> {
-        use axum::Router;
-        use axum::extract::Path;
-        use axum::routing::get;
+    fn axum(variant: &str, iterations: u64) -> Result<(), BoxError> {
         use http_body_util::BodyExt;
         use tower::ServiceExt;
-        let router = Router::new().route(
-            "/users/{id}",
-            get(|Path(id): Path<u64>| async move { format!("user {id}") }),
-        );
-        let app = match variant {
-            "ours" => router.layer(HttpLayer::new(
-                HttpInstrumentation::builder()
-                    .meter_provider(meters)
-                    .build(),
-            )),
-            "peers" => {
-                let provider = opentelemetry_sdk_032::metrics::SdkMeterProvider::builder()
-                    .with_reader(opentelemetry_sdk_032::metrics::ManualReader::builder().build())
-                    .build();
-                router
-                    .layer(
-                        axum_otel_metrics::HttpMetricsLayerBuilder::new()
-                            .with_provider(provider)
-                            .build(),
-                    )
-                    .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
-                    .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default())
-            }
-            _ => router,
-        };
+        let app = axum_app(variant)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -333,27 +329,22 @@ mod inprocess {
         Ok(())
     }
 
-    fn actix(variant: &str, iterations: u64, meters: &SdkMeterProvider) -> Result<(), BoxError> {
+    fn actix(variant: &str, iterations: u64) -> Result<(), BoxError> {
         use actix_web::dev::Service;
         use actix_web::middleware::Condition;
         use actix_web::{App, test, web};
         use opentelemetry_instrumentation_actix_web::{RequestMetrics, RequestTracing};
-        let (ours, peers) = (variant == "ours", variant == "peers");
-        let instrumentation = HttpInstrumentation::builder()
-            .meter_provider(meters)
-            .build();
+        if !matches!(variant, "bare" | "ours" | "contrib") {
+            return Err(usage());
+        }
+        let (ours, contrib) = (variant == "ours", variant == "contrib");
+        let instrumentation = HttpInstrumentation::new();
         actix_rt::System::new().block_on(async move {
             let user = |id: web::Path<u64>| async move { format!("user {id}") };
-            // Same shape as the bench: the bare variant is a plain App; the others wrap it.
             let app = App::new()
                 .wrap(Condition::new(ours, HttpMiddleware::new(instrumentation)))
-                .wrap(Condition::new(
-                    peers,
-                    RequestMetrics::builder()
-                        .with_meter_provider(meters.clone())
-                        .build(),
-                ))
-                .wrap(Condition::new(peers, RequestTracing::new()))
+                .wrap(Condition::new(contrib, RequestMetrics::default()))
+                .wrap(Condition::new(contrib, RequestTracing::new()))
                 .route("/users/{id}", web::get().to(user));
             let service = test::init_service(app).await;
             for _ in 0..iterations {

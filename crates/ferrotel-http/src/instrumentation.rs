@@ -385,47 +385,24 @@ impl Inner {
         let method_index = semconv::method_index(req.method);
         let method = semconv::METHODS[method_index];
         let request_id = RequestId::new(req.request_id);
-        // Formatted on the stack: span layers copy `&str` fields into exactly sized strings,
-        // whereas `Display` fields go through a growing `format!` buffer.
-        let mut name = StackStr::<128>::new();
-        let mut client = StackStr::<48>::new();
-
-        // Every optional field is passed at creation (`Option` fields record only when `Some`):
-        // one subscriber call instead of one `record` per field. Field values are evaluated only
-        // when the span is enabled.
+        let route = self.metrics.route(req.route);
         // Without an interested subscriber, skip the field values too (`tracing`'s `log`
         // fallback would otherwise format them for a disabled span).
         let span = if !tracing::span_enabled!(target: HTTP_SPAN_TARGET, tracing::Level::INFO) {
             tracing::Span::none()
         } else {
-            let mut make = || {
-                tracing::info_span!(
-                    target: HTTP_SPAN_TARGET,
-                    parent: None,
-                    "HTTP request",
-                    otel.name = name.format(semconv::SpanName { method, route: req.route }),
-                    otel.kind = "server",
-                    http.request.method = method,
-                    http.request.method_original = (method == "_OTHER").then_some(req.method),
-                    http.route = req.route,
-                    url.path = req.path,
-                    url.query = req
-                        .query
-                        .filter(|q| !q.is_empty())
-                        .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
-                        .as_deref(),
-                    url.scheme = self.scheme,
-                    network.protocol.version = req.version,
-                    user_agent.original = req.user_agent,
-                    client.address = req.client_address.as_ref().map(|a| client.format(a)),
-                    request_id = request_id.as_str(),
-                )
-            };
             let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
-            if parent.span().span_context().is_valid() || !parent.baggage().is_empty() {
-                span_context::child_of(parent, make)
+            let remote = parent.span().span_context().is_valid() || !parent.baggage().is_empty();
+            if ferrotel_tracing::span_layer_installed() {
+                // Without a remote parent the request span is a root, whatever is current.
+                let parent = if remote {
+                    parent
+                } else {
+                    opentelemetry::Context::new()
+                };
+                self.request_span(&req, method, &route, &request_id, parent)
             } else {
-                make()
+                self.request_span_from_fields(&req, method, &request_id, remote.then_some(parent))
             }
         };
 
@@ -434,7 +411,7 @@ impl Inner {
             inner: Arc::clone(self),
             start,
             method: method_index,
-            route: self.metrics.route(req.route),
+            route,
             version: req.version,
             request_body_size: req.body_size,
             span,
@@ -445,6 +422,107 @@ impl Inner {
             response_size_known: true,
             done: false,
         })
+    }
+}
+
+impl Inner {
+    /// The request span under our span layer: the SDK span is started from a builder holding
+    /// the typed attributes (the route template shared, constants not copied), and the `tracing`
+    /// span that makes it current carries only the request id for the console.
+    fn request_span(
+        &self,
+        req: &RequestInfo<'_>,
+        method: &'static str,
+        route: &RouteSeries,
+        request_id: &RequestId,
+        parent: opentelemetry::Context,
+    ) -> tracing::Span {
+        use opentelemetry::trace::{SpanBuilder, SpanKind};
+        use semconv::attr;
+        let mut attributes = Vec::with_capacity(11);
+        attributes.push(KeyValue::new(attr::HTTP_REQUEST_METHOD, method));
+        if method == semconv::ERROR_TYPE_OTHER {
+            attributes.push(KeyValue::new(
+                "http.request.method_original",
+                req.method.to_owned(),
+            ));
+        }
+        if let Some(template) = route.template() {
+            attributes.push(KeyValue::new(attr::HTTP_ROUTE, Arc::clone(template)));
+        }
+        attributes.push(KeyValue::new("url.path", req.path.to_owned()));
+        if let Some(query) = req.query.filter(|q| !q.is_empty()) {
+            let query = semconv::redact_query(query, &self.sensitive_query_keys);
+            attributes.push(KeyValue::new("url.query", query.into_owned()));
+        }
+        attributes.push(KeyValue::new(attr::URL_SCHEME, self.scheme));
+        attributes.push(KeyValue::new(attr::NETWORK_PROTOCOL_VERSION, req.version));
+        if let Some(agent) = req.user_agent {
+            attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+        }
+        if let Some(address) = req.client_address {
+            attributes.push(KeyValue::new("client.address", address.to_string()));
+        }
+        attributes.push(KeyValue::new("request_id", request_id.as_str().to_owned()));
+        let name = semconv::SpanName {
+            method,
+            route: route.template().map(|t| &**t),
+        };
+        let builder = SpanBuilder::from_name(name.to_string())
+            .with_kind(SpanKind::Server)
+            .with_attributes(attributes);
+        ferrotel_tracing::with_span_builder(builder, parent, || {
+            tracing::info_span!(
+                target: HTTP_SPAN_TARGET,
+                parent: None,
+                "HTTP request",
+                request_id = request_id.as_str(),
+            )
+        })
+    }
+
+    /// The request span under another span layer (`tracing-opentelemetry`): every attribute is a
+    /// field of the `tracing` span, and the remote parent is set through the span.
+    fn request_span_from_fields(
+        &self,
+        req: &RequestInfo<'_>,
+        method: &'static str,
+        request_id: &RequestId,
+        parent: Option<opentelemetry::Context>,
+    ) -> tracing::Span {
+        // Formatted on the stack: span layers copy `&str` fields into exactly sized strings,
+        // whereas `Display` fields go through a growing `format!` buffer.
+        let mut name = StackStr::<128>::new();
+        let mut client = StackStr::<48>::new();
+        // Every optional field is passed at creation (`Option` fields record only when `Some`):
+        // one subscriber call instead of one `record` per field.
+        let mut make = || {
+            tracing::info_span!(
+                target: HTTP_SPAN_TARGET,
+                parent: None,
+                "HTTP request",
+                otel.name = name.format(semconv::SpanName { method, route: req.route }),
+                otel.kind = "server",
+                http.request.method = method,
+                http.request.method_original = (method == "_OTHER").then_some(req.method),
+                http.route = req.route,
+                url.path = req.path,
+                url.query = req
+                    .query
+                    .filter(|q| !q.is_empty())
+                    .map(|q| semconv::redact_query(q, &self.sensitive_query_keys))
+                    .as_deref(),
+                url.scheme = self.scheme,
+                network.protocol.version = req.version,
+                user_agent.original = req.user_agent,
+                client.address = req.client_address.as_ref().map(|a| client.format(a)),
+                request_id = request_id.as_str(),
+            )
+        };
+        match parent {
+            Some(parent) => span_context::child_of(parent, make),
+            None => make(),
+        }
     }
 }
 

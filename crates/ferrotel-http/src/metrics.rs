@@ -209,6 +209,11 @@ impl RouteSeries {
             series: RwLock::new(Vec::new()),
         }
     }
+
+    /// The route template, shared with every span of the route (no copy per request).
+    pub(crate) fn template(&self) -> Option<&Arc<str>> {
+        self.route.as_ref()
+    }
 }
 
 impl ServerMetrics {

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use opentelemetry::trace::SpanBuilder;
 use opentelemetry::{Context, ContextGuard};
 use tracing_core::span::Id;
 
@@ -11,6 +12,7 @@ use crate::store::SpanStore;
 
 thread_local! {
     static NEXT_PARENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static NEXT_SPAN: RefCell<Option<(SpanBuilder, Context)>> = const { RefCell::new(None) };
     static ATTACHED: RefCell<Vec<(LayerId, Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -60,6 +62,60 @@ pub fn with_parent_context<R>(parent: Context, make: impl FnOnce() -> R) -> R {
 /// The parent set by [`with_parent_context`] for the span being created, if any.
 pub(crate) fn take_next_parent() -> Option<Context> {
     NEXT_PARENT.with(|slot| slot.borrow_mut().take())
+}
+
+/// Runs `make` so that the first span an [`crate::OtelSpanLayer`] starts on this thread inside
+/// it is started from `builder` (name, kind, attributes, links, start time) with `parent` as its
+/// parent, instead of from the `tracing` span's own name and fields.
+///
+/// The `tracing` span keeps its fields for the other layers (the console prints them); the
+/// OpenTelemetry span gets exactly the builder's attributes, typed values included, without the
+/// layer visiting and converting each field. Fields `record`ed later still become attributes.
+/// This is how an instrumentation that already knows its span's attributes (an HTTP server
+/// middleware) creates a request span that is current for both `tracing` and OpenTelemetry at
+/// the cost of one SDK span.
+///
+/// Without an `OtelSpanLayer` in the current subscriber ([`span_layer_installed`] is `false`),
+/// or when the layer filters the span out, the builder is discarded when `make` returns or
+/// panics; inside a telemetry-suppressed scope no span is started.
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use opentelemetry::trace::{SpanBuilder, SpanKind};
+///
+/// let builder = SpanBuilder::from_name("GET /items/{id}")
+///     .with_kind(SpanKind::Server)
+///     .with_attributes([KeyValue::new("http.request.method", "GET")]);
+/// let span = ferrotel_tracing::with_span_builder(builder, opentelemetry::Context::new(), || {
+///     tracing::info_span!(parent: None, "HTTP request", request_id = "r-1")
+/// });
+/// # drop(span);
+/// ```
+pub fn with_span_builder<R>(builder: SpanBuilder, parent: Context, make: impl FnOnce() -> R) -> R {
+    /// Discards an unconsumed builder (and whatever it held before) when `make` returns or
+    /// unwinds, so that it cannot become a later span on this thread.
+    struct Restore(Option<(SpanBuilder, Context)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            let unconsumed = NEXT_SPAN.try_with(|slot| slot.replace(previous));
+            // Dropped outside the borrow: a context's drop may run OpenTelemetry code.
+            drop(unconsumed);
+        }
+    }
+    let _restore = Restore(NEXT_SPAN.with(|slot| slot.replace(Some((builder, parent)))));
+    make()
+}
+
+/// The builder set by [`with_span_builder`] for the span being created, if any.
+pub(crate) fn take_next_span() -> Option<(SpanBuilder, Context)> {
+    NEXT_SPAN.with(|slot| slot.borrow_mut().take())
+}
+
+/// Whether the current `tracing` subscriber has an [`crate::OtelSpanLayer`] (directly, or through
+/// a forwarding subscriber that uses [`forward_downcast_raw`]).
+pub fn span_layer_installed() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.downcast_ref::<SpanStore>().is_some())
 }
 
 /// Tells apart the layers that share a thread's [`ATTACHED`] stack: span ids are only unique

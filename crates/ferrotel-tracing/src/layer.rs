@@ -152,8 +152,17 @@ where
         if !self.wants(meta) {
             return;
         }
-        // Taken even when suppressed, so it cannot leak to a later span.
+        // Both taken even when suppressed, so that neither can leak to a later span.
+        let next_span = context::take_next_span();
         let next_parent = context::take_next_parent();
+        if let Some((builder, parent)) = next_span {
+            if Context::is_current_telemetry_suppressed() {
+                return;
+            }
+            let span = self.tracer.build_with_context(builder, &parent);
+            self.store.insert(id, parent.with_span(span));
+            return;
+        }
         let parent = match next_parent {
             Some(parent) if !Context::is_current_telemetry_suppressed() => parent,
             Some(_) => return,

@@ -70,7 +70,9 @@ mod memo;
 pub mod panic_safe;
 mod store;
 
-pub use context::{SpanExt, forward_downcast_raw, with_parent_context};
+pub use context::{
+    SpanExt, forward_downcast_raw, span_layer_installed, with_parent_context, with_span_builder,
+};
 pub use layer::OtelSpanLayer;
 pub use logs::LogBridge;
 pub use memo::CallsiteTargets;

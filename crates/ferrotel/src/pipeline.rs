@@ -19,6 +19,8 @@ use crate::config::{
     Signal, TemporalityPreference,
 };
 use crate::hooks::Hooks;
+use crate::otlp::TraceExporter;
+use crate::otlp::http::HttpSpanExporter;
 use crate::{ConfigWarning, Error};
 
 /// The providers and what keeps them running.
@@ -551,26 +553,82 @@ type Grpc<E> = crate::transport::OnRuntime<E>;
 fn otlp_span_exporter(
     s: &OtlpSettings,
     rt: Option<&tokio::runtime::Handle>,
-) -> Result<
-    EitherExporter<opentelemetry_otlp::SpanExporter, Grpc<opentelemetry_otlp::SpanExporter>>,
-    Error,
-> {
+) -> Result<EitherExporter<TraceExporter, Grpc<TraceExporter>>, Error> {
+    type Stock =
+        EitherExporter<opentelemetry_otlp::SpanExporter, Grpc<opentelemetry_otlp::SpanExporter>>;
+    let stock = |e: Stock| match e {
+        EitherExporter::Direct(e) => EitherExporter::Direct(TraceExporter::Stock(e)),
+        EitherExporter::OnRuntime(e) => EitherExporter::OnRuntime(e.map(TraceExporter::Stock)),
+    };
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
-        return grpc_exporter!(
+        let build = || -> Result<Stock, Error> {
+            grpc_exporter!(
+                opentelemetry_otlp::SpanExporter::builder(),
+                s,
+                Signal::Traces,
+                rt
+            )
+            .map(EitherExporter::OnRuntime)
+        };
+        return build().map(stock);
+    }
+    if s.protocol == Protocol::HttpProtobuf && s.compression == Compression::None {
+        return direct_span_exporter(s, rt);
+    }
+    let build = || -> Result<Stock, Error> {
+        http_exporter!(
             opentelemetry_otlp::SpanExporter::builder(),
             s,
             Signal::Traces,
             rt
         )
-        .map(EitherExporter::OnRuntime);
+    };
+    build().map(stock)
+}
+
+/// Our protobuf span exporter, on the HTTP client the stock exporter would use.
+fn direct_span_exporter(
+    s: &OtlpSettings,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<EitherExporter<TraceExporter, Grpc<TraceExporter>>, Error> {
+    let invalid = |problem: String| Error::Exporter {
+        signal: Signal::Traces,
+        source: opentelemetry_otlp::ExporterBuildError::InvalidConfiguration(problem),
+    };
+    let _ = rt;
+    #[cfg(feature = "tls")]
+    if is_https(&s.endpoint) {
+        let rt: &tokio::runtime::Handle = rt.ok_or(Error::Internal("TLS runtime missing"))?;
+        let client =
+            crate::tls::https_client(&s.tls, s.timeout).map_err(tls_error(Signal::Traces))?;
+        let exporter = HttpSpanExporter::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout)
+            .map_err(invalid)?;
+        return Ok(EitherExporter::OnRuntime(crate::transport::OnRuntime::new(
+            TraceExporter::Direct(exporter),
+            rt.clone(),
+        )));
     }
-    http_exporter!(
-        opentelemetry_otlp::SpanExporter::builder(),
-        s,
-        Signal::Traces,
-        rt
-    )
+    let client = blocking_client(s.timeout).map_err(invalid)?;
+    let exporter = HttpSpanExporter::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout)
+        .map_err(invalid)?;
+    Ok(EitherExporter::Direct(TraceExporter::Direct(exporter)))
+}
+
+/// reqwest's blocking client, as the stock exporter builds it: on a thread of its own, since
+/// building (and dropping) it inside an async context panics.
+fn blocking_client(timeout: std::time::Duration) -> Result<reqwest::blocking::Client, String> {
+    std::thread::Builder::new()
+        .name("ferrotel-http-client".into())
+        .spawn(move || {
+            reqwest::blocking::Client::builder()
+                .timeout(timeout)
+                .build()
+        })
+        .map_err(|e| format!("failed to spawn a thread for the HTTP client: {e}"))?
+        .join()
+        .map_err(|_| "the HTTP client's thread panicked".to_string())?
+        .map_err(|e| format!("failed to build the HTTP client: {e}"))
 }
 
 fn otlp_metric_exporter(

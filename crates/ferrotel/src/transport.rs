@@ -32,6 +32,15 @@ impl<E> OnRuntime<E> {
         Self { inner, handle }
     }
 
+    /// The same runtime around another exporter made from this one's.
+    #[cfg_attr(not(any(feature = "grpc", feature = "tls")), allow(dead_code))]
+    pub(crate) fn map<T>(self, wrap: impl FnOnce(E) -> T) -> OnRuntime<T> {
+        OnRuntime {
+            inner: wrap(self.inner),
+            handle: self.handle,
+        }
+    }
+
     fn run<F: Future>(&self, fut: F) -> Entered<'_, F> {
         Entered {
             handle: &self.handle,

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Instructions per request, per thread, counted by valgrind (deterministic, unlike time on a
+# shared VM): the HTTP service called in-process (`http_load_server inprocess`), for each
+# framework and variant of benches/http-load.sh. "worker" is the thread that serves the request;
+# "others" is every other thread (the batch exporters, which encode each batch as OTLP protobuf
+# as the network exporter does, and drop it). Each figure is (run with N requests - run with 0)
+# / N; "added" is the difference to `bare`.
+#
+# Needs valgrind (apt-get install -y valgrind). Usage: benches/http-icount.sh [N=2000] [FRAMEWORKS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-2000}"
+FRAMEWORKS="${2:-axum actix}"
+command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install -y valgrind" >&2; exit 1; }
+if [[ -z "${HTTP_LOAD_SERVER:-}" ]]; then
+  cargo build --release -q -p ferrotel-benches --bin http_load_server
+fi
+BIN="$(realpath "${HTTP_LOAD_SERVER:-${CARGO_TARGET_DIR:-target}/release/http_load_server}")"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+# "worker others" instruction totals of one run.
+count() {
+  rm -f "$WORK"/cg.out*
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.out" \
+    "$BIN" inprocess "$1" "$2" "$3" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+  local worker others=0 f
+  worker=$(awk '/^totals:/ {print $2}' "$WORK/cg.out-01")
+  for f in "$WORK"/cg.out-*; do
+    [[ $f == "$WORK/cg.out-01" ]] && continue
+    others=$(( others + $(awk '/^totals:/ {print $2}' "$f") ))
+  done
+  echo "$worker $others"
+}
+
+for framework in $FRAMEWORKS; do
+  if [[ $framework == axum ]]; then variants="bare ours ours-metrics contrib davidb"; else variants="bare ours ours-metrics contrib"; fi
+  printf '\n%-6s %-13s %10s %10s %10s %10s\n' "$framework" variant worker others total added
+  bare_total=""
+  for v in $variants; do
+    read -r w1 o1 < <(count "$framework" "$v" "$N")
+    read -r w0 o0 < <(count "$framework" "$v" 0)
+    w=$(( (w1 - w0) / N )); o=$(( (o1 - o0) / N )); t=$(( w + o ))
+    [[ -z "$bare_total" ]] && bare_total=$t
+    printf '%-6s %-13s %10d %10d %10d %+10d\n' "$framework" "$v" "$w" "$o" "$t" "$(( t - bare_total ))"
+  done
+done

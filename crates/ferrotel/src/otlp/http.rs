@@ -1,0 +1,191 @@
+//! [`HttpSpanExporter`]: OTLP/HTTP protobuf span export with the direct encoder.
+//!
+//! It keeps the stock `opentelemetry-otlp` HTTP exporter's behaviour: the same HTTP clients
+//! (reqwest's blocking client for `http://`, our rustls client for `https://`), the configured
+//! headers and timeout, and the same retry policy (at most 3 retries, exponential backoff from
+//! 100 ms to 1.6 s with up to 100 ms of jitter, all within the export timeout; 429 and 503 honour
+//! `Retry-After`; 502, 504 and network errors are retried; any other status is final), and the
+//! same error messages, which the accounting turns into the rate-limited export warnings.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Uri};
+use opentelemetry_http::HttpClient;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::encode::{EncodedResource, export_trace_request};
+
+const MAX_RETRIES: u32 = 3;
+const INITIAL_DELAY: Duration = Duration::from_millis(100);
+const MAX_DELAY: Duration = Duration::from_millis(1600);
+const MAX_JITTER_MS: u64 = 100;
+/// A `Retry-After` beyond this is not waited for (the export timeout bounds it anyway).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Exports spans as `application/x-protobuf` to one OTLP/HTTP traces endpoint.
+#[derive(Debug)]
+pub(crate) struct HttpSpanExporter {
+    /// Taken at shutdown, on the exporting thread: dropping reqwest's blocking client inside an
+    /// async context would panic.
+    client: Mutex<Option<Arc<dyn HttpClient>>>,
+    endpoint: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    timeout: Duration,
+    resource: Option<EncodedResource>,
+    /// The size of the last request, so that the next one is allocated once.
+    last_len: AtomicUsize,
+}
+
+/// Why an attempt failed, and whether (and when) to try again.
+enum Attempt {
+    Retry(Option<Duration>, String),
+    Final(String),
+}
+
+impl HttpSpanExporter {
+    /// An exporter to `endpoint` (the full URL, `/v1/traces` included) through `client`.
+    pub(crate) fn new(
+        client: Arc<dyn HttpClient>,
+        endpoint: &str,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let endpoint: Uri = endpoint
+            .parse()
+            .map_err(|e| format!("invalid OTLP traces endpoint: {e}"))?;
+        // The configuration has already dropped unusable headers with a warning.
+        let headers = headers
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    HeaderName::from_bytes(k.as_bytes()).ok()?,
+                    HeaderValue::from_str(v).ok()?,
+                ))
+            })
+            .collect();
+        Ok(Self {
+            client: Mutex::new(Some(client)),
+            endpoint,
+            headers,
+            timeout,
+            resource: None,
+            last_len: AtomicUsize::new(0),
+        })
+    }
+
+    fn client(&self) -> Option<Arc<dyn HttpClient>> {
+        self.client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn request(&self, body: Bytes) -> Result<http::Request<Bytes>, String> {
+        let mut request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(self.endpoint.clone())
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+            .body(body)
+            .map_err(|e| format!("Failed to build HTTP request: {e}"))?;
+        for (k, v) in &self.headers {
+            request.headers_mut().insert(k.clone(), v.clone());
+        }
+        Ok(request)
+    }
+
+    async fn attempt(&self, client: &dyn HttpClient, body: &Bytes) -> Result<(), Attempt> {
+        let request = self.request(body.clone()).map_err(Attempt::Final)?;
+        let response = match client.send_bytes(request).await {
+            Ok(response) => response,
+            Err(_) => {
+                return Err(Attempt::Retry(
+                    None,
+                    "HTTP export failed: network error".to_string(),
+                ));
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let message = format!("HTTP export failed with status code: {}", status.as_u16());
+        Err(match status.as_u16() {
+            429 | 503 => {
+                let after = response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs)
+                    .filter(|d| *d <= MAX_RETRY_AFTER);
+                Attempt::Retry(after, message)
+            }
+            502 | 504 => Attempt::Retry(None, message),
+            _ => Attempt::Final(message),
+        })
+    }
+}
+
+/// The delay before retry `n` (0-based): exponential from [`INITIAL_DELAY`], capped, plus jitter.
+fn backoff(n: u32) -> Duration {
+    let base = INITIAL_DELAY.saturating_mul(1 << n.min(16)).min(MAX_DELAY);
+    base + Duration::from_millis(rand::random::<u64>() % (MAX_JITTER_MS + 1))
+}
+
+impl SpanExporter for HttpSpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let client = self.client().ok_or(OTelSdkError::AlreadyShutdown)?;
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
+        export_trace_request(&mut out, self.resource.as_ref(), &batch);
+        drop(batch);
+        self.last_len.store(out.len(), Ordering::Relaxed);
+        let body = Bytes::from(out);
+        let deadline = Instant::now() + self.timeout;
+        let mut retries = 0;
+        loop {
+            let message = match self.attempt(&*client, &body).await {
+                Ok(()) => return Ok(()),
+                Err(Attempt::Final(message)) => return Err(OTelSdkError::InternalFailure(message)),
+                Err(Attempt::Retry(after, message)) => {
+                    if retries >= MAX_RETRIES {
+                        return Err(OTelSdkError::InternalFailure(message));
+                    }
+                    let delay = after.unwrap_or_else(|| backoff(retries));
+                    if Instant::now() + delay >= deadline {
+                        return Err(OTelSdkError::InternalFailure(message));
+                    }
+                    // The batch worker polls exports on its own thread: sleeping blocks nothing
+                    // but this export.
+                    std::thread::sleep(delay);
+                    retries += 1;
+                    message
+                }
+            };
+            drop(message);
+        }
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        let taken = self
+            .client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match taken {
+            Some(client) => {
+                drop(client);
+                Ok(())
+            }
+            None => Err(OTelSdkError::AlreadyShutdown),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = Some(EncodedResource::new(resource));
+    }
+}
