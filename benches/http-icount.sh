@@ -6,7 +6,7 @@
 # as the network exporter does, and drop it). Each figure is (run with N requests - run with 0)
 # / N; "added" is the difference to `bare`.
 #
-# Needs valgrind (apt-get install -y valgrind). Usage: benches/http-icount.sh [N=2000] [FRAMEWORKS]
+# Needs valgrind (apt-get install -y valgrind) and rotel-agent (pip install rotel==0.0.1a15). Usage: benches/http-icount.sh [N=2000] [FRAMEWORKS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-2000}"
@@ -17,13 +17,22 @@ if [[ -z "${HTTP_LOAD_SERVER:-}" ]]; then
 fi
 BIN="$(realpath "${HTTP_LOAD_SERVER:-${CARGO_TARGET_DIR:-target}/release/http_load_server}")"
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+ROTEL="${ROTEL_AGENT:-$(python3 -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))' 2>/dev/null || true)}"
+[[ -x "$ROTEL" ]] || { echo "rotel-agent not found: pip install rotel==0.0.1a15 (or set ROTEL_AGENT)" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ROTEL_HTTP=$(free_port)
+"$ROTEL" start --otlp-http-endpoint "127.0.0.1:$ROTEL_HTTP" --otlp-grpc-endpoint "127.0.0.1:$(free_port)" \
+  --exporter blackhole --pid-file "$WORK/rotel.pid" --log-file "$WORK/rotel.log" >"$WORK/rotel.out" 2>&1 &
+ROTEL_PID=$!
+trap 'kill "$ROTEL_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ROTEL_HTTP") 2>/dev/null && break; sleep 0.1; done
+ENDPOINT="http://127.0.0.1:$ROTEL_HTTP"
 
 # "worker others" instruction totals of one run.
 count() {
   rm -f "$WORK"/cg.out*
   valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.out" \
-    "$BIN" inprocess "$1" "$2" "$3" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+    "$BIN" inprocess "$1" "$2" "$3" "$ENDPOINT" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
   local worker others=0 f
   worker=$(awk '/^totals:/ {print $2}' "$WORK/cg.out-01")
   for f in "$WORK"/cg.out-*; do

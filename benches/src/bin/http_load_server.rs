@@ -18,11 +18,11 @@
 //! - `davidb` (axum only): `axum-tracing-opentelemetry` + `axum-otel-metrics` under a stock
 //!   `tracing-opentelemetry` layer over the same stock tracer provider.
 //!
-//! `http_load_server inprocess axum|actix VARIANT ITERATIONS` — no network: calls the service
-//! in-process ITERATIONS times and exits, for counting instructions under valgrind, which the
-//! noise of a shared VM does not disturb (`benches/http-icount.sh`). Spans go to the real batch
-//! processors; their exporter encodes each batch as OTLP protobuf (what the network exporter
-//! does) and drops the bytes. `ours-metrics` is `ours` without a tracing subscriber.
+//! `http_load_server inprocess axum|actix VARIANT ITERATIONS OTLP_ENDPOINT` — calls the service
+//! in-process ITERATIONS times (no HTTP server) and exits, for counting instructions under
+//! valgrind, which the noise of a shared VM does not disturb (`benches/http-icount.sh`). The
+//! telemetry is the same as the server's, exported to `OTLP_ENDPOINT` by the real exporters.
+//! `ours-metrics` is `ours` without a tracing subscriber (metrics, request id and headers only).
 
 use std::net::SocketAddr;
 
@@ -119,15 +119,15 @@ fn install_ours(endpoint: &str) -> Result<Telemetry, BoxError> {
 
 fn usage() -> BoxError {
     "usage: http_load_server (axum|actix) (bare|ours|contrib|davidb) PORT OTLP_ENDPOINT \
-     | inprocess (axum|actix) (bare|ours|ours-metrics|contrib|davidb) ITERATIONS"
+     | inprocess (axum|actix) (bare|ours|ours-metrics|contrib|davidb) ITERATIONS OTLP_ENDPOINT"
         .into()
 }
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [mode, framework, variant, iterations] if mode == "inprocess" => {
-            inprocess::run(framework, variant, iterations.parse()?)
+        [mode, framework, variant, iterations, endpoint] if mode == "inprocess" => {
+            inprocess::run(framework, variant, iterations.parse()?, endpoint)
         }
         [framework, variant, port, endpoint] => {
             let addr = SocketAddr::from(([127, 0, 0, 1], port.parse()?));
@@ -238,67 +238,33 @@ fn actix_server(addr: SocketAddr, variant: &str) -> Result<(), BoxError> {
 /// In-process calls for instruction counting.
 mod inprocess {
     use super::*;
-    use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-    use prost::Message as _;
-
     const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-    /// Encodes each batch as the stock OTLP exporter does (the `opentelemetry-proto` message
-    /// tree, then protobuf), and drops the bytes.
-    #[derive(Debug, Default)]
-    struct EncodingExporter {
-        resource: opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
-    }
-
-    impl SpanExporter for EncodingExporter {
-        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-            let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
-                resource_spans: opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope(
-                    batch,
-                    &self.resource,
-                ),
-            };
-            std::hint::black_box(request.encode_to_vec());
-            Ok(())
-        }
-
-        fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
-            self.resource = resource.into();
-        }
-    }
-
-    fn install(variant: &str, spans: bool) -> Result<Telemetry, BoxError> {
+    fn install(variant: &str, spans: bool, endpoint: &str) -> Result<Telemetry, BoxError> {
         if !spans {
             opentelemetry::global::set_meter_provider(SdkMeterProvider::builder().build());
             return Ok(Telemetry::None);
         }
         Ok(match variant {
             "bare" => Telemetry::None,
-            "ours" => {
-                let guard = ferrotel::builder()
-                    .service_name("inprocess")
-                    .env_lookup(|_| None)
-                    .exporters(&[])
-                    .with_span_exporter(EncodingExporter::default())
-                    .console_format(ferrotel::ConsoleFormat::Json)
-                    .without_runtime_metrics()
-                    .log_filter("info")
-                    .init()?;
-                Telemetry::Ours(Box::new(guard))
-            }
-            "contrib" => install_stock(EncodingExporter::default(), None, false)?,
-            "davidb" => install_stock(EncodingExporter::default(), None, true)?,
+            "ours" => install_ours(endpoint)?,
+            "contrib" => install_stock_otlp(endpoint, false)?,
+            "davidb" => install_stock_otlp(endpoint, true)?,
             _ => return Err(usage()),
         })
     }
 
-    pub fn run(framework: &str, variant: &str, iterations: u64) -> Result<(), BoxError> {
+    pub fn run(
+        framework: &str,
+        variant: &str,
+        iterations: u64,
+        endpoint: &str,
+    ) -> Result<(), BoxError> {
         let (variant, spans) = match variant {
             "ours-metrics" => ("ours", false),
             other => (other, true),
         };
-        let telemetry = install(variant, spans)?;
+        let telemetry = install(variant, spans, endpoint)?;
         match framework {
             "axum" => axum(variant, iterations)?,
             "actix" => actix(variant, iterations)?,

@@ -39,28 +39,7 @@ pub fn extract_context(headers: &http::HeaderMap) -> opentelemetry::Context {
 /// version `00` is exactly 55 characters; a later version may append `-...` fields, which are
 /// ignored. All-zero trace or parent ids are invalid.
 pub fn valid_traceparent(value: &str) -> bool {
-    let b = value.as_bytes();
-    if b.len() < 55 {
-        return false;
-    }
-    let lower_hex = |s: &[u8]| s.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-    let all_zero = |s: &[u8]| s.iter().all(|&c| c == b'0');
-    let (version, trace_id, parent_id, flags) = (&b[0..2], &b[3..35], &b[36..52], &b[53..55]);
-    let shape = b[2] == b'-'
-        && b[35] == b'-'
-        && b[52] == b'-'
-        && lower_hex(version)
-        && lower_hex(trace_id)
-        && lower_hex(parent_id)
-        && lower_hex(flags);
-    if !shape || version == b"ff" || all_zero(trace_id) || all_zero(parent_id) {
-        return false;
-    }
-    match version {
-        b"00" => b.len() == 55,
-        // A future version: what follows the known fields must start a new field.
-        _ => b.len() == 55 || b[55] == b'-',
-    }
+    ferrotel_tracing::propagation::parse_traceparent(value).is_some()
 }
 
 /// `tracestate`: at most 32 list members, each `key=value` of the level-2 grammar, no duplicate

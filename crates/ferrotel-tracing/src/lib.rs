@@ -68,6 +68,7 @@ mod layer;
 pub mod logs;
 mod memo;
 pub mod panic_safe;
+pub mod propagation;
 mod store;
 
 pub use context::{

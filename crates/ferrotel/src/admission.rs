@@ -2,6 +2,12 @@
 //! counted), then redaction, then value limits, then the batch processor (`batch`) and its
 //! exporter.
 //!
+//! For spans, admission runs where the span ends (on the application's thread, so that a full
+//! queue refuses at once), and redaction and value limits ([`SpanPreparation`]) run on the batch
+//! processor's thread just before each export: the application's thread does not pay for the
+//! scanning, and nothing is exported unredacted. Logs are limited by the bridge where the record
+//! is built (the SDK offers no way to edit a record's attributes afterwards).
+//!
 //! The admission processors enforce the configured queue size and count what they turn away
 //! (`accounting`); the batch processor behind them only grows its queue as far as admission
 //! lets it.
@@ -29,16 +35,29 @@ impl fmt::Debug for SpanEditor {
     }
 }
 
-/// Admission control and value-length limits in front of a batch span processor.
+/// Admission control in front of a batch span processor.
 #[derive(Debug)]
 pub(crate) struct AdmissionSpanProcessor<P> {
     pub inner: P,
     pub counters: Option<Arc<Accounting>>,
-    /// Runs on admitted spans before value limits, so a secret is matched whole before a
-    /// truncation could cut it.
-    pub edit: Option<SpanEditor>,
     pub capacity: usize,
+}
+
+/// What happens to every admitted span before it is exported, in this order: redaction, then
+/// value limits (so that a secret is matched whole before a truncation could cut it).
+#[derive(Debug, Clone)]
+pub(crate) struct SpanPreparation {
+    pub edit: Option<SpanEditor>,
     pub max_value_len: usize,
+}
+
+impl SpanPreparation {
+    pub(crate) fn apply(&self, span: &mut SpanData) {
+        if let Some(edit) = &self.edit {
+            (edit.0)(span);
+        }
+        limits::limit_span(span, self.max_value_len);
+    }
 }
 
 impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
@@ -46,7 +65,7 @@ impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
         self.inner.on_start(span, cx);
     }
 
-    fn on_end(&self, mut span: SpanData) {
+    fn on_end(&self, span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
@@ -55,10 +74,6 @@ impl<P: SpanProcessor> SpanProcessor for AdmissionSpanProcessor<P> {
         {
             return;
         }
-        if let Some(edit) = &self.edit {
-            (edit.0)(&mut span);
-        }
-        limits::limit_span(&mut span, self.max_value_len);
         self.inner.on_end(span);
     }
 

@@ -295,18 +295,25 @@ fn block_on<F: Future>(future: F) -> F::Output {
 
 /// Spans, through a [`SpanExporter`].
 #[derive(Debug)]
-pub(crate) struct SpanBatchExport<E>(pub E);
+pub(crate) struct SpanBatchExport<E> {
+    pub exporter: E,
+    /// Redaction and value limits, applied to each span of a batch before it is exported.
+    pub prepare: crate::admission::SpanPreparation,
+}
 
 impl<E: SpanExporter + 'static> BatchExport for SpanBatchExport<E> {
     type Item = SpanData;
-    fn export_batch(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        block_on(self.0.export(batch))
+    fn export_batch(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+        for span in &mut batch {
+            self.prepare.apply(span);
+        }
+        block_on(self.exporter.export(batch))
     }
     fn flush_exporter(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.exporter.force_flush()
     }
     fn shutdown_exporter(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.exporter.shutdown_with_timeout(timeout)
     }
 }
 
@@ -356,7 +363,7 @@ impl<E: SpanExporter + 'static> SpanProcessor for Batcher<SpanBatchExport<E>> {
 
     fn set_resource(&mut self, resource: &Resource) {
         if let Some(e) = self.export_mut() {
-            e.0.set_resource(resource);
+            e.exporter.set_resource(resource);
         }
     }
 }

@@ -10,7 +10,9 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanLimits};
 
 use crate::accounting::{Accounting, CountingExporter};
-use crate::admission::{AdmissionLogProcessor, AdmissionSpanProcessor, SpanEditor};
+use crate::admission::{
+    AdmissionLogProcessor, AdmissionSpanProcessor, SpanEditor, SpanPreparation,
+};
 use crate::batch::{
     BatchLogProcessor, BatchPolicy, BatchSpanProcessor, Batcher, LogBatchExport, SpanBatchExport,
 };
@@ -277,11 +279,19 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
         counters: counters.clone(),
     };
     AdmissionSpanProcessor {
-        inner: Batcher::new(SpanBatchExport(exporter), batch_policy(b, config), "spans"),
+        inner: Batcher::new(
+            SpanBatchExport {
+                exporter,
+                prepare: SpanPreparation {
+                    edit,
+                    max_value_len: config.limits.span_attribute_value_length,
+                },
+            },
+            batch_policy(b, config),
+            "spans",
+        ),
         counters,
-        edit,
         capacity: b.max_queue_size,
-        max_value_len: config.limits.span_attribute_value_length,
     }
 }
 

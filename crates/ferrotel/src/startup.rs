@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::accounting::Accounting;
 use crate::config::{ConsoleFormat, PropagatorSetting};
@@ -174,7 +174,9 @@ pub(crate) fn propagator(settings: &[PropagatorSetting]) -> TextMapCompositeProp
         .iter()
         .map(|p| match p {
             PropagatorSetting::TraceContext => {
-                Box::new(TraceContextPropagator::new()) as Box<dyn TextMapPropagator + Send + Sync>
+                // Strict W3C parsing, cheaper than the SDK's; the same injected headers.
+                Box::new(ferrotel_tracing::propagation::TraceContextPropagator::new())
+                    as Box<dyn TextMapPropagator + Send + Sync>
             }
             PropagatorSetting::Baggage => Box::new(BaggagePropagator::new()),
         })

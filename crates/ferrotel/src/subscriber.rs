@@ -298,7 +298,7 @@ fn console_layer(
         service: config.service_name.clone(),
         redactor,
         sink,
+        rate_limit,
     }
-    .with_filter(rate_limit)
     .boxed()
 }

@@ -30,6 +30,8 @@ pub(crate) struct ConsoleLayer {
     /// Redacts each finished line once more (sensitive keys with their values).
     pub redactor: Option<ValueRedactor>,
     pub sink: ConsoleSink,
+    /// Rate limit of the SDK's own diagnostics.
+    pub rate_limit: super::RateLimit,
 }
 
 /// A span's fields as the console shows them, in its extensions.
@@ -73,6 +75,9 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if !self.rate_limit.allows(event) {
+            return;
+        }
         let normalized = event.normalized_metadata();
         let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let skip = if normalized.is_some() {

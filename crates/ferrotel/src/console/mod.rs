@@ -18,9 +18,8 @@ use std::io::{self, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tracing::Event;
 use tracing::callsite::Identifier;
-use tracing::{Event, Metadata};
-use tracing_subscriber::layer::{Context, Filter};
 
 /// `2026-11-22T04:20:47.123456Z`, without a date-time dependency.
 pub(crate) fn rfc3339_now() -> String {
@@ -77,18 +76,19 @@ pub(crate) fn stderr_line(text: &str) {
 
 /// Lets at most one event per call site through per `interval` for targets starting with
 /// `prefix` (the SDK's own diagnostics), and everything else untouched.
+///
+/// Checked by the console layer itself rather than as a per-layer filter: a per-layer filter
+/// costs a filter-state lookup on every span's creation, entry, exit and close, for the sake of
+/// a few events.
 pub(crate) struct RateLimit {
     pub prefix: &'static str,
     pub interval: Duration,
     pub last: Mutex<HashMap<Identifier, Instant>>,
 }
 
-impl<S> Filter<S> for RateLimit {
-    fn enabled(&self, _meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
-        true
-    }
-
-    fn event_enabled(&self, event: &Event<'_>, _cx: &Context<'_, S>) -> bool {
+impl RateLimit {
+    /// Whether `event` is printed.
+    pub(crate) fn allows(&self, event: &Event<'_>) -> bool {
         let meta = event.metadata();
         if !meta.target().starts_with(self.prefix) {
             return true;
