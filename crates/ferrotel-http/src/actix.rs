@@ -135,6 +135,7 @@ where
         }
         let future = {
             let _entered = observation.span.enter();
+            let _current = observation.attach();
             self.service.call(req)
         };
         ResponseFuture {
@@ -173,6 +174,7 @@ where
         let result = match this.state {
             Some(state) => {
                 let _entered = state.observation.span.enter();
+                let _current = state.observation.attach();
                 std::task::ready!(this.inner.poll(cx))
             }
             None => std::task::ready!(this.inner.poll(cx)),

@@ -21,10 +21,17 @@ use crate::instrumentation::SCOPE_NAME;
 use crate::semconv::{self, attr};
 use crate::span_context;
 
-/// Injects the current `tracing` span's OpenTelemetry context into `headers` with the global
-/// propagator. Use it when not going through [`ClientTracing`].
+/// Injects the current `tracing` span's OpenTelemetry context (outside any `tracing` span, the
+/// current OpenTelemetry context: the request span of the server middleware) into `headers`
+/// with the global propagator. Use it when not going through [`ClientTracing`].
 pub fn inject_context(headers: &mut http::HeaderMap) {
-    inject_context_from(&span_context::of(&tracing::Span::current()), headers);
+    let span = tracing::Span::current();
+    let cx = if span.is_disabled() {
+        opentelemetry::Context::current()
+    } else {
+        span_context::of(&span)
+    };
+    inject_context_from(&cx, headers);
 }
 
 /// Injects an explicit OpenTelemetry context into `headers` with the global propagator.

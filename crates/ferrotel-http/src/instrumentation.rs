@@ -85,6 +85,7 @@ pub(crate) struct Inner {
     pub(crate) request_id_header: http::HeaderName,
     trace_response_header: TraceResponseHeader,
     scheme: &'static str,
+    tracing_span: bool,
 }
 
 /// Builder for [`HttpInstrumentation`].
@@ -96,6 +97,7 @@ pub struct HttpInstrumentationBuilder {
     request_id_header: http::HeaderName,
     trace_response_header: TraceResponseHeader,
     scheme: Scheme,
+    tracing_span: bool,
 }
 
 /// A configuration value the builder rejected.
@@ -118,6 +120,7 @@ impl Default for HttpInstrumentationBuilder {
             request_id_header: http::HeaderName::from_static(DEFAULT_REQUEST_ID_HEADER),
             trace_response_header: TraceResponseHeader::default(),
             scheme: Scheme::default(),
+            tracing_span: false,
         }
     }
 }
@@ -168,6 +171,21 @@ impl HttpInstrumentationBuilder {
         self
     }
 
+    /// Also creates a `tracing` span for each request under our span layer (default `false`).
+    ///
+    /// By default, under the span layer `ferrotel::init()` installs, the request span is only an
+    /// OpenTelemetry span, made current around every poll of the request: `tracing` spans and log
+    /// records inside the request belong to it, the OpenTelemetry current context is it, and the
+    /// console prints its `request_id` on every line, at the cost of one SDK span. Turn this on
+    /// when other `tracing` layers must see the request as a span (`tracing::Span::current()`
+    /// in a handler without its own span, or a `fmt` layer of your own printing span fields);
+    /// it costs a `tracing` span per request. Under another span layer (`tracing-opentelemetry`)
+    /// the request always has a `tracing` span.
+    pub fn tracing_span(mut self, enabled: bool) -> Self {
+        self.tracing_span = enabled;
+        self
+    }
+
     /// Creates the instruments and returns the instrumentation.
     pub fn build(self) -> HttpInstrumentation {
         let meter = self
@@ -181,6 +199,7 @@ impl HttpInstrumentationBuilder {
                 request_id_header: self.request_id_header,
                 trace_response_header: self.trace_response_header,
                 scheme: self.scheme.as_str(),
+                tracing_span: self.tracing_span,
             }),
         }
     }
@@ -366,7 +385,12 @@ pub(crate) struct Observation {
     route: Arc<RouteSeries>,
     version: &'static str,
     request_body_size: Option<u64>,
+    /// The request's `tracing` span: only under another span layer, or when asked for
+    /// ([`HttpInstrumentationBuilder::tracing_span`]); else disabled.
     pub(crate) span: tracing::Span,
+    /// The request span's OpenTelemetry context, when it was started without a `tracing` span
+    /// (under our span layer): the adapters make it current around every poll.
+    otel: Option<opentelemetry::Context>,
     pub(crate) request_id: RequestId,
     status: Option<u16>,
     error_type: Option<ErrorType>,
@@ -388,8 +412,9 @@ impl Inner {
         let route = self.metrics.route(req.route);
         // Without an interested subscriber, skip the field values too (`tracing`'s `log`
         // fallback would otherwise format them for a disabled span).
-        let span = if !tracing::span_enabled!(target: HTTP_SPAN_TARGET, tracing::Level::INFO) {
-            tracing::Span::none()
+        let (span, otel) = if !tracing::span_enabled!(target: HTTP_SPAN_TARGET, tracing::Level::INFO)
+        {
+            (tracing::Span::none(), None)
         } else {
             let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(req.headers));
             let remote = parent.span().span_context().is_valid() || !parent.baggage().is_empty();
@@ -400,9 +425,40 @@ impl Inner {
                 } else {
                     opentelemetry::Context::new()
                 };
-                self.request_span(&req, method, &route, &request_id, parent)
+                let builder = self.span_builder(&req, method, &route, &request_id);
+                if self.tracing_span {
+                    let span = ferrotel_tracing::with_span_builder(builder, parent, || {
+                        tracing::info_span!(
+                            target: HTTP_SPAN_TARGET,
+                            parent: None,
+                            "HTTP request",
+                            request_id = request_id.as_str(),
+                        )
+                    });
+                    (span, None)
+                } else {
+                    let cx = ferrotel_tracing::start_span(
+                        HTTP_SPAN_TARGET,
+                        tracing::Level::INFO,
+                        builder,
+                        &parent,
+                    )
+                    .map(|cx| {
+                        cx.with_value(ferrotel_tracing::ContextSpanFields {
+                            name: "HTTP request",
+                            fields: vec![("request_id", request_id.as_str().to_owned())],
+                        })
+                    });
+                    (tracing::Span::none(), cx)
+                }
             } else {
-                self.request_span_from_fields(&req, method, &request_id, remote.then_some(parent))
+                let span = self.request_span_from_fields(
+                    &req,
+                    method,
+                    &request_id,
+                    remote.then_some(parent),
+                );
+                (span, None)
             }
         };
 
@@ -415,6 +471,7 @@ impl Inner {
             version: req.version,
             request_body_size: req.body_size,
             span,
+            otel,
             request_id,
             status: None,
             error_type: None,
@@ -426,17 +483,15 @@ impl Inner {
 }
 
 impl Inner {
-    /// The request span under our span layer: the SDK span is started from a builder holding
-    /// the typed attributes (the route template shared, constants not copied), and the `tracing`
-    /// span that makes it current carries only the request id for the console.
-    fn request_span(
+    /// The request span under our span layer, as an SDK span builder holding the typed
+    /// attributes (the route template shared, constants not copied).
+    fn span_builder(
         &self,
         req: &RequestInfo<'_>,
         method: &'static str,
         route: &RouteSeries,
         request_id: &RequestId,
-        parent: opentelemetry::Context,
-    ) -> tracing::Span {
+    ) -> opentelemetry::trace::SpanBuilder {
         use opentelemetry::trace::{SpanBuilder, SpanKind};
         use semconv::attr;
         let mut attributes = Vec::with_capacity(11);
@@ -468,17 +523,9 @@ impl Inner {
             method,
             route: route.template().map(|t| &**t),
         };
-        let builder = SpanBuilder::from_name(name.to_string())
+        SpanBuilder::from_name(name.to_string())
             .with_kind(SpanKind::Server)
-            .with_attributes(attributes);
-        ferrotel_tracing::with_span_builder(builder, parent, || {
-            tracing::info_span!(
-                target: HTTP_SPAN_TARGET,
-                parent: None,
-                "HTTP request",
-                request_id = request_id.as_str(),
-            )
-        })
+            .with_attributes(attributes)
     }
 
     /// The request span under another span layer (`tracing-opentelemetry`): every attribute is a
@@ -547,10 +594,8 @@ impl Observation {
             self.error_type = Some(ErrorType::Status);
         }
         let mut trace = None;
-        if !self.span.is_disabled() {
-            // Set on the OpenTelemetry span directly: one context lookup (needed for the
-            // response header anyway) instead of a subscriber dispatch per `record`.
-            let cx = span_context::of(&self.span);
+        if let Some(cx) = self.otel_context() {
+            // Set on the OpenTelemetry span directly: no subscriber dispatch per `record`.
             let span = cx.span();
             let mut attributes = Vec::with_capacity(3);
             attributes.push(KeyValue::new(
@@ -586,6 +631,21 @@ impl Observation {
         }
     }
 
+    /// The request span's OpenTelemetry context, `None` when there is no request span.
+    fn otel_context(&self) -> Option<std::borrow::Cow<'_, opentelemetry::Context>> {
+        match &self.otel {
+            Some(cx) => Some(std::borrow::Cow::Borrowed(cx)),
+            None if self.span.is_disabled() => None,
+            None => Some(std::borrow::Cow::Owned(span_context::of(&self.span))),
+        }
+    }
+
+    /// Makes the request span current (when it has no `tracing` span to enter) until the guard
+    /// is dropped: the adapters hold one around every call into the wrapped service.
+    pub(crate) fn attach(&self) -> Option<opentelemetry::ContextGuard> {
+        self.otel.clone().map(opentelemetry::Context::attach)
+    }
+
     /// The configured request-id header name.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))] // actix keeps its own name type
     pub(crate) fn request_id_header(&self) -> &http::HeaderName {
@@ -596,8 +656,7 @@ impl Observation {
     /// (`error.type` = `_OTHER`).
     pub(crate) fn on_error(&mut self) {
         self.error_type = Some(ErrorType::Other);
-        if !self.span.is_disabled() {
-            let cx = span_context::of(&self.span);
+        if let Some(cx) = self.otel_context() {
             cx.span().set_status(Status::error(""));
             cx.span().set_attribute(KeyValue::new(
                 semconv::attr::ERROR_TYPE,
@@ -623,6 +682,9 @@ impl Observation {
             return;
         }
         self.done = true;
+        if let Some(cx) = &self.otel {
+            cx.span().end();
+        }
         let metrics = &self.inner.metrics;
         metrics.add_active(self.method, -1);
         if self.status.is_none() && self.error_type.is_none() {

@@ -130,6 +130,7 @@ where
         }
         let future = {
             let _entered = observation.span.enter();
+            let _current = observation.attach();
             self.inner.call(req)
         };
         ResponseFuture {
@@ -159,6 +160,7 @@ where
         let result = match this.observation {
             Some(obs) => {
                 let _entered = obs.span.enter();
+                let _current = obs.attach();
                 ready!(this.inner.poll(cx))
             }
             None => ready!(this.inner.poll(cx)),

@@ -112,6 +112,77 @@ pub(crate) fn take_next_span() -> Option<(SpanBuilder, Context)> {
     NEXT_SPAN.with(|slot| slot.borrow_mut().take())
 }
 
+/// Starts an OpenTelemetry span from `builder` under `parent` with the tracer of the current
+/// subscriber's [`crate::OtelSpanLayer`], and returns the context holding it; no `tracing` span
+/// is created.
+///
+/// `None` when the subscriber has no `OtelSpanLayer`, when the layer's targets
+/// ([`crate::OtelSpanLayer::with_targets`]) leave out `target` at `level`, or inside a
+/// telemetry-suppressed scope. The caller ends the span (`cx.span().end()`) and makes the context
+/// current where the work runs (`cx.attach()` around each poll): `tracing` spans created there
+/// become its children, and log records carry its ids. Attach [`ContextSpanFields`] to the
+/// context to show fields of the request on the console lines printed inside it.
+///
+/// This is the cheapest way to a span that is current for both worlds, for instrumentation that
+/// already knows its attributes (an HTTP server middleware): one SDK span, no registry entry,
+/// no field visits.
+///
+/// ```
+/// use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _};
+/// use tracing_subscriber::layer::SubscriberExt as _;
+///
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+/// let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "example");
+/// let subscriber =
+///     tracing_subscriber::registry().with(ferrotel_tracing::OtelSpanLayer::new(tracer));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let builder = SpanBuilder::from_name("GET /items").with_kind(SpanKind::Server);
+///     let cx = ferrotel_tracing::start_span(
+///         "my_server",
+///         tracing::Level::INFO,
+///         builder,
+///         &opentelemetry::Context::new(),
+///     )
+///     .expect("the layer is installed");
+///     {
+///         let _current = cx.clone().attach();
+///         // `tracing` spans and events here belong to the request span.
+///         tracing::info_span!("load").in_scope(|| tracing::info!("loaded"));
+///     }
+///     cx.span().end();
+/// });
+/// ```
+pub fn start_span(
+    target: &str,
+    level: tracing::Level,
+    builder: SpanBuilder,
+    parent: &Context,
+) -> Option<Context> {
+    if Context::is_current_telemetry_suppressed() {
+        return None;
+    }
+    let mut builder = Some(builder);
+    tracing::dispatcher::get_default(|dispatch| {
+        dispatch.downcast_ref::<crate::layer::SpanStarter>()?.start(
+            target,
+            level,
+            builder.take()?,
+            parent,
+        )
+    })
+}
+
+/// Fields of a unit of work that has an OpenTelemetry span but no `tracing` span (see
+/// [`start_span`]), as a value in its OpenTelemetry context: the console shows them on every
+/// line printed while the context is current, like the fields of an enclosing span named `name`.
+#[derive(Debug, Clone)]
+pub struct ContextSpanFields {
+    /// The name shown for the enclosing span.
+    pub name: &'static str,
+    /// Field names and values.
+    pub fields: Vec<(&'static str, String)>,
+}
+
 /// Whether the current `tracing` subscriber has an [`crate::OtelSpanLayer`] (directly, or through
 /// a forwarding subscriber that uses [`forward_downcast_raw`]).
 pub fn span_layer_installed() -> bool {
@@ -182,13 +253,17 @@ impl SpanExt for tracing::Span {
 /// other type.
 ///
 /// `Dispatch` offers only typed downcasts, so a forwarding subscriber cannot pass an arbitrary
-/// `TypeId` on; this names the one type the bridge looks up. The pointer is valid as long as
+/// `TypeId` on; this names the types the bridge looks up (for [`SpanExt`] and [`start_span`]). The pointer is valid as long as
 /// `inner`'s subscriber lives.
 pub fn forward_downcast_raw(inner: &tracing::Dispatch, id: std::any::TypeId) -> Option<*const ()> {
     if id == std::any::TypeId::of::<SpanStore>() {
         inner
             .downcast_ref::<SpanStore>()
             .map(|store| store as *const SpanStore as *const ())
+    } else if id == std::any::TypeId::of::<crate::layer::SpanStarter>() {
+        inner
+            .downcast_ref::<crate::layer::SpanStarter>()
+            .map(|starter| starter as *const crate::layer::SpanStarter as *const ())
     } else {
         None
     }

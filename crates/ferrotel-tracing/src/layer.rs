@@ -19,11 +19,41 @@ use crate::fields::Fields;
 use crate::memo::CallsiteTargets;
 use crate::store::SpanStore;
 
+/// A layer's way of starting an OpenTelemetry span with its tracer, found through the
+/// dispatcher by [`crate::start_span`]: the tracer type is the layer's type parameter, so it is
+/// reached through this type-erased function.
+pub(crate) struct SpanStarter {
+    start: Box<dyn Fn(SpanBuilder, &Context) -> Context + Send + Sync>,
+    /// The layer's own targets ([`OtelSpanLayer::with_targets`]).
+    targets: Option<Targets>,
+}
+
+impl SpanStarter {
+    /// Starts a span from `builder` under `parent` if the layer takes spans of `target` at
+    /// `level`; the context returned holds it.
+    pub(crate) fn start(
+        &self,
+        target: &str,
+        level: Level,
+        builder: SpanBuilder,
+        parent: &Context,
+    ) -> Option<Context> {
+        if let Some(targets) = &self.targets
+            && !targets.would_enable(target, &level)
+        {
+            return None;
+        }
+        Some((self.start)(builder, parent))
+    }
+}
+
 /// A [`Layer`] that mirrors `tracing` spans as OpenTelemetry spans; see the [crate docs](crate).
 ///
 /// `S` is the subscriber it is layered onto (inferred); `T` the OpenTelemetry tracer.
 pub struct OtelSpanLayer<S, T> {
-    tracer: T,
+    tracer: std::sync::Arc<T>,
+    /// Starts spans with `tracer` for [`crate::start_span`].
+    starter: SpanStarter,
     id: LayerId,
     store: SpanStore,
     span_events: bool,
@@ -45,14 +75,24 @@ impl<S, T> std::fmt::Debug for OtelSpanLayer<S, T> {
 impl<S, T> OtelSpanLayer<S, T>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    T: Tracer,
+    T: Tracer + Send + Sync + 'static,
+    T::Span: Send + Sync + 'static,
 {
     /// A layer creating its spans with `tracer`. Events become span events and error fields
     /// become `exception.message` attributes; see the `with_*` methods to turn those off.
     pub fn new(tracer: T) -> Self {
         let id = LayerId::next();
+        let tracer = std::sync::Arc::new(tracer);
+        let for_starter = std::sync::Arc::clone(&tracer);
         Self {
             tracer,
+            starter: SpanStarter {
+                start: Box::new(move |builder, parent| {
+                    let span = for_starter.build_with_context(builder, parent);
+                    parent.with_span(span)
+                }),
+                targets: None,
+            },
             id,
             store: SpanStore::default(),
             span_events: true,
@@ -83,6 +123,7 @@ where
     /// part in callsite interest: put a global filter in front of the subscriber (or use a
     /// per-layer filter) if disabled callsites must cost nothing.
     pub fn with_targets(mut self, targets: Targets) -> Self {
+        self.starter.targets = Some(targets.clone());
         self.targets = Some(CallsiteTargets::new(targets));
         self
     }
@@ -266,6 +307,8 @@ where
             Some(self as *const Self as *const ())
         } else if id == TypeId::of::<SpanStore>() {
             Some(&self.store as *const SpanStore as *const ())
+        } else if id == TypeId::of::<SpanStarter>() {
+            Some(&self.starter as *const SpanStarter as *const ())
         } else {
             None
         }

@@ -72,7 +72,8 @@ pub mod propagation;
 mod store;
 
 pub use context::{
-    SpanExt, forward_downcast_raw, span_layer_installed, with_parent_context, with_span_builder,
+    ContextSpanFields, SpanExt, forward_downcast_raw, span_layer_installed, start_span,
+    with_parent_context, with_span_builder,
 };
 pub use layer::OtelSpanLayer;
 pub use logs::LogBridge;

@@ -30,7 +30,7 @@ impl ValueRules {
     }
 
     /// `text` redacted (as far as redaction looks), then cut to the value limit.
-    fn limited(&self, text: &str) -> String {
+    pub(crate) fn limited(&self, text: &str) -> String {
         let head = cut(text, self.format_budget());
         match self.redactor.as_ref().and_then(|redact| redact(head)) {
             Some(redacted) => cut(&redacted, self.value_limit).to_owned(),

@@ -87,15 +87,25 @@ where
         };
         let mut collector = Collector::new(&self.rules, skip);
         event.record(&mut collector);
+        let cx = opentelemetry::Context::current();
         let trace = (self.layout == Layout::Json)
             .then(|| {
-                let cx = opentelemetry::Context::current();
                 let span = cx.span();
                 let sc = span.span_context();
                 sc.is_valid()
                     .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
             })
             .flatten();
+        // A unit of work with an OpenTelemetry span and no `tracing` span (the HTTP middleware's
+        // request): shown as the outermost span.
+        let context_span = cx.get::<ferrotel_tracing::ContextSpanFields>().map(|held| {
+            let mut fields = FieldSet::default();
+            for (name, value) in &held.fields {
+                let value = FieldValue::Str(self.rules.limited(value));
+                fields.set(name, value, self.rules.fields_cap);
+            }
+            (held.name, fields)
+        });
         let timestamp = rfc3339_now();
         let line = {
             let scope: Vec<_> = ctx
@@ -103,10 +113,14 @@ where
                 .map(|scope| scope.collect())
                 .unwrap_or_default();
             let held: Vec<_> = scope.iter().map(|s| (s.name(), s.extensions())).collect();
-            let spans: Vec<(&str, Option<&FieldSet>)> = held
+            // Innermost first, as `event_scope` yields them; the context span is the outermost.
+            let mut spans: Vec<(&str, Option<&FieldSet>)> = held
                 .iter()
                 .map(|(name, ext)| (*name, ext.get::<SpanFields>().map(|f| &f.0)))
                 .collect();
+            if let Some((name, fields)) = &context_span {
+                spans.push((name, Some(fields)));
+            }
             line::render(
                 &line::Event {
                     timestamp: &timestamp,
