@@ -425,7 +425,9 @@ impl Inner {
                 } else {
                     opentelemetry::Context::new()
                 };
-                let builder = self.span_builder(&req, method, &route, &request_id);
+                // One allocation for the id, shared by the span attribute and the console field.
+                let id = opentelemetry::StringValue::from(Arc::<str>::from(request_id.as_str()));
+                let builder = self.span_builder(&req, method, &route, id.clone());
                 if self.tracing_span {
                     let span = ferrotel_tracing::with_span_builder(builder, parent, || {
                         tracing::info_span!(
@@ -446,7 +448,7 @@ impl Inner {
                     .map(|cx| {
                         cx.with_value(ferrotel_tracing::ContextSpanFields {
                             name: "HTTP request",
-                            fields: vec![("request_id", request_id.as_str().to_owned())],
+                            fields: vec![("request_id", id)],
                         })
                     });
                     (tracing::Span::none(), cx)
@@ -490,7 +492,7 @@ impl Inner {
         req: &RequestInfo<'_>,
         method: &'static str,
         route: &RouteSeries,
-        request_id: &RequestId,
+        request_id: opentelemetry::StringValue,
     ) -> opentelemetry::trace::SpanBuilder {
         use opentelemetry::trace::{SpanBuilder, SpanKind};
         use semconv::attr;
@@ -518,12 +520,8 @@ impl Inner {
         if let Some(address) = req.client_address {
             attributes.push(KeyValue::new("client.address", address.to_string()));
         }
-        attributes.push(KeyValue::new("request_id", request_id.as_str().to_owned()));
-        let name = semconv::SpanName {
-            method,
-            route: route.template().map(|t| &**t),
-        };
-        SpanBuilder::from_name(name.to_string())
+        attributes.push(KeyValue::new("request_id", request_id));
+        SpanBuilder::from_name(route.span_name(semconv::method_index(method)))
             .with_kind(SpanKind::Server)
             .with_attributes(attributes)
     }

@@ -156,7 +156,12 @@ pub(crate) struct RouteSeries {
     /// False beyond [`MAX_CACHED_ROUTES`]: the request records unbound.
     cached: bool,
     series: RwLock<Vec<(u32, BoundSeries)>>,
+    /// `{method} {route}` per method, interned on first use (see [`RouteSeries::span_name`]).
+    span_names: [OnceLock<&'static str>; semconv::METHODS.len()],
 }
+
+/// Longest span name kept for the life of the process.
+const MAX_INTERNED_NAME: usize = 256;
 
 /// The instruments bound to one attribute set, each bound on first use (binding creates the SDK
 /// series, which a cumulative exporter would then report even if it was never recorded).
@@ -207,7 +212,33 @@ impl RouteSeries {
             route,
             cached,
             series: RwLock::new(Vec::new()),
+            span_names: std::array::from_fn(|_| OnceLock::new()),
         }
+    }
+
+    /// The span name `{method} {route}` for the method at `method_index` of
+    /// [`semconv::METHODS`].
+    ///
+    /// For a cached route it is interned: made `'static` once, so that every span of the route
+    /// shares it (no allocation per request, and redaction remembers its clean verdict). The
+    /// memory is bounded and never given back: at most [`MAX_CACHED_ROUTES`] routes times the
+    /// ten methods, names of at most [`MAX_INTERNED_NAME`] bytes; other names are allocated per
+    /// span.
+    pub(crate) fn span_name(&self, method_index: usize) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        let method = semconv::METHODS[method_index.min(semconv::METHODS.len() - 1)];
+        let name = semconv::SpanName {
+            method,
+            route: self.route.as_deref(),
+        };
+        let Some(route) = &self.route else {
+            return Cow::Borrowed(name.method_only());
+        };
+        if !self.cached || route.len() + 8 > MAX_INTERNED_NAME {
+            return Cow::Owned(name.to_string());
+        }
+        let slot = &self.span_names[method_index.min(semconv::METHODS.len() - 1)];
+        Cow::Borrowed(slot.get_or_init(|| Box::leak(name.to_string().into_boxed_str())))
     }
 
     /// The route template, shared with every span of the route (no copy per request).

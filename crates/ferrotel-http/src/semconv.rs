@@ -82,6 +82,11 @@ pub(crate) struct SpanName<'a> {
 }
 
 impl SpanName<'_> {
+    /// The name when there is no route: the method alone (`HTTP` for `_OTHER`).
+    pub(crate) fn method_only(&self) -> &'static str {
+        self.method()
+    }
+
     fn method(&self) -> &'static str {
         if self.method == "_OTHER" {
             "HTTP"

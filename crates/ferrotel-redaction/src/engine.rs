@@ -92,10 +92,10 @@ impl Engine {
         let bytes = text.as_bytes();
         let mut hits = Vec::new();
         self.find(bytes, &mut hits);
-        let escaped = percent::has_escape(bytes);
+        // One pass for both `%` escapes and `+`: clean text usually has neither.
+        let (escaped, has_plus) = percent::escape_and_plus(bytes);
         // `+` is a space in form-encoded text (query strings, bodies), which has `=` pairs.
-        let plus = memchr::memchr(b'+', bytes).is_some()
-            && (escaped || memchr::memchr(b'=', bytes).is_some());
+        let plus = has_plus && (escaped || memchr::memchr(b'=', bytes).is_some());
         for plus_is_space in [false, true] {
             if !(if plus_is_space { plus } else { escaped }) {
                 continue;

@@ -32,8 +32,27 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Whether `text` holds at least one `%XX` escape.
 pub(crate) fn has_escape(text: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', text)
-        .any(|at| text.len() > at + 2 && hex(text[at + 1]).is_some() && hex(text[at + 2]).is_some())
+    memchr::memchr_iter(b'%', text).any(|at| is_escape_at(text, at))
+}
+
+fn is_escape_at(text: &[u8], at: usize) -> bool {
+    text.len() > at + 2 && hex(text[at + 1]).is_some() && hex(text[at + 2]).is_some()
+}
+
+/// [`has_escape`], and whether `text` holds a `+`, in one pass.
+pub(crate) fn escape_and_plus(text: &[u8]) -> (bool, bool) {
+    let (mut escaped, mut plus) = (false, false);
+    for at in memchr::memchr2_iter(b'%', b'+', text) {
+        if text[at] == b'+' {
+            plus = true;
+        } else if !escaped {
+            escaped = is_escape_at(text, at);
+        }
+        if escaped && plus {
+            break;
+        }
+    }
+    (escaped, plus)
 }
 
 /// The parts of a URL or form text between its unescaped separators (`/ ? # & = ;`), each with
@@ -141,5 +160,17 @@ mod tests {
         assert_eq!(decode("%zz%4", false).text, "%zz%4");
         assert!(!has_escape(b"100% %4 %g1"));
         assert!(has_escape(b"a%41"));
+        for text in [
+            &b"plain"[..],
+            b"a+b",
+            b"100% %4",
+            b"a%41",
+            b"a+b%41",
+            b"%41+",
+            b"+%4",
+        ] {
+            let plus = text.contains(&b'+');
+            assert_eq!(escape_and_plus(text), (has_escape(text), plus), "{text:?}");
+        }
     }
 }

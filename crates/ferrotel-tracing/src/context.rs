@@ -179,8 +179,8 @@ pub fn start_span(
 pub struct ContextSpanFields {
     /// The name shown for the enclosing span.
     pub name: &'static str,
-    /// Field names and values.
-    pub fields: Vec<(&'static str, String)>,
+    /// Field names and values (a `StringValue` can share its text with a span attribute).
+    pub fields: Vec<(&'static str, opentelemetry::StringValue)>,
 }
 
 /// Whether the current `tracing` subscriber has an [`crate::OtelSpanLayer`] (directly, or through

@@ -101,7 +101,7 @@ where
         let context_span = cx.get::<ferrotel_tracing::ContextSpanFields>().map(|held| {
             let mut fields = FieldSet::default();
             for (name, value) in &held.fields {
-                let value = FieldValue::Str(self.rules.limited(value));
+                let value = FieldValue::Str(self.rules.limited(value.as_str()));
                 fields.set(name, value, self.rules.fields_cap);
             }
             (held.name, fields)

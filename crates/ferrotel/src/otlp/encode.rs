@@ -155,12 +155,41 @@ fn array_value(out: &mut Vec<u8>, array: &Array) {
     }
 }
 
-/// `KeyValue`: key 1, value 2.
+/// The encoded length of a scalar `AnyValue`, `None` for an array (its length is found by
+/// writing it).
+fn scalar_len(value: &Value) -> Option<usize> {
+    Some(match value {
+        Value::String(s) => 1 + varint_len(s.as_str().len() as u64) + s.as_str().len(),
+        Value::Bool(_) => 2,
+        Value::I64(i) => 1 + varint_len(*i as u64),
+        Value::F64(_) => 9,
+        Value::Array(_) => return None,
+        _ => 0,
+    })
+}
+
+/// `KeyValue`: key 1, value 2. Scalar values (nearly all attributes) have their lengths
+/// computed up front, so the bytes are written once, without moving them.
 fn key_value(out: &mut Vec<u8>, field: u32, kv: &KeyValue) {
-    message(out, field, |out| {
-        bytes(out, 1, kv.key.as_str().as_bytes());
-        message(out, 2, |out| any_value(out, &kv.value));
-    });
+    let key = kv.key.as_str().as_bytes();
+    let Some(value_len) = scalar_len(&kv.value) else {
+        return message(out, field, |out| {
+            bytes(out, 1, key);
+            message(out, 2, |out| any_value(out, &kv.value));
+        });
+    };
+    let key_len = if key.is_empty() {
+        0
+    } else {
+        1 + varint_len(key.len() as u64) + key.len()
+    };
+    let len = key_len + 1 + varint_len(value_len as u64) + value_len;
+    tag(out, field, LEN);
+    varint(out, len as u64);
+    bytes(out, 1, key);
+    tag(out, 2, LEN);
+    varint(out, value_len as u64);
+    any_value(out, &kv.value);
 }
 
 fn attributes<'a>(
