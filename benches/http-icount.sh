@@ -6,10 +6,18 @@
 # as the network exporter does, and drop it). Each figure is (run with N requests - run with 0)
 # / N; "added" is the difference to `bare`.
 #
+# Then the exporting threads alone, for the same spans (`http_load_server export`: SDK spans of
+# the middleware's shape, exported by our pipeline or by the stock batch processor and
+# opentelemetry-otlp exporter): instructions per span of every thread but the one creating them.
+#
+# N stays below the default queue size (2048): under valgrind the exporting threads may only run
+# at shutdown, and spans beyond a full queue are dropped (not exported, so not counted).
+#
 # Needs valgrind (apt-get install -y valgrind) and rotel-agent (pip install rotel==0.0.1a15). Usage: benches/http-icount.sh [N=2000] [FRAMEWORKS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-2000}"
+(( N <= 2000 )) || { echo "N must be at most 2000 (see above)" >&2; exit 1; }
 FRAMEWORKS="${2:-axum actix}"
 command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install -y valgrind" >&2; exit 1; }
 if [[ -z "${HTTP_LOAD_SERVER:-}" ]]; then
@@ -53,4 +61,23 @@ for framework in $FRAMEWORKS; do
     [[ -z "$bare_total" ]] && bare_total=$t
     printf '%-6s %-13s %10d %10d %10d %+10d\n' "$framework" "$v" "$w" "$o" "$t" "$(( t - bare_total ))"
   done
+done
+
+# "others" instructions per span of `export EXPORTER N`.
+export_count() {
+  rm -f "$WORK"/cg.out*
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.out" \
+    "$BIN" export "$1" "$2" "$ENDPOINT" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+  local others=0 f
+  for f in "$WORK"/cg.out-*; do
+    [[ $f == "$WORK/cg.out-01" ]] && continue
+    others=$(( others + $(awk '/^totals:/ {print $2}' "$f") ))
+  done
+  echo "$others"
+}
+printf '\n%-16s %14s %9s\n' exporter "instr/span" "vs stock"
+stock=$(( ($(export_count stock "$N") - $(export_count stock 0)) / N ))
+for e in stock ours ours-unredacted; do
+  if [[ $e == stock ]]; then per=$stock; else per=$(( ($(export_count "$e" "$N") - $(export_count "$e" 0)) / N )); fi
+  printf '%-16s %14d %8.2fx\n' "$e" "$per" "$(echo "$per / $stock" | bc -l)"
 done

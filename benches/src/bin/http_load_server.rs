@@ -119,7 +119,8 @@ fn install_ours(endpoint: &str) -> Result<Telemetry, BoxError> {
 
 fn usage() -> BoxError {
     "usage: http_load_server (axum|actix) (bare|ours|contrib|davidb) PORT OTLP_ENDPOINT \
-     | inprocess (axum|actix) (bare|ours|ours-metrics|contrib|davidb) ITERATIONS OTLP_ENDPOINT"
+     | inprocess (axum|actix) (bare|ours|ours-metrics|contrib|davidb) ITERATIONS OTLP_ENDPOINT \
+     | export (ours|ours-unredacted|stock) SPANS OTLP_ENDPOINT"
         .into()
 }
 
@@ -128,6 +129,9 @@ fn main() -> Result<(), BoxError> {
     match args.as_slice() {
         [mode, framework, variant, iterations, endpoint] if mode == "inprocess" => {
             inprocess::run(framework, variant, iterations.parse()?, endpoint)
+        }
+        [mode, exporter, spans, endpoint] if mode == "export" => {
+            export_spans(exporter, spans.parse()?, endpoint)
         }
         [framework, variant, port, endpoint] => {
             let addr = SocketAddr::from(([127, 0, 0, 1], port.parse()?));
@@ -233,6 +237,64 @@ fn actix_server(addr: SocketAddr, variant: &str) -> Result<(), BoxError> {
         .await
     })?;
     Ok(())
+}
+
+/// `export`: `spans` SDK spans of the middleware's shape (server kind, remote parent, the
+/// attributes `HttpLayer` sets) exported over OTLP/HTTP, by our pipeline (`ours`: admission,
+/// redaction, limits, our batch processor and encoder; `ours-unredacted` without redaction) or
+/// by the stock batch processor and `opentelemetry-otlp` exporter (`stock`), for counting the
+/// exporting threads' instructions per span.
+fn export_spans(exporter: &str, spans: u64, endpoint: &str) -> Result<(), BoxError> {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+    let telemetry = match exporter {
+        "ours" | "ours-unredacted" => {
+            let mut builder = ferrotel::builder()
+                .service_name("export-bench")
+                .endpoint(endpoint)
+                .env_lookup(|_| None)
+                .console_format(ferrotel::ConsoleFormat::Off)
+                .without_runtime_metrics();
+            if exporter == "ours-unredacted" {
+                builder = builder.without_redaction();
+            }
+            Telemetry::Ours(Box::new(builder.init()?))
+        }
+        "stock" => install_stock_otlp(endpoint, false)?,
+        _ => return Err(usage()),
+    };
+    let tracer = opentelemetry::global::tracer("ferrotel-http");
+    let parent = opentelemetry::Context::new().with_remote_span_context(
+        opentelemetry::trace::SpanContext::new(
+            opentelemetry::trace::TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
+            opentelemetry::trace::SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
+            opentelemetry::trace::TraceFlags::SAMPLED,
+            true,
+            Default::default(),
+        ),
+    );
+    let route: std::sync::Arc<str> = std::sync::Arc::from("/users/{id}");
+    for i in 0..spans {
+        let span = tracer
+            .span_builder("GET /users/{id}")
+            .with_kind(SpanKind::Server)
+            .with_attributes([
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("http.route", std::sync::Arc::clone(&route)),
+                KeyValue::new("url.path", format!("/users/{}", i % 1000)),
+                KeyValue::new("url.scheme", "http"),
+                KeyValue::new("network.protocol.version", "1.1"),
+                KeyValue::new("client.address", "127.0.0.1"),
+                KeyValue::new(
+                    "request_id",
+                    format!("{:032x}", u128::from(i) * 0x9e37_79b9),
+                ),
+                KeyValue::new("http.response.status_code", 200_i64),
+            ])
+            .start_with_context(&tracer, &parent);
+        drop(span);
+    }
+    telemetry.shutdown()
 }
 
 /// In-process calls for instruction counting.

@@ -19,11 +19,14 @@ use crate::fields::Fields;
 use crate::memo::CallsiteTargets;
 use crate::store::SpanStore;
 
+/// Starts a span from a builder under a parent, returning the context holding it.
+type StartFn = Box<dyn Fn(SpanBuilder, &Context) -> Context + Send + Sync>;
+
 /// A layer's way of starting an OpenTelemetry span with its tracer, found through the
 /// dispatcher by [`crate::start_span`]: the tracer type is the layer's type parameter, so it is
 /// reached through this type-erased function.
 pub(crate) struct SpanStarter {
-    start: Box<dyn Fn(SpanBuilder, &Context) -> Context + Send + Sync>,
+    start: StartFn,
     /// The layer's own targets ([`OtelSpanLayer::with_targets`]).
     targets: Option<Targets>,
 }

@@ -35,7 +35,7 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 
 fn varint_len(v: u64) -> usize {
     // 1 byte per 7 bits, at least one.
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn tag(out: &mut Vec<u8>, field: u32, wire: u8) {
@@ -345,10 +345,7 @@ pub(crate) fn export_trace_request(
     // Scopes in order of first appearance; most batches hold one to three.
     let mut scopes: Vec<&InstrumentationScope> = Vec::new();
     for s in spans {
-        if !scopes
-            .iter()
-            .any(|known| *known == &s.instrumentation_scope)
-        {
+        if !scopes.contains(&&s.instrumentation_scope) {
             scopes.push(&s.instrumentation_scope);
         }
     }
