@@ -1,8 +1,10 @@
 //! In-process per-request cost of the HTTP middleware (service called directly, no network),
 //! side by side in one run:
 //!
-//! - axum: bare router | + `ferrotel_http::HttpLayer` | + the peer crates users pick
-//!   today (`axum-tracing-opentelemetry` `OtelAxumLayer` + `OtelInResponseLayer`, and
+//! - axum: bare router | + `ferrotel_http::HttpLayer` | + the contrib tower layer
+//!   (`opentelemetry-instrumentation-tower` `http::server::Layer`, the cheapest peer: SDK spans
+//!   started directly, HTTP metrics) | + the peer crates users pick today
+//!   (`axum-tracing-opentelemetry` `OtelAxumLayer` + `OtelInResponseLayer`, and
 //!   `axum-otel-metrics` `HttpMetricsLayer`);
 //! - actix-web: bare app | + `HttpMiddleware` | + `opentelemetry-instrumentation-actix-web`
 //!   (`RequestTracing` + `RequestMetrics`).
@@ -144,6 +146,13 @@ mod axum_variants {
         ))
     }
 
+    /// The contrib layer on the global tracer provider (the stock one `stock_dispatch` sets) and
+    /// on a meter of `provider`.
+    pub fn contrib(provider: &SdkMeterProvider) -> Router {
+        opentelemetry::global::set_meter_provider(provider.clone());
+        router().layer(opentelemetry_instrumentation_tower::http::server::Layer::new())
+    }
+
     pub fn peers() -> Router {
         let metrics_provider = opentelemetry_sdk_032::metrics::SdkMeterProvider::builder()
             .with_reader(opentelemetry_sdk_032::metrics::ManualReader::builder().build())
@@ -188,6 +197,11 @@ fn bench_axum(c: &mut Criterion) {
             "ferrotel-http",
             axum_variants::ours(&provider),
             guard.dispatch(),
+        ),
+        (
+            "opentelemetry-instrumentation-tower",
+            axum_variants::contrib(&provider),
+            &stock,
         ),
         (
             "axum-tracing-opentelemetry+axum-otel-metrics",

@@ -90,7 +90,7 @@ pub mod config;
 mod console;
 mod hooks;
 mod limits;
-mod otlp;
+pub mod otlp;
 mod pipeline;
 mod resource;
 mod subscriber;

@@ -6,7 +6,7 @@
 //! into the output, the resource is encoded once when it is set, and the output buffer keeps its
 //! capacity from one batch to the next. The messages decode, with the official
 //! `opentelemetry-proto` types, to exactly what the stock exporter sends (tested on a corpus and
-//! by the `otlp_traces` fuzz target).
+//! by the `otlp_encode` fuzz target in `fuzz/`).
 //!
 //! Field numbers are those of `opentelemetry/proto/trace/v1/trace.proto`,
 //! `common/v1/common.proto` and `resource/v1/resource.proto`. As prost does, scalar fields

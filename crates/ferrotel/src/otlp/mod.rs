@@ -1,6 +1,9 @@
-//! Our OTLP span export path: protobuf written straight from the SDK's span data
-//! ([`encode`]) and sent over HTTP ([`http`]). The other paths (gRPC, `http/json`, gzip
-//! compression, and the metrics and logs signals) use the stock `opentelemetry-otlp` exporters.
+//! OTLP span export: protobuf written straight from the SDK's span data and sent over HTTP.
+//!
+//! `ferrotel::init()` exports traces this way for `http/protobuf` without compression (the
+//! default); gRPC, `http/json`, gzip, and the metrics and logs signals use the stock
+//! `opentelemetry-otlp` exporters. [`encode_traces`] is the encoder on its own, for other
+//! transports.
 
 pub(crate) mod encode;
 pub(crate) mod http;
@@ -10,6 +13,31 @@ use std::time::Duration;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+/// The OTLP protobuf `ExportTraceServiceRequest` for `spans` under `resource`: the bytes our
+/// exporter sends (one `ResourceSpans`, spans grouped by instrumentation scope in order of first
+/// appearance). They decode, with the `opentelemetry-proto` types, to exactly the message the
+/// stock `opentelemetry-otlp` exporter builds for the same spans.
+///
+/// ```
+/// use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+///
+/// let spans = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+///     .with_simple_exporter(spans.clone())
+///     .build();
+/// provider.tracer("example").in_span("work", |_| {});
+/// let finished = spans.get_finished_spans().unwrap();
+/// let resource = opentelemetry_sdk::Resource::builder().with_service_name("example").build();
+/// let body = ferrotel::otlp::encode_traces(Some(&resource), &finished);
+/// assert!(body.windows(4).any(|w| w == b"work"));
+/// ```
+pub fn encode_traces(resource: Option<&Resource>, spans: &[SpanData]) -> Vec<u8> {
+    let resource = resource.map(encode::EncodedResource::new);
+    let mut out = Vec::new();
+    encode::export_trace_request(&mut out, resource.as_ref(), spans);
+    out
+}
 
 /// The traces exporter: ours for `http/protobuf` without compression, else the stock one.
 #[derive(Debug)]
