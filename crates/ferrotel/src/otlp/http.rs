@@ -148,25 +148,19 @@ impl SpanExporter for HttpSpanExporter {
         let deadline = Instant::now() + self.timeout;
         let mut retries = 0;
         loop {
-            let message = match self.attempt(&*client, &body).await {
+            let (after, message) = match self.attempt(&*client, &body).await {
                 Ok(()) => return Ok(()),
                 Err(Attempt::Final(message)) => return Err(OTelSdkError::InternalFailure(message)),
-                Err(Attempt::Retry(after, message)) => {
-                    if retries >= MAX_RETRIES {
-                        return Err(OTelSdkError::InternalFailure(message));
-                    }
-                    let delay = after.unwrap_or_else(|| backoff(retries));
-                    if Instant::now() + delay >= deadline {
-                        return Err(OTelSdkError::InternalFailure(message));
-                    }
-                    // The batch worker polls exports on its own thread: sleeping blocks nothing
-                    // but this export.
-                    std::thread::sleep(delay);
-                    retries += 1;
-                    message
-                }
+                Err(Attempt::Retry(after, message)) => (after, message),
             };
-            drop(message);
+            let delay = after.unwrap_or_else(|| backoff(retries));
+            if retries >= MAX_RETRIES || Instant::now() + delay >= deadline {
+                return Err(OTelSdkError::InternalFailure(message));
+            }
+            // The batch worker polls exports on its own thread: sleeping blocks nothing but
+            // this export.
+            std::thread::sleep(delay);
+            retries += 1;
         }
     }
 
@@ -187,5 +181,124 @@ impl SpanExporter for HttpSpanExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = Some(EncodedResource::new(resource));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::AtomicU32;
+
+    /// Answers with the statuses it is given, in order (then 200), and counts the requests.
+    #[derive(Debug)]
+    struct Scripted {
+        statuses: Vec<u16>,
+        calls: AtomicU32,
+    }
+
+    impl HttpClient for Scripted {
+        fn send_bytes<'a, 'b>(
+            &'a self,
+            request: http::Request<Bytes>,
+        ) -> Pin<
+            Box<
+                dyn Future<Output = Result<http::Response<Bytes>, opentelemetry_http::HttpError>>
+                    + Send
+                    + 'b,
+            >,
+        >
+        where
+            'a: 'b,
+            Self: 'b,
+        {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) as usize;
+            assert_eq!(request.headers()["content-type"], "application/x-protobuf");
+            assert_eq!(request.headers()["x-tenant"], "t1");
+            let status = self.statuses.get(n).copied().unwrap_or(200);
+            Box::pin(async move {
+                Ok(http::Response::builder()
+                    .status(status)
+                    .body(Bytes::new())
+                    .expect("response"))
+            })
+        }
+    }
+
+    fn export(statuses: &[u16]) -> (OTelSdkResult, u32) {
+        let client = Arc::new(Scripted {
+            statuses: statuses.to_vec(),
+            calls: AtomicU32::new(0),
+        });
+        let exporter = HttpSpanExporter::new(
+            client.clone(),
+            "http://127.0.0.1:4318/v1/traces",
+            &[("x-tenant".into(), "t1".into())],
+            Duration::from_secs(10),
+        )
+        .expect("exporter");
+        let result = futures_executor::block_on(exporter.export(Vec::new()));
+        (result, client.calls.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn retries_what_otlp_says_is_transient_and_nothing_else() {
+        let (result, calls) = export(&[]);
+        assert!(
+            result.is_ok() && calls == 1,
+            "{result:?} after {calls} calls"
+        );
+        let (result, calls) = export(&[503, 502, 429]);
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(calls, 4);
+        // Three retries at most.
+        let (result, calls) = export(&[503, 503, 504, 503, 200]);
+        assert!(
+            format!("{result:?}").contains("status code: 503"),
+            "{result:?}"
+        );
+        assert_eq!(calls, 4);
+        // A final status is not retried.
+        let (result, calls) = export(&[400]);
+        assert!(
+            format!("{result:?}").contains("status code: 400"),
+            "{result:?}"
+        );
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn no_export_after_shutdown() {
+        let client = Arc::new(Scripted {
+            statuses: Vec::new(),
+            calls: AtomicU32::new(0),
+        });
+        let exporter =
+            HttpSpanExporter::new(client, "http://h/v1/traces", &[], Duration::from_secs(1))
+                .expect("exporter");
+        assert!(
+            exporter
+                .shutdown_with_timeout(Duration::from_secs(1))
+                .is_ok()
+        );
+        assert!(futures_executor::block_on(exporter.export(Vec::new())).is_err());
+        assert!(
+            exporter
+                .shutdown_with_timeout(Duration::from_secs(1))
+                .is_err()
+        );
+        assert!(
+            HttpSpanExporter::new(
+                Arc::new(Scripted {
+                    statuses: Vec::new(),
+                    calls: AtomicU32::new(0)
+                }),
+                "not a url with spaces",
+                &[],
+                Duration::from_secs(1)
+            )
+            .is_err()
+        );
     }
 }
