@@ -89,8 +89,11 @@ measure() {
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  if grep -qi "non-2xx\|Socket errors" <<<"$out"; then
-    echo "$framework/$variant: wrk saw errors:" >&2; echo "$out" >&2
+  if grep -qi "Socket errors" <<<"$out"; then
+    echo "$framework/$variant: wrk saw socket errors:" >&2; echo "$out" >&2
+  fi
+  if grep -qi "non-2xx" <<<"$out"; then
+    echo "$framework/$variant: the server answered errors:" >&2; echo "$out" >&2; exit 1
   fi
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")

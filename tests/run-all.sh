@@ -86,13 +86,15 @@ for crate in "${LIBRARY_CRATES[@]}"; do
 done
 cargo publish --workspace --dry-run --quiet
 
-step "benchmarks build and run once each (criterion test mode)"
+step "benchmarks build and run once each (criterion test mode; the HTTP load comparison for one short round)"
 cargo test -p ferrotel-benches --benches --quiet
+cargo build -p ferrotel-benches --bin http_load_server --quiet
+HTTP_LOAD_SERVER="${CARGO_TARGET_DIR:-target}/debug/http_load_server" benches/http-load.sh 1 8 1
 
 step "fuzz the redaction engine (bounded, seeded)"
 crates/ferrotel-redaction/fuzz/run.sh
 
-step "fuzz the OTEL_* settings, W3C headers and the fake receiver's OTLP decoding (bounded, seeded)"
+step "fuzz the OTEL_* settings, W3C headers, the fake receiver's OTLP decoding and our OTLP encoder (bounded, seeded)"
 fuzz/run.sh
 
 step "all checks passed"
