@@ -13,7 +13,7 @@
 //! | wall clock at the event | timestamp |
 //!
 //! A field whose `Debug`/`Display`/`Error` formatting panics is recorded as
-//! [`FORMAT_PANIC_MARKER`](crate::FORMAT_PANIC_MARKER) (see [`panic_safe`](crate::panic_safe)).
+//! [`FORMAT_PANIC_MARKER`](crate::FORMAT_PANIC_MARKER) (see [`panic_safe`]).
 //!
 //! Values are mapped as they are: no redaction, no truncation, no attribute-count limit. Those
 //! belong to the processing of the logger's pipeline (`ferrotel` runs admission, redaction and
