@@ -33,6 +33,8 @@ mkdir -p fuzz/corpus/redact_url
 printf '\x00\x00\x01\x03\x05\x00abc def' > fuzz/corpus/redact_url/seed-aws
 printf '\x03\x01\x04\x04\x01\x02x y' > fuzz/corpus/redact_url/seed-pem
 printf '\x04\x02\x00\x00\x00\x00path' > fuzz/corpus/redact_url/seed-home
+# Filler spelling the planted secret itself (a false leak the oracle once reported).
+printf '\xc5\x90@++\xd4\xfd\x0c\x82,\x02@\x93\xffbbbbbbbbbbbbbbhunter2secret/ai\x86g\x86g@@@@@@\x04\xf5:\x5c\x5c\x01\x09\x0a\xfe)\x5c+' > fuzz/corpus/redact_url/seed-filler-secret
 
 for target in "${TARGETS[@]}"; do
   cargo "${TOOLCHAIN[@]}" fuzz run "${SANITIZER[@]}" "$target" "fuzz/corpus/$target" -- \

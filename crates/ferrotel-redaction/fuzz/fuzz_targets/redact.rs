@@ -6,11 +6,11 @@
 
 #![no_main]
 
+use ferrotel_redaction::{Redactor, Replacement, Rule};
 use libfuzzer_sys::fuzz_target;
 use opentelemetry::logs::AnyValue;
 use std::borrow::Cow;
 use std::sync::OnceLock;
-use ferrotel_redaction::{Redactor, Replacement, Rule};
 
 /// The default rules with the prefilter off: every rule runs on every value.
 fn unfiltered() -> &'static Redactor {

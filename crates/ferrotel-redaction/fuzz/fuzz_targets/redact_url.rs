@@ -17,8 +17,14 @@ const SECRETS: &[(&str, &str)] = &[
         "aws_secret_access_key=q8Zr4Lw1Vt6Nx3Mb9Kc2Jd5Hf7Gs0Pa4Ye8Ui1Ok",
         "q8Zr4Lw1Vt6Nx3Mb9Kc2Jd5Hf7Gs0Pa4Ye8Ui1Ok",
     ),
-    ("postgres://app:S3cr3tPassw0rd@db.internal:5432/orders", "S3cr3tPassw0rd"),
-    ("Authorization: Bearer fb3ZxQw9TqLp2Vn7Rk5Ms8Jd", "fb3ZxQw9TqLp2Vn7Rk5Ms8Jd"),
+    (
+        "postgres://app:S3cr3tPassw0rd@db.internal:5432/orders",
+        "S3cr3tPassw0rd",
+    ),
+    (
+        "Authorization: Bearer fb3ZxQw9TqLp2Vn7Rk5Ms8Jd",
+        "fb3ZxQw9TqLp2Vn7Rk5Ms8Jd",
+    ),
     (
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
         "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
@@ -29,7 +35,12 @@ const SECRETS: &[(&str, &str)] = &[
 
 fn unfiltered() -> &'static Redactor {
     static R: OnceLock<Redactor> = OnceLock::new();
-    R.get_or_init(|| Redactor::builder().prefilter(false).build().expect("unfiltered"))
+    R.get_or_init(|| {
+        Redactor::builder()
+            .prefilter(false)
+            .build()
+            .expect("unfiltered")
+    })
 }
 
 fn redactor() -> &'static Redactor {
@@ -67,7 +78,11 @@ fn decode(text: &str, plus_is_space: bool) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -103,6 +118,16 @@ fuzz_target!(|data: &[u8]| {
     let (before, after) = rest.split_at(rest.len() / 2);
     let encoded = encode(secret, choices);
     let (before, after) = (filler(before), filler(after));
+    // Filler that spells the secret itself (plainly or percent-encoded) is not a planted secret:
+    // nothing marks it as one, so it may stay.
+    for part in [&before, &after] {
+        if [part.to_string(), decode(part, false), decode(part, true)]
+            .iter()
+            .any(|view| view.contains(sensitive))
+        {
+            return;
+        }
+    }
     let text = match place % 3 {
         0 => format!("{before}=1&q={encoded}&{after}=2"),
         1 => format!("/{before}/{encoded}/{after}"),
@@ -116,7 +141,11 @@ fuzz_target!(|data: &[u8]| {
             "{sensitive:?} survived in {view:?} (from {text:?})"
         );
     }
-    assert_eq!(once, unfiltered().redact(&text), "the prefilter changed the output of {text:?}");
+    assert_eq!(
+        once,
+        unfiltered().redact(&text),
+        "the prefilter changed the output of {text:?}"
+    );
     let twice = redactor.redact(&once);
     assert!(
         matches!(twice, Cow::Borrowed(_)),
