@@ -35,6 +35,8 @@ printf '\x03\x01\x04\x04\x01\x02x y' > fuzz/corpus/redact_url/seed-pem
 printf '\x04\x02\x00\x00\x00\x00path' > fuzz/corpus/redact_url/seed-home
 # Filler spelling the planted secret itself (a false leak the oracle once reported).
 printf '\xc5\x90@++\xd4\xfd\x0c\x82,\x02@\x93\xffbbbbbbbbbbbbbbhunter2secret/ai\x86g\x86g@@@@@@\x04\xf5:\x5c\x5c\x01\x09\x0a\xfe)\x5c+' > fuzz/corpus/redact_url/seed-filler-secret
+# A `+`-encoded `Authorization: Bearer` token in a path, with no `=` anywhere (was missed).
+printf '\xec\xdc\x1a|||||||||||||||||||||||||||||||||||||||||@@\xff\xff\xff\x02cbc[REDACTED:basic\xff\xff\x00_' > fuzz/corpus/redact_url/seed-plus-in-path
 
 for target in "${TARGETS[@]}"; do
   cargo "${TOOLCHAIN[@]}" fuzz run "${SANITIZER[@]}" "$target" "fuzz/corpus/$target" -- \

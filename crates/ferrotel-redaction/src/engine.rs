@@ -93,9 +93,10 @@ impl Engine {
         let mut hits = Vec::new();
         self.find(bytes, &mut hits);
         // One pass for both `%` escapes and `+`: clean text usually has neither.
-        let (escaped, has_plus) = percent::escape_and_plus(bytes);
-        // `+` is a space in form-encoded text (query strings, bodies), which has `=` pairs.
-        let plus = has_plus && (escaped || memchr::memchr(b'=', bytes).is_some());
+        let (escaped, plus) = percent::escape_and_plus(bytes);
+        // `+` is a space in form-encoded text; any text with a `+` is also read that way, since a
+        // form-encoded value can end up anywhere (a path segment, a fragment) without the `=`
+        // of its pair.
         for plus_is_space in [false, true] {
             if !(if plus_is_space { plus } else { escaped }) {
                 continue;

@@ -106,3 +106,12 @@ fn clean_encoded_text_is_left_alone_without_allocating() {
         );
     }
 }
+
+#[test]
+fn a_plus_encoded_secret_without_any_equals_sign_is_found() {
+    let redactor = ferrotel_redaction::Redactor::default();
+    let text = "/users/Authorization:+Bearer+fb3ZxQw9TqLp2Vn7Rk5Ms8Jd/next";
+    let out = redactor.redact(text);
+    assert!(!out.contains("fb3ZxQw9TqLp2Vn7Rk5Ms8Jd"), "{out}");
+    assert!(out.starts_with("/users/"), "{out}");
+}
