@@ -176,6 +176,18 @@ fuzz_target!(|data: &[u8]| {
     for (key, _) in signals.iter().flat_map(|s| &s.otlp.headers) {
         shown = shown.replace(&format!("{key}=***"), "\u{ffff}");
     }
+    // The header warnings' own text (variable, problem, fallback) is ours, not a value.
+    for w in config
+        .warnings
+        .iter()
+        .filter(|w| w.variable.ends_with("_HEADERS"))
+    {
+        for own in [&w.problem, &w.fallback, &w.variable] {
+            if !own.is_empty() {
+                shown = shown.replace(own.as_str(), "\u{ffff}");
+            }
+        }
+    }
     // The header warnings' own words ("entry 2 has no `=` (expected key=value)"): a value made
     // of them is found in the text without having leaked.
     const HEADER_WARNING_WORDS: [&str; 5] = [
