@@ -29,6 +29,8 @@ seed otel_env header-words '8448441\xea\x00   m\xd5\xd5\xd5\xd5\xd5\xd5  entry 2
 seed otel_env replacement-chars '8448441\xea\xba\xba\xba\xba\xba\xba\xba\xd5\xd5\xd5\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xbaxpected kay=\xd3\xb4\xb4\xb4xpected kay=\xba\xba\xba\xba\xba'
 # A header value cut from a header warning's own text ("ry 2 has").
 seed otel_env warning-text 'd=,v\x05\x14par,bad,=eidtaA,=vd8448441\xea\x00   m\xd5\xd5\xd5taA,\xd5\xd5\xd5  ent=ry 2 has '
+# A header key ("kay") that ends a longer key of another signal ("... kay"): names are shown.
+seed otel_env nested-keys '8448441\xea\xba\xba\xba\xba\xba\xba\xba\xd5\xd5\xd5\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xba\xbaxpected kay=\xd3\xb4\xb4\xb4xpected kay=\xba\xba\xba\xd5\xba'
 # w3c_headers: traceparent 0xff tracestate 0xff baggage.
 seed w3c_headers valid '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\xffcongo=t61rcWkgMzE,rojo=00f067aa0ba902b7\xffuserId=alice,isProduction=false'
 seed w3c_headers future 'cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-ext\xfft@s=v\xffk=v;p=1'

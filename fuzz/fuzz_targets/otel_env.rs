@@ -173,7 +173,15 @@ fuzz_target!(|data: &[u8]| {
     // those are taken out of the printed text first.
     let signals = [&config.traces, &config.metrics, &config.logs];
     let mut shown = shown.clone();
-    for (key, _) in signals.iter().flat_map(|s| &s.otlp.headers) {
+    // Longest first: a short key ("kay") may end a longer one ("... kay"), and taking it out
+    // first would leave the rest of the longer name behind.
+    let mut keys: Vec<&String> = signals
+        .iter()
+        .flat_map(|s| &s.otlp.headers)
+        .map(|(key, _)| key)
+        .collect();
+    keys.sort_by_key(|key| std::cmp::Reverse(key.len()));
+    for key in keys {
         shown = shown.replace(&format!("{key}=***"), "\u{ffff}");
     }
     // The header warnings' own text (variable, problem, fallback) is ours, not a value.

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use http::Extensions;
 use opentelemetry::metrics::{Histogram, MeterProvider};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
@@ -45,6 +46,7 @@ pub fn inject_context_from(cx: &opentelemetry::Context, headers: &mut http::Head
 #[derive(Debug, Clone)]
 pub struct ClientTracing {
     duration: Histogram<f64>,
+    duration_exemplars: Option<std::sync::Arc<ferrotel_meters::exemplars::InstrumentExemplars>>,
     sensitive_query_keys: Vec<Box<str>>,
 }
 
@@ -91,6 +93,10 @@ impl ClientTracing {
 
     fn with_meter(meter: opentelemetry::metrics::Meter) -> Self {
         Self {
+            duration_exemplars: ferrotel_meters::exemplars::InstrumentExemplars::register(
+                "http.client.request.duration",
+                &semconv::DURATION_BUCKETS[..],
+            ),
             duration: meter
                 .f64_histogram("http.client.request.duration")
                 .with_unit("s")
@@ -193,6 +199,13 @@ impl Middleware for ClientTracing {
             }
         }
         self.duration.record(elapsed, &attrs);
+        if let Some(exemplars) = &self.duration_exemplars
+            && let Some(offer) = ferrotel_meters::exemplars::Offer::for_span(
+                span_context::of(&span).span().span_context(),
+            )
+        {
+            exemplars.offer(elapsed, offer, &attrs);
+        }
         result
     }
 }

@@ -14,6 +14,8 @@ use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
 
 use ferrotel_tracing::HTTP_SPAN_TARGET;
 
+use ferrotel_meters::exemplars::Offer;
+
 use crate::headers::ResponseHeaders;
 use crate::metrics::{ErrorType, Measurement, RouteSeries, ServerMetrics};
 use crate::semconv;
@@ -689,6 +691,14 @@ impl Observation {
             // Cancelled before any response: nothing was served, so only the gauge moves.
             return;
         }
+        // The span is ended, but its context still names it.
+        let exemplar = match ferrotel_meters::exemplar_filter() {
+            ferrotel_meters::ExemplarFilter::AlwaysOff => None,
+            _ => match self.otel_context() {
+                Some(cx) => Offer::for_span(cx.span().span_context()),
+                None => Offer::for_span(&SpanContext::empty_context()),
+            },
+        };
         metrics.record(
             &self.route,
             &Measurement {
@@ -700,6 +710,7 @@ impl Observation {
                 request_body_size: self.request_body_size,
                 response_body_size: (self.status.is_some() && self.response_size_known)
                     .then_some(self.response_bytes),
+                exemplar,
             },
         );
     }

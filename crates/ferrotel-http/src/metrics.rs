@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use ferrotel_meters::InstrumentDescriptor;
+use ferrotel_meters::exemplars::{ExemplarReservoir, InstrumentExemplars, Offer};
 use opentelemetry::metrics::{
     BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
 };
@@ -42,6 +43,8 @@ pub(crate) const MAX_CACHED_SERIES: usize = 1024;
 #[derive(Debug)]
 struct Instruments {
     duration: Histogram<f64>,
+    /// The duration's exemplar reservoirs (`None` beyond the registry's instrument bound).
+    duration_exemplars: Option<Arc<InstrumentExemplars>>,
     requests: Counter<u64>,
     active: UpDownCounter<i64>,
     request_body_size: Histogram<u64>,
@@ -59,6 +62,10 @@ impl Instruments {
         let request_body = &semconv::SERVER_REQUEST_BODY_SIZE;
         let response_body = &semconv::SERVER_RESPONSE_BODY_SIZE;
         Self {
+            duration_exemplars: InstrumentExemplars::register(
+                duration.name,
+                duration.buckets.unwrap_or_default(),
+            ),
             duration: meter
                 .f64_histogram(duration.name)
                 .with_unit(duration.unit)
@@ -109,6 +116,9 @@ pub(crate) struct Measurement {
     pub duration_s: f64,
     pub request_body_size: Option<u64>,
     pub response_body_size: Option<u64>,
+    /// The request span, when the exemplar filter admits it: the duration is kept as an
+    /// exemplar too.
+    pub exemplar: Option<Offer>,
 }
 
 impl Measurement {
@@ -169,6 +179,7 @@ const MAX_INTERNED_NAME: usize = 256;
 struct BoundSeries {
     attributes: Box<[KeyValue]>,
     duration: OnceLock<BoundHistogram<f64>>,
+    duration_exemplars: OnceLock<Option<Arc<ExemplarReservoir>>>,
     requests: OnceLock<BoundCounter<u64>>,
     request_body_size: OnceLock<BoundHistogram<u64>>,
     response_body_size: OnceLock<BoundHistogram<u64>>,
@@ -179,6 +190,7 @@ impl BoundSeries {
         Self {
             attributes,
             duration: OnceLock::new(),
+            duration_exemplars: OnceLock::new(),
             requests: OnceLock::new(),
             request_body_size: OnceLock::new(),
             response_body_size: OnceLock::new(),
@@ -190,6 +202,14 @@ impl BoundSeries {
         self.duration
             .get_or_init(|| instruments.duration.bind(attrs))
             .record(m.duration_s);
+        if let Some(offer) = m.exemplar
+            && let Some(exemplars) = &instruments.duration_exemplars
+            && let Some(reservoir) = self
+                .duration_exemplars
+                .get_or_init(|| exemplars.reservoir(attrs))
+        {
+            reservoir.offer(m.duration_s, offer);
+        }
         self.requests
             .get_or_init(|| instruments.requests.bind(attrs))
             .add(1);
@@ -334,6 +354,9 @@ impl ServerMetrics {
         let attrs = self.attributes(route, m);
         let i = &self.instruments;
         i.duration.record(m.duration_s, &attrs);
+        if let (Some(offer), Some(exemplars)) = (m.exemplar, &i.duration_exemplars) {
+            exemplars.offer(m.duration_s, offer, &attrs);
+        }
         i.requests.add(1, &attrs);
         if let Some(size) = m.request_body_size {
             i.request_body_size.record(size, &attrs);
@@ -394,6 +417,7 @@ mod tests {
             duration_s: 0.001,
             request_body_size: Some(0),
             response_body_size: Some(10),
+            exemplar: None,
         }
     }
 

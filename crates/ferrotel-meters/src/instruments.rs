@@ -18,6 +18,7 @@ use opentelemetry::metrics::{
 };
 
 use crate::descriptor::{InstrumentDescriptor, InstrumentKind, ValueType};
+use crate::exemplars::{ExemplarReservoir, InstrumentExemplars, Offer};
 use crate::labels::LabelSet;
 
 /// Label combinations above this count are not pre-bound (the instrument falls back to the
@@ -54,6 +55,7 @@ macro_rules! sync_instrument {
             inner: opentelemetry::metrics::$Otel<$num>,
             bound: Box<[OnceLock<$Bound<$num>>]>,
             descriptor: &'static InstrumentDescriptor,
+            exemplars: Option<Exemplars>,
             _labels: PhantomData<fn(L)>,
         }
 
@@ -62,6 +64,7 @@ macro_rules! sync_instrument {
                 f.debug_struct(stringify!($Name))
                     .field("name", &self.descriptor.name)
                     .field("prebound_slots", &self.bound.len())
+                    .field("exemplars", &self.exemplars.is_some())
                     .finish()
             }
         }
@@ -104,6 +107,7 @@ macro_rules! sync_instrument {
                     inner: builder.build(),
                     bound: slots::<$Bound<$num>, L>(),
                     descriptor,
+                    exemplars: sync_instrument!(@exemplars $buckets, descriptor, L),
                     _labels: PhantomData,
                 }
             }
@@ -119,7 +123,61 @@ macro_rules! sync_instrument {
         };
     };
     (@buckets no, $builder:ident, $d:ident) => {};
+    (@exemplars yes, $d:ident, $L:ident) => {
+        Exemplars::new::<$L>($d)
+    };
+    (@exemplars no, $d:ident, $L:ident) => {
+        None
+    };
 }
+
+/// The exemplar reservoirs of a histogram: the instrument's registered reservoirs, and for a
+/// closed label set one cached reservoir per combination (found without building attributes).
+struct Exemplars {
+    instrument: Arc<InstrumentExemplars>,
+    bound: Box<[OnceLock<Option<Arc<ExemplarReservoir>>>]>,
+}
+
+impl Exemplars {
+    fn new<L: LabelSet>(descriptor: &'static InstrumentDescriptor) -> Option<Self> {
+        let bounds = descriptor.buckets.unwrap_or(SDK_DEFAULT_BUCKETS);
+        Some(Self {
+            instrument: InstrumentExemplars::register(descriptor.name, bounds)?,
+            bound: slots::<Option<Arc<ExemplarReservoir>>, L>(),
+        })
+    }
+
+    /// Offers a measurement recorded while the filter admits the current span.
+    #[cold]
+    fn offer<L: LabelSet>(
+        &self,
+        value: f64,
+        offer: Offer,
+        labels: L::Values<'_>,
+        descriptor: &'static InstrumentDescriptor,
+    ) {
+        let reservoir = |attrs: &[opentelemetry::KeyValue]| self.instrument.reservoir(attrs);
+        let slot = match L::CARDINALITY {
+            Some(_) => self.bound.get(L::ordinal(labels)),
+            None => None,
+        };
+        let found = match slot {
+            Some(slot) => slot
+                .get_or_init(|| L::with_attributes(labels, descriptor.labels, reservoir))
+                .clone(),
+            None => L::with_attributes(labels, descriptor.labels, reservoir),
+        };
+        if let Some(reservoir) = found {
+            reservoir.offer(value, offer);
+        }
+    }
+}
+
+/// The SDK's default explicit bucket boundaries, for histograms whose descriptor has none.
+const SDK_DEFAULT_BUCKETS: &[f64] = &[
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
 
 sync_instrument!(
     /// A monotonic `f64` counter (money, fractional quantities). See [`FloatCounter::add`].
@@ -289,15 +347,24 @@ impl<L: LabelSet> UpDownCounter<L> {
 impl<L: LabelSet> Histogram<L> {
     /// Records `value` in the series identified by `labels`. NaN and infinite values are
     /// ignored by the SDK.
+    ///
+    /// When the exemplar filter admits the span current on this thread (by default: a sampled
+    /// span is current), the value is also kept as its bucket's exemplar (see
+    /// [`exemplars`](crate::exemplars)).
     #[inline]
     pub fn record(&self, value: f64, labels: L::Values<'_>) {
-        self.measure(value, labels)
+        self.measure(value, labels);
+        if let Some(exemplars) = &self.exemplars
+            && let Some(offer) = Offer::current()
+        {
+            exemplars.offer::<L>(value, offer, labels, self.descriptor);
+        }
     }
 
     /// Records a duration in seconds.
     #[inline]
     pub fn record_duration(&self, elapsed: Duration, labels: L::Values<'_>) {
-        self.measure(elapsed.as_secs_f64(), labels)
+        self.record(elapsed.as_secs_f64(), labels)
     }
 }
 

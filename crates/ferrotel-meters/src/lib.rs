@@ -4,6 +4,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod descriptor;
+pub mod exemplars;
 #[cfg(feature = "metrics-facade")]
 mod facade;
 mod instruments;
@@ -18,6 +19,7 @@ pub use descriptor::{
     DEFAULT_FREE_FORM_LIMIT, DURATION_BUCKETS, InstrumentDescriptor, InstrumentKind, SCORE_BUCKETS,
     ValueType,
 };
+pub use exemplars::{Exemplar, ExemplarFilter, exemplar_filter, set_exemplar_filter};
 #[cfg(feature = "metrics-facade")]
 pub use facade::{MAX_CACHED_SERIES, OtelRecorder, install_metrics_recorder, ucum_unit};
 pub use instruments::{

@@ -7,12 +7,10 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
-use prometheus_client::registry::Registry;
 
 use crate::families::{self, ExporterConfig};
 use crate::format::Format;
-use crate::openmetrics::Families;
-use crate::text004;
+use crate::{openmetrics, text004};
 
 /// A metric reader that renders the meter provider's metrics in Prometheus formats on demand.
 ///
@@ -109,15 +107,11 @@ impl PrometheusExporter {
         self.reader
             .collect(&mut rm)
             .map_err(|e| ScrapeError::Collect(e.to_string()))?;
-        let families = Families(families::convert(&rm, &self.config));
+        let families = families::convert(&rm, &self.config);
         let mut out = String::with_capacity(4096);
         match format {
-            Format::Text => text004::encode(&mut out, &families.0)?,
-            Format::OpenMetrics => {
-                let mut registry = Registry::default();
-                registry.register_collector(Box::new(families));
-                prometheus_client::encoding::text::encode(&mut out, &registry)?;
-            }
+            Format::Text => text004::encode(&mut out, &families)?,
+            Format::OpenMetrics => openmetrics::encode(&mut out, &families)?,
         }
         Ok(out)
     }

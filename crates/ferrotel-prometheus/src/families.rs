@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use opentelemetry::{Key, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 
+use ferrotel_meters::exemplars::{self, Exemplar};
+
 use crate::naming::{self, PromKind};
 
 /// What the exporter's builder chose to add to every scrape.
@@ -24,6 +26,14 @@ pub(crate) enum Number {
 }
 
 impl Number {
+    /// Counters never go below zero (an `i64` counter's negative total shows as 0).
+    pub(crate) fn at_least_zero(self) -> Self {
+        match self {
+            Self::I(v) => Self::U(v.max(0).unsigned_abs()),
+            n => n,
+        }
+    }
+
     fn as_f64(self) -> f64 {
         match self {
             Self::I(v) => v as f64,
@@ -49,6 +59,8 @@ pub(crate) enum SampleValue {
         sum: f64,
         count: u64,
         buckets: Vec<(f64, u64)>,
+        /// The exemplar of each bucket (empty when the series has none).
+        exemplars: Vec<Option<Exemplar>>,
     },
 }
 
@@ -122,7 +134,7 @@ pub(crate) fn convert(rm: &ResourceMetrics, config: &ExporterConfig) -> Vec<Fami
             }
         }
         for metric in scope.metrics() {
-            let Some((kind, samples)) = samples(metric.data(), &scope_labels) else {
+            let Some((kind, samples)) = samples(metric.name(), metric.data(), &scope_labels) else {
                 tracing::debug!(
                     metric = metric.name(),
                     "exponential histograms are not exposed to Prometheus"
@@ -157,10 +169,12 @@ pub(crate) fn convert(rm: &ResourceMetrics, config: &ExporterConfig) -> Vec<Fami
 }
 
 fn samples(
+    name: &str,
     data: &AggregatedMetrics,
     extra: &Labels,
 ) -> Option<(FamilyKind, Vec<(Labels, SampleValue)>)> {
     fn of<T: Copy>(
+        name: &str,
         data: &MetricData<T>,
         extra: &Labels,
         num: impl Fn(T) -> Number,
@@ -203,10 +217,15 @@ fn samples(
                             dp.bounds().zip(dp.bucket_counts()).collect();
                         let inf = dp.bucket_counts().last().unwrap_or(0);
                         buckets.push((f64::INFINITY, inf));
+                        let exemplars = bucket_exemplars(
+                            &buckets,
+                            exemplars::exemplars_for(name, dp.attributes()),
+                        );
                         let value = SampleValue::Histogram {
                             sum: num(dp.sum()).as_f64(),
                             count: dp.count(),
                             buckets,
+                            exemplars,
                         };
                         (attrs(&mut dp.attributes()), value)
                     })
@@ -216,8 +235,27 @@ fn samples(
         })
     }
     match data {
-        AggregatedMetrics::F64(d) => of(d, extra, Number::F),
-        AggregatedMetrics::U64(d) => of(d, extra, Number::U),
-        AggregatedMetrics::I64(d) => of(d, extra, Number::I),
+        AggregatedMetrics::F64(d) => of(name, d, extra, Number::F),
+        AggregatedMetrics::U64(d) => of(name, d, extra, Number::U),
+        AggregatedMetrics::I64(d) => of(name, d, extra, Number::I),
     }
+}
+
+/// Places each exemplar in the bucket its value falls in under the data point's own bounds
+/// (a view may have changed them since recording); the latest wins where several land in one.
+fn bucket_exemplars(buckets: &[(f64, u64)], found: Vec<Exemplar>) -> Vec<Option<Exemplar>> {
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<Option<Exemplar>> = vec![None; buckets.len()];
+    for exemplar in found {
+        let i = buckets
+            .partition_point(|(bound, _)| *bound < exemplar.value)
+            .min(buckets.len() - 1);
+        match &out[i] {
+            Some(kept) if kept.time > exemplar.time => {}
+            _ => out[i] = Some(exemplar),
+        }
+    }
+    out
 }

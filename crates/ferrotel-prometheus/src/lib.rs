@@ -5,10 +5,13 @@
 //! - `opentelemetry`, `opentelemetry_sdk`: the SDK's `ManualReader` and `MetricReader` trait
 //!   (feature `experimental_metrics_custom_reader`) the exporter is built on, and the collected
 //!   data model it encodes.
-//! - `prometheus-client`: the OpenMetrics text encoder. It writes only OpenMetrics, so the
-//!   classic 0.0.4 text format is written here from the same families (`text004.rs`).
+//! - No Prometheus client crate: `prometheus-client`'s encoder (used until exemplars) takes
+//!   exemplars only from its own metric types, while ours come from the family's reservoirs
+//!   joined with the SDK's data points; both text formats are written here from one family list
+//!   (`openmetrics.rs`, `text004.rs`), and the real-Prometheus tests parse what they write.
 //! - `ferrotel-meters`: `prometheus_name` / `prometheus_unit`, the family's one
-//!   OTel->Prometheus name translation (the deploy generator's dashboards use it too).
+//!   OTel->Prometheus name translation (the deploy generator's dashboards use it too), and the
+//!   exemplar reservoirs written on OpenMetrics `_bucket` lines.
 //! - `tracing`: a debug event for skipped exponential histograms, a warning for name clashes.
 //! - `thiserror`: [`ScrapeError`].
 //! - `axum` (feature `axum`), `actix-web` (feature `actix`): the `/metrics` routes.

@@ -1,74 +1,120 @@
-//! OpenMetrics 1.0 text, encoded by `prometheus-client` from the scrape's families.
+//! OpenMetrics 1.0 text, written from the scrape's families.
+//!
+//! Hand-written rather than through `prometheus-client`'s encoder: that encoder takes exemplars
+//! only from its own metric types, and ours come from the family's reservoirs joined with the
+//! SDK's collected data points. Labels, numbers and escapes are the text format's
+//! ([`text004`](crate::text004)), so a series reads the same in both formats.
 
-use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::registry::Unit;
+use std::fmt::Write;
+use std::time::UNIX_EPOCH;
 
-use crate::families::{Family, FamilyKind, Number, SampleValue};
+use ferrotel_meters::exemplars::Exemplar;
 
-/// The families of one scrape, encoded through `prometheus-client`'s OpenMetrics encoder.
-#[derive(Debug)]
-pub(crate) struct Families(pub Vec<Family>);
+use crate::families::{Family, FamilyKind, SampleValue};
+use crate::text004::{write_f64, write_labels, write_number};
 
-impl prometheus_client::collector::Collector for Families {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        for family in &self.0 {
-            let metric_type = match family.kind {
-                FamilyKind::Counter => MetricType::Counter,
-                FamilyKind::Gauge => MetricType::Gauge,
-                FamilyKind::Histogram => MetricType::Histogram,
-                FamilyKind::Info => MetricType::Info,
-            };
-            // prometheus-client appends `_{unit}` itself; hand it the stem.
-            let unit = family.unit.as_ref().map(|u| Unit::Other(u.clone()));
-            let stem = match &family.unit {
-                Some(u) => family
-                    .name
-                    .strip_suffix(u.as_str())
-                    .and_then(|s| s.strip_suffix('_'))
-                    .unwrap_or(&family.name),
-                None => &family.name,
-            };
-            let mut metric =
-                encoder.encode_descriptor(stem, &family.help, unit.as_ref(), metric_type)?;
-            for (labels, value) in &family.samples {
-                match (family.kind, value) {
-                    (FamilyKind::Info, _) => metric.encode_info(labels)?,
-                    (FamilyKind::Counter, SampleValue::Number(n)) => {
-                        let mut m = metric.encode_family(labels)?;
-                        match *n {
-                            Number::U(v) => m.encode_counter::<NoLabelSet, _, u64>(&v, None)?,
-                            Number::I(v) => m.encode_counter::<NoLabelSet, _, u64>(
-                                &v.max(0).unsigned_abs(),
-                                None,
-                            )?,
-                            Number::F(v) => m.encode_counter::<NoLabelSet, _, f64>(&v, None)?,
-                        }
-                    }
-                    (FamilyKind::Gauge, SampleValue::Number(n)) => {
-                        let mut m = metric.encode_family(labels)?;
-                        match *n {
-                            Number::U(v) => m.encode_gauge(&v)?,
-                            Number::I(v) => m.encode_gauge(&v)?,
-                            Number::F(v) => m.encode_gauge(&v)?,
-                        }
-                    }
-                    (
-                        FamilyKind::Histogram,
-                        SampleValue::Histogram {
-                            sum,
-                            count,
-                            buckets,
-                        },
-                    ) => {
-                        metric
-                            .encode_family(labels)?
-                            .encode_histogram::<NoLabelSet>(*sum, *count, buckets, None)?;
-                    }
-                    _ => {}
-                }
-            }
+/// `HELP` text escapes in OpenMetrics: backslash, newline and double quote.
+fn escape_help(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
         }
-        Ok(())
     }
 }
+
+/// ` # {trace_id="…",span_id="…"} value timestamp`, the exemplar of a `_bucket` line.
+fn write_exemplar(out: &mut String, exemplar: &Exemplar) -> std::fmt::Result {
+    out.push_str(" # {");
+    if let Some((trace_id, span_id)) = exemplar.trace {
+        write!(out, "trace_id=\"{trace_id}\",span_id=\"{span_id}\"")?;
+    }
+    out.push_str("} ");
+    write_f64(out, exemplar.value)?;
+    if let Ok(since) = exemplar.time.duration_since(UNIX_EPOCH) {
+        write!(out, " {}.{:03}", since.as_secs(), since.subsec_millis())?;
+    }
+    Ok(())
+}
+
+/// Encodes `families` as OpenMetrics text, `# EOF` included.
+pub(crate) fn encode(out: &mut String, families: &[Family]) -> std::fmt::Result {
+    for family in families {
+        let type_name = match family.kind {
+            FamilyKind::Counter => "counter",
+            FamilyKind::Gauge => "gauge",
+            FamilyKind::Histogram => "histogram",
+            FamilyKind::Info => "info",
+        };
+        let name = &family.name;
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        escape_help(&family.help, out);
+        out.push('\n');
+        writeln!(out, "# TYPE {name} {type_name}")?;
+        if let Some(unit) = &family.unit {
+            writeln!(out, "# UNIT {name} {unit}")?;
+        }
+        for (labels, value) in &family.samples {
+            match (family.kind, value) {
+                (FamilyKind::Info, _) => {
+                    write!(out, "{name}_info")?;
+                    write_labels(out, labels, None)?;
+                    out.push_str(" 1\n");
+                }
+                (FamilyKind::Counter, SampleValue::Number(n)) => {
+                    write!(out, "{name}_total")?;
+                    write_labels(out, labels, None)?;
+                    out.push(' ');
+                    write_number(out, n.at_least_zero())?;
+                    out.push('\n');
+                }
+                (FamilyKind::Gauge, SampleValue::Number(n)) => {
+                    out.push_str(name);
+                    write_labels(out, labels, None)?;
+                    out.push(' ');
+                    write_number(out, *n)?;
+                    out.push('\n');
+                }
+                (
+                    FamilyKind::Histogram,
+                    SampleValue::Histogram {
+                        sum,
+                        count,
+                        buckets,
+                        exemplars,
+                    },
+                ) => {
+                    let mut cumulative = 0u64;
+                    for (i, (bound, n)) in buckets.iter().enumerate() {
+                        cumulative = cumulative.saturating_add(*n);
+                        write!(out, "{name}_bucket")?;
+                        write_labels(out, labels, Some(*bound))?;
+                        write!(out, " {cumulative}")?;
+                        if let Some(Some(exemplar)) = exemplars.get(i) {
+                            write_exemplar(out, exemplar)?;
+                        }
+                        out.push('\n');
+                    }
+                    write!(out, "{name}_count")?;
+                    write_labels(out, labels, None)?;
+                    writeln!(out, " {count}")?;
+                    write!(out, "{name}_sum")?;
+                    write_labels(out, labels, None)?;
+                    out.push(' ');
+                    write_f64(out, *sum)?;
+                    out.push('\n');
+                }
+                _ => {}
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,13 +1,13 @@
-//! Prometheus text exposition format 0.0.4 (`prometheus-client` only writes OpenMetrics).
+//! Prometheus text exposition format 0.0.4.
 //!
-//! Written from the same [`Family`] list as the OpenMetrics output; `le` values use the same
-//! float spelling as OpenMetrics (`1.0`, `0.005`) so a series is identical in both formats.
+//! Written from the same [`Family`] list as the OpenMetrics output, with the same label and
+//! number spelling (`le="1.0"`, `0.005`), so a series is identical in both formats.
 
 use std::fmt::Write;
 
 use crate::families::{Family, FamilyKind, Labels, Number, SampleValue};
 
-fn escape_help(s: &str, out: &mut String) {
+pub(crate) fn escape_help(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -17,7 +17,7 @@ fn escape_help(s: &str, out: &mut String) {
     }
 }
 
-fn write_labels(out: &mut String, labels: &Labels, le: Option<f64>) -> std::fmt::Result {
+pub(crate) fn write_labels(out: &mut String, labels: &Labels, le: Option<f64>) -> std::fmt::Result {
     if labels.is_empty() && le.is_none() {
         return Ok(());
     }
@@ -54,7 +54,7 @@ fn write_labels(out: &mut String, labels: &Labels, le: Option<f64>) -> std::fmt:
     Ok(())
 }
 
-fn write_f64(out: &mut String, v: f64) -> std::fmt::Result {
+pub(crate) fn write_f64(out: &mut String, v: f64) -> std::fmt::Result {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v.is_infinite() {
@@ -65,7 +65,7 @@ fn write_f64(out: &mut String, v: f64) -> std::fmt::Result {
     Ok(())
 }
 
-fn write_number(out: &mut String, n: Number) -> std::fmt::Result {
+pub(crate) fn write_number(out: &mut String, n: Number) -> std::fmt::Result {
     match n {
         Number::I(v) => write!(out, "{v}"),
         Number::U(v) => write!(out, "{v}"),
@@ -101,6 +101,7 @@ pub(crate) fn encode(out: &mut String, families: &[Family]) -> std::fmt::Result 
                     sum,
                     count,
                     buckets,
+                    exemplars: _,
                 } => {
                     let mut cumulative = 0u64;
                     for (bound, n) in buckets {
@@ -152,6 +153,7 @@ mod tests {
                         sum: 1.5,
                         count: 3,
                         buckets: vec![(1.0, 2), (f64::INFINITY, 1)],
+                        exemplars: Vec::new(),
                     },
                 )],
             },
