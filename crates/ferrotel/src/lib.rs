@@ -110,7 +110,8 @@ use std::time::Duration;
 
 pub use accounting::{SignalStats, Stats};
 pub use config::{
-    Config, ConfigWarning, ConsoleFormat, ExporterKind, Protocol, SamplerSetting, Signal,
+    Config, ConfigWarning, ConsoleFormat, ExemplarFilter, ExporterKind, Protocol, SamplerSetting,
+    Signal,
 };
 pub use ferrotel_tracing::{SpanExt, with_parent_context};
 pub use guard::{Guard, ShutdownError, ShutdownReport};
@@ -327,6 +328,14 @@ impl Builder {
     /// Interval between metric exports (like `OTEL_METRIC_EXPORT_INTERVAL`).
     pub fn metric_export_interval(mut self, interval: Duration) -> Self {
         self.overrides.metric_export_interval = Some(interval);
+        self
+    }
+
+    /// Which histogram measurements keep an exemplar, linking the bucket to the trace it was
+    /// recorded in (like `OTEL_METRICS_EXEMPLAR_FILTER`; default `trace_based`: those recorded
+    /// while a sampled span is current). The filter is process-wide.
+    pub fn exemplar_filter(mut self, filter: ExemplarFilter) -> Self {
+        self.overrides.exemplar_filter = Some(filter);
         self
     }
 

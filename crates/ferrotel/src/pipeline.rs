@@ -21,8 +21,8 @@ use crate::config::{
     Signal, TemporalityPreference,
 };
 use crate::hooks::Hooks;
-use crate::otlp::TraceExporter;
-use crate::otlp::http::HttpSpanExporter;
+use crate::otlp::http::{HttpMetricExporter, HttpSender, HttpSpanExporter};
+use crate::otlp::{MetricExporter, TraceExporter};
 use crate::{ConfigWarning, Error};
 
 /// The providers and what keeps them running.
@@ -329,6 +329,11 @@ fn meter_provider(
     rt: Option<&tokio::runtime::Handle>,
     skipped: &mut Vec<Error>,
 ) -> Result<SdkMeterProvider, Error> {
+    // Process-wide, as the reservoirs are: the last initialised pipeline decides.
+    ferrotel_meters::set_exemplar_filter(match config.sdk_disabled {
+        true => ferrotel_meters::ExemplarFilter::AlwaysOff,
+        false => config.exemplar_filter,
+    });
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     let t = temporality(config.temporality);
     let kinds = exporters_of(config, Signal::Metrics);
@@ -602,27 +607,52 @@ fn direct_span_exporter(
     s: &OtlpSettings,
     rt: Option<&tokio::runtime::Handle>,
 ) -> Result<EitherExporter<TraceExporter, Grpc<TraceExporter>>, Error> {
+    let (sender, on_runtime) = direct_sender(s, Signal::Traces, rt)?;
+    let exporter = TraceExporter::Direct(HttpSpanExporter::new(sender));
+    Ok(match on_runtime {
+        Some(rt) => EitherExporter::OnRuntime(crate::transport::OnRuntime::new(exporter, rt)),
+        None => EitherExporter::Direct(exporter),
+    })
+}
+
+/// Our metric exporter (the stock message with exemplars), on the same HTTP clients.
+fn direct_metric_exporter(
+    s: &OtlpSettings,
+    t: Temporality,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<EitherExporter<MetricExporter, Grpc<MetricExporter>>, Error> {
+    let (sender, on_runtime) = direct_sender(s, Signal::Metrics, rt)?;
+    let exporter = MetricExporter::Direct(HttpMetricExporter::new(sender, t));
+    Ok(match on_runtime {
+        Some(rt) => EitherExporter::OnRuntime(crate::transport::OnRuntime::new(exporter, rt)),
+        None => EitherExporter::Direct(exporter),
+    })
+}
+
+/// The sender for `signal`'s endpoint: reqwest's blocking client for `http://`, our rustls
+/// client for `https://` (which must run on the TLS runtime, returned beside it).
+fn direct_sender(
+    s: &OtlpSettings,
+    signal: Signal,
+    rt: Option<&tokio::runtime::Handle>,
+) -> Result<(HttpSender, Option<tokio::runtime::Handle>), Error> {
     let invalid = |problem: String| Error::Exporter {
-        signal: Signal::Traces,
+        signal,
         source: opentelemetry_otlp::ExporterBuildError::InvalidConfiguration(problem),
     };
     let _ = rt;
     #[cfg(feature = "tls")]
     if is_https(&s.endpoint) {
         let rt: &tokio::runtime::Handle = rt.ok_or(Error::Internal("TLS runtime missing"))?;
-        let client =
-            crate::tls::https_client(&s.tls, s.timeout).map_err(tls_error(Signal::Traces))?;
-        let exporter = HttpSpanExporter::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout)
+        let client = crate::tls::https_client(&s.tls, s.timeout).map_err(tls_error(signal))?;
+        let sender = HttpSender::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout)
             .map_err(invalid)?;
-        return Ok(EitherExporter::OnRuntime(crate::transport::OnRuntime::new(
-            TraceExporter::Direct(exporter),
-            rt.clone(),
-        )));
+        return Ok((sender, Some(rt.clone())));
     }
     let client = blocking_client(s.timeout).map_err(invalid)?;
-    let exporter = HttpSpanExporter::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout)
-        .map_err(invalid)?;
-    Ok(EitherExporter::Direct(TraceExporter::Direct(exporter)))
+    let sender =
+        HttpSender::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout).map_err(invalid)?;
+    Ok((sender, None))
 }
 
 /// reqwest's blocking client, as the stock exporter builds it: on a thread of its own, since
@@ -645,26 +675,40 @@ fn otlp_metric_exporter(
     s: &OtlpSettings,
     t: Temporality,
     rt: Option<&tokio::runtime::Handle>,
-) -> Result<
-    EitherExporter<opentelemetry_otlp::MetricExporter, Grpc<opentelemetry_otlp::MetricExporter>>,
-    Error,
-> {
+) -> Result<EitherExporter<MetricExporter, Grpc<MetricExporter>>, Error> {
+    type Stock = EitherExporter<
+        opentelemetry_otlp::MetricExporter,
+        Grpc<opentelemetry_otlp::MetricExporter>,
+    >;
+    let stock = |e: Stock| match e {
+        EitherExporter::Direct(e) => EitherExporter::Direct(MetricExporter::Stock(e)),
+        EitherExporter::OnRuntime(e) => EitherExporter::OnRuntime(e.map(MetricExporter::Stock)),
+    };
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
-        return grpc_exporter!(
+        let build = || -> Result<Stock, Error> {
+            grpc_exporter!(
+                opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
+                s,
+                Signal::Metrics,
+                rt
+            )
+            .map(EitherExporter::OnRuntime)
+        };
+        return build().map(stock);
+    }
+    if s.protocol == Protocol::HttpProtobuf && s.compression == Compression::None {
+        return direct_metric_exporter(s, t, rt);
+    }
+    let build = || -> Result<Stock, Error> {
+        http_exporter!(
             opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
             s,
             Signal::Metrics,
             rt
         )
-        .map(EitherExporter::OnRuntime);
-    }
-    http_exporter!(
-        opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
-        s,
-        Signal::Metrics,
-        rt
-    )
+    };
+    build().map(stock)
 }
 
 fn otlp_log_exporter(

@@ -8,6 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use ferrotel_meters::ExemplarFilter;
+
 pub use env::ConfigWarning;
 use env::parse_key_value_list;
 pub(crate) use env::{EnvReader, EnvSource, ProcessEnv};
@@ -286,6 +288,8 @@ pub struct Config {
     pub metric_export_timeout: Duration,
     /// Metric temporality.
     pub temporality: TemporalityPreference,
+    /// Which histogram measurements keep an exemplar (`OTEL_METRICS_EXEMPLAR_FILTER`).
+    pub exemplar_filter: ExemplarFilter,
     /// Attribute and event limits.
     pub limits: Limits,
     /// Console output format (`TELEMETRY_LOG_FORMAT`).
@@ -315,6 +319,7 @@ pub(crate) struct Overrides {
     pub log_filter: Option<String>,
     pub exporters: Option<Vec<ExporterKind>>,
     pub metric_export_interval: Option<Duration>,
+    pub exemplar_filter: Option<ExemplarFilter>,
     pub span_schedule_delay: Option<Duration>,
     pub log_schedule_delay: Option<Duration>,
     pub shutdown_timeout: Option<Duration>,
@@ -416,6 +421,7 @@ impl Config {
             }
         });
         let temporality = temporality(&mut r);
+        let exemplar_filter = o.exemplar_filter.unwrap_or_else(|| exemplar_filter(&mut r));
         let limits = limits(&mut r);
 
         let console_format = o.console_format.unwrap_or_else(|| console_format(&mut r));
@@ -443,6 +449,7 @@ impl Config {
             metric_export_interval,
             metric_export_timeout,
             temporality,
+            exemplar_filter,
             limits,
             console_format,
             log_filter,
@@ -892,6 +899,22 @@ fn temporality(r: &mut EnvReader<'_>) -> TemporalityPreference {
     }
 }
 
+fn exemplar_filter(r: &mut EnvReader<'_>) -> ExemplarFilter {
+    let var = "OTEL_METRICS_EXEMPLAR_FILTER";
+    let Some(raw) = r.raw(var) else {
+        return ExemplarFilter::TraceBased;
+    };
+    raw.parse().unwrap_or_else(|_| {
+        r.warn(
+            var,
+            &raw,
+            "expected `trace_based`, `always_on` or `always_off`",
+            "trace_based",
+        );
+        ExemplarFilter::TraceBased
+    })
+}
+
 fn limits(r: &mut EnvReader<'_>) -> Limits {
     let general_len = r
         .usize_at_most(
@@ -1078,10 +1101,11 @@ impl fmt::Display for Config {
         )?;
         writeln!(
             f,
-            "  metrics                 interval={}ms timeout={}ms temporality={:?}",
+            "  metrics                 interval={}ms timeout={}ms temporality={:?} exemplars={}",
             self.metric_export_interval.as_millis(),
             self.metric_export_timeout.as_millis(),
-            self.temporality
+            self.temporality,
+            self.exemplar_filter
         )?;
         writeln!(f, "  limits                  {:?}", self.limits)?;
         writeln!(

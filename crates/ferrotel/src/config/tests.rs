@@ -781,3 +781,18 @@ fn value_length_limits_are_clamped_to_the_documented_maximum() {
         assert!(warning_for(&c, var).problem.contains("above the maximum"));
     }
 }
+
+#[test]
+fn exemplar_filter_from_the_environment_with_a_warning_for_nonsense() {
+    assert_eq!(cfg(&[]).exemplar_filter, ExemplarFilter::TraceBased);
+    let c = cfg(&[("OTEL_METRICS_EXEMPLAR_FILTER", "ALWAYS_ON")]);
+    assert_eq!(c.exemplar_filter, ExemplarFilter::AlwaysOn);
+    assert!(c.to_string().contains("exemplars=always_on"), "{c}");
+    let c = cfg(&[("OTEL_METRICS_EXEMPLAR_FILTER", "always_off")]);
+    assert_eq!(c.exemplar_filter, ExemplarFilter::AlwaysOff);
+    let c = cfg(&[("OTEL_METRICS_EXEMPLAR_FILTER", "sometimes")]);
+    assert_eq!(c.exemplar_filter, ExemplarFilter::TraceBased);
+    let w = warning_for(&c, "OTEL_METRICS_EXEMPLAR_FILTER");
+    assert_eq!(w.value, "sometimes");
+    assert_eq!(w.fallback, "trace_based");
+}

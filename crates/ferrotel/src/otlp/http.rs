@@ -1,21 +1,27 @@
-//! [`HttpSpanExporter`]: OTLP/HTTP protobuf span export with the direct encoder.
+//! OTLP/HTTP protobuf export with our own request bodies: [`HttpSpanExporter`] (the direct span
+//! encoder) and [`HttpMetricExporter`] (the stock message types, with the family's exemplars
+//! joined in), both on one [`HttpSender`].
 //!
-//! It keeps the stock `opentelemetry-otlp` HTTP exporter's behaviour: the same HTTP clients
-//! (reqwest's blocking client for `http://`, our rustls client for `https://`), the configured
-//! headers and timeout, and the same retry policy (at most 3 retries, exponential backoff from
-//! 100 ms to 1.6 s with up to 100 ms of jitter, all within the export timeout; 429 and 503 honour
-//! `Retry-After`; 502, 504 and network errors are retried; any other status is final), and the
-//! same error messages, which the accounting turns into the rate-limited export warnings.
+//! The sender keeps the stock `opentelemetry-otlp` HTTP exporter's behaviour: the same HTTP
+//! clients (reqwest's blocking client for `http://`, our rustls client for `https://`), the
+//! configured headers and timeout, and the same retry policy (at most 3 retries, exponential
+//! backoff from 100 ms to 1.6 s with up to 100 ms of jitter, all within the export timeout; 429
+//! and 503 honour `Retry-After`; 502, 504 and network errors are retried; any other status is
+//! final), and the same error messages, which the accounting turns into the rate-limited export
+//! warnings.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
 use opentelemetry_http::HttpClient;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::encode::{EncodedResource, export_trace_request};
@@ -27,18 +33,15 @@ const MAX_JITTER_MS: u64 = 100;
 /// A `Retry-After` beyond this is not waited for (the export timeout bounds it anyway).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// Exports spans as `application/x-protobuf` to one OTLP/HTTP traces endpoint.
+/// Sends protobuf bodies to one OTLP/HTTP endpoint, with the stock exporter's retries.
 #[derive(Debug)]
-pub(crate) struct HttpSpanExporter {
+pub(crate) struct HttpSender {
     /// Taken at shutdown, on the exporting thread: dropping reqwest's blocking client inside an
     /// async context would panic.
     client: Mutex<Option<Arc<dyn HttpClient>>>,
     endpoint: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
-    resource: Option<EncodedResource>,
-    /// The size of the last request, so that the next one is allocated once.
-    last_len: AtomicUsize,
 }
 
 /// Why an attempt failed, and whether (and when) to try again.
@@ -47,8 +50,8 @@ enum Attempt {
     Final(String),
 }
 
-impl HttpSpanExporter {
-    /// An exporter to `endpoint` (the full URL, `/v1/traces` included) through `client`.
+impl HttpSender {
+    /// A sender to `endpoint` (the full URL, `/v1/<signal>` included) through `client`.
     pub(crate) fn new(
         client: Arc<dyn HttpClient>,
         endpoint: &str,
@@ -57,7 +60,7 @@ impl HttpSpanExporter {
     ) -> Result<Self, String> {
         let endpoint: Uri = endpoint
             .parse()
-            .map_err(|e| format!("invalid OTLP traces endpoint: {e}"))?;
+            .map_err(|e| format!("invalid OTLP endpoint: {e}"))?;
         // The configuration has already dropped unusable headers with a warning.
         let headers = headers
             .iter()
@@ -73,8 +76,6 @@ impl HttpSpanExporter {
             endpoint,
             headers,
             timeout,
-            resource: None,
-            last_len: AtomicUsize::new(0),
         })
     }
 
@@ -129,22 +130,10 @@ impl HttpSpanExporter {
             _ => Attempt::Final(message),
         })
     }
-}
 
-/// The delay before retry `n` (0-based): exponential from [`INITIAL_DELAY`], capped, plus jitter.
-fn backoff(n: u32) -> Duration {
-    let base = INITIAL_DELAY.saturating_mul(1 << n.min(16)).min(MAX_DELAY);
-    base + Duration::from_millis(rand::random::<u64>() % (MAX_JITTER_MS + 1))
-}
-
-impl SpanExporter for HttpSpanExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    /// Sends `body`, retrying what OTLP calls transient within the export timeout.
+    async fn send(&self, body: Bytes) -> OTelSdkResult {
         let client = self.client().ok_or(OTelSdkError::AlreadyShutdown)?;
-        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
-        export_trace_request(&mut out, self.resource.as_ref(), &batch);
-        drop(batch);
-        self.last_len.store(out.len(), Ordering::Relaxed);
-        let body = Bytes::from(out);
         let deadline = Instant::now() + self.timeout;
         let mut retries = 0;
         loop {
@@ -157,14 +146,14 @@ impl SpanExporter for HttpSpanExporter {
             if retries >= MAX_RETRIES || Instant::now() + delay >= deadline {
                 return Err(OTelSdkError::InternalFailure(message));
             }
-            // The batch worker polls exports on its own thread: sleeping blocks nothing but
-            // this export.
+            // The batch worker and the periodic reader export on threads of their own:
+            // sleeping blocks nothing but this export.
             std::thread::sleep(delay);
             retries += 1;
         }
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+    fn shutdown(&self) -> OTelSdkResult {
         let taken = self
             .client
             .lock()
@@ -178,9 +167,100 @@ impl SpanExporter for HttpSpanExporter {
             None => Err(OTelSdkError::AlreadyShutdown),
         }
     }
+}
+
+/// The delay before retry `n` (0-based): exponential from [`INITIAL_DELAY`], capped, plus jitter.
+fn backoff(n: u32) -> Duration {
+    let base = INITIAL_DELAY.saturating_mul(1 << n.min(16)).min(MAX_DELAY);
+    base + Duration::from_millis(rand::random::<u64>() % (MAX_JITTER_MS + 1))
+}
+
+/// Exports spans as `application/x-protobuf` to one OTLP/HTTP traces endpoint.
+#[derive(Debug)]
+pub(crate) struct HttpSpanExporter {
+    sender: HttpSender,
+    resource: Option<EncodedResource>,
+    /// The size of the last request, so that the next one is allocated once.
+    last_len: AtomicUsize,
+}
+
+impl HttpSpanExporter {
+    pub(crate) fn new(sender: HttpSender) -> Self {
+        Self {
+            sender,
+            resource: None,
+            last_len: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl SpanExporter for HttpSpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.sender.client().is_none() {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
+        export_trace_request(&mut out, self.resource.as_ref(), &batch);
+        drop(batch);
+        self.last_len.store(out.len(), Ordering::Relaxed);
+        self.sender.send(Bytes::from(out)).await
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.sender.shutdown()
+    }
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = Some(EncodedResource::new(resource));
+    }
+}
+
+/// Exports metrics as `application/x-protobuf` to one OTLP/HTTP metrics endpoint, with the
+/// exemplars the family's reservoirs hold for each histogram data point (which the stock
+/// exporter cannot send: the SDK's data points have no way to receive them).
+#[derive(Debug)]
+pub(crate) struct HttpMetricExporter {
+    sender: HttpSender,
+    temporality: Temporality,
+    /// Exemplars recorded before this were sent with an earlier export.
+    sent_until: Mutex<SystemTime>,
+}
+
+impl HttpMetricExporter {
+    pub(crate) fn new(sender: HttpSender, temporality: Temporality) -> Self {
+        Self {
+            sender,
+            temporality,
+            sent_until: Mutex::new(SystemTime::UNIX_EPOCH),
+        }
+    }
+}
+
+impl PushMetricExporter for HttpMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        use prost::Message as _;
+        let now = SystemTime::now();
+        let since = std::mem::replace(
+            &mut *self
+                .sent_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            now,
+        );
+        let request = super::metrics::request_with_exemplars(metrics, since);
+        self.sender.send(Bytes::from(request.encode_to_vec())).await
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.sender.shutdown()
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.temporality
     }
 }
 
@@ -232,12 +312,14 @@ mod tests {
             calls: AtomicU32::new(0),
         });
         let exporter = HttpSpanExporter::new(
-            client.clone(),
-            "http://127.0.0.1:4318/v1/traces",
-            &[("x-tenant".into(), "t1".into())],
-            Duration::from_secs(10),
-        )
-        .expect("exporter");
+            HttpSender::new(
+                client.clone(),
+                "http://127.0.0.1:4318/v1/traces",
+                &[("x-tenant".into(), "t1".into())],
+                Duration::from_secs(10),
+            )
+            .expect("sender"),
+        );
         let result = futures_executor::block_on(exporter.export(Vec::new()));
         (result, client.calls.load(Ordering::SeqCst))
     }
@@ -274,9 +356,10 @@ mod tests {
             statuses: Vec::new(),
             calls: AtomicU32::new(0),
         });
-        let exporter =
-            HttpSpanExporter::new(client, "http://h/v1/traces", &[], Duration::from_secs(1))
-                .expect("exporter");
+        let exporter = HttpSpanExporter::new(
+            HttpSender::new(client, "http://h/v1/traces", &[], Duration::from_secs(1))
+                .expect("sender"),
+        );
         assert!(
             exporter
                 .shutdown_with_timeout(Duration::from_secs(1))
@@ -289,7 +372,7 @@ mod tests {
                 .is_err()
         );
         assert!(
-            HttpSpanExporter::new(
+            HttpSender::new(
                 Arc::new(Scripted {
                     statuses: Vec::new(),
                     calls: AtomicU32::new(0)

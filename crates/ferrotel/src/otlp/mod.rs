@@ -1,12 +1,15 @@
-//! OTLP span export: protobuf written straight from the SDK's span data and sent over HTTP.
+//! OTLP export with our own request bodies, sent over HTTP.
 //!
-//! `ferrotel::init()` exports traces this way for `http/protobuf` without compression (the
-//! default); gRPC, `http/json`, gzip, and the metrics and logs signals use the stock
-//! `opentelemetry-otlp` exporters. [`encode_traces`] is the encoder on its own, for other
+//! For `http/protobuf` without compression (the default), `ferrotel::init()` exports traces as
+//! protobuf written straight from the SDK's span data, and metrics as the stock message with the
+//! family's exemplars joined into the histogram points (which the stock exporter cannot carry).
+//! gRPC, `http/json`, gzip, and the logs signal use the stock `opentelemetry-otlp` exporters (so
+//! their metrics have no exemplars). [`encode_traces`] is the span encoder on its own, for other
 //! transports.
 
 pub(crate) mod encode;
 pub(crate) mod http;
+pub(crate) mod metrics;
 
 use std::time::Duration;
 
@@ -69,6 +72,44 @@ impl SpanExporter for TraceExporter {
         match self {
             Self::Direct(e) => e.set_resource(resource),
             Self::Stock(e) => e.set_resource(resource),
+        }
+    }
+}
+
+/// The metrics exporter: ours (with exemplars) for `http/protobuf` without compression, else the
+/// stock one.
+#[derive(Debug)]
+pub(crate) enum MetricExporter {
+    Direct(http::HttpMetricExporter),
+    Stock(opentelemetry_otlp::MetricExporter),
+}
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for MetricExporter {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        match self {
+            Self::Direct(e) => e.export(metrics).await,
+            Self::Stock(e) => e.export(metrics).await,
+        }
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        match self {
+            Self::Direct(e) => e.force_flush(),
+            Self::Stock(e) => e.force_flush(),
+        }
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            Self::Direct(e) => e.shutdown_with_timeout(timeout),
+            Self::Stock(e) => e.shutdown_with_timeout(timeout),
+        }
+    }
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        match self {
+            Self::Direct(e) => e.temporality(),
+            Self::Stock(e) => e.temporality(),
         }
     }
 }
