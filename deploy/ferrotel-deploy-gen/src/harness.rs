@@ -77,6 +77,8 @@ pub struct PrometheusOptions {
     pub interval: Duration,
     /// How long to wait for `/-/ready`.
     pub startup_timeout: Duration,
+    /// Further command-line flags (for example `--enable-feature=exemplar-storage`).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for PrometheusOptions {
@@ -87,6 +89,7 @@ impl Default for PrometheusOptions {
             rules_dir: None,
             interval: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -145,6 +148,7 @@ impl Prometheus {
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--log.level=warn")
+                .args(&opts.extra_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(log_file))
                 .stderr(Stdio::from(log_err))
