@@ -848,6 +848,26 @@ fn automation_execution(catalog: &Catalog) -> Result<Dashboard, Error> {
                     "{{le}}",
                 )],
             ),
+            Row::new(
+                "Debugging",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Trace ID links",
+                        "s",
+                        duration.quantile(0.95, &[], &["tool"])?,
+                        "{{tool}}",
+                    )
+                    .width(24)
+                    .describe(
+                        "P95 duration per tool, with exemplars: each point is one \
+                         recorded execution carrying its trace_id. Hover a point and follow the \
+                         trace_id link to the trace (Tempo on stack B), then to its logs. \
+                         Exemplars need Prometheus with exemplar storage; VictoriaMetrics \
+                         (stack A) keeps none.",
+                    ),
+                ],
+            ),
         ],
     ))
 }

@@ -154,6 +154,11 @@ impl Panel {
                 if self.kind == PanelKind::Heatmap {
                     target["format"] = json!("heatmap");
                 }
+                if self.kind == PanelKind::TimeSeries && t.expr.contains("_bucket") {
+                    // Latency panels draw the buckets' exemplars; each links to its trace
+                    // through the datasource's `exemplarTraceIdDestinations`.
+                    target["exemplar"] = json!(true);
+                }
                 if self.kind == PanelKind::Table {
                     target["format"] = json!("table");
                 }

@@ -196,3 +196,40 @@ fn builders_reject_unknown_instruments_labels_and_kinds() {
         "a gauge named *_total is not a counter"
     );
 }
+
+#[test]
+fn latency_panels_draw_exemplars_and_seed_003_has_its_trace_links_row() {
+    let all = dashboards::all(&Catalog::load()).expect("dashboards");
+    let mut latency_targets = 0;
+    for d in &all {
+        let json = d.to_json();
+        for panel in json["panels"].as_array().into_iter().flatten() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expr = target["expr"].as_str().unwrap_or_default();
+                let bucket_series = panel["type"] == "timeseries" && expr.contains("_bucket");
+                assert_eq!(
+                    target["exemplar"] == true,
+                    bucket_series,
+                    "{} / {}: {expr}",
+                    d.uid,
+                    panel["title"]
+                );
+                latency_targets += usize::from(bucket_series);
+            }
+        }
+    }
+    assert!(latency_targets >= 10, "only {latency_targets} latency queries");
+    let execution = all
+        .iter()
+        .find(|d| d.uid == "automation-execution")
+        .expect("seed 003 execution dashboard")
+        .to_json();
+    let panels = execution["panels"].as_array().expect("panels");
+    let row = panels
+        .iter()
+        .position(|p| p["type"] == "row" && p["title"] == "Debugging")
+        .expect("a Debugging row");
+    let links = &panels[row + 1];
+    assert_eq!(links["title"], "Trace ID links");
+    assert_eq!(links["targets"][0]["exemplar"], true);
+}
