@@ -218,7 +218,10 @@ fn latency_panels_draw_exemplars_and_seed_003_has_its_trace_links_row() {
             }
         }
     }
-    assert!(latency_targets >= 10, "only {latency_targets} latency queries");
+    assert!(
+        latency_targets >= 10,
+        "only {latency_targets} latency queries"
+    );
     let execution = all
         .iter()
         .find(|d| d.uid == "automation-execution")
