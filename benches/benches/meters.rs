@@ -8,6 +8,11 @@
 //!   raw SDK call building the same attributes. Target: <= 1.1x the SDK call.
 //! - `meters/bound_histogram`: an enum-labelled histogram next to the SDK bound histogram.
 //!   Target: <= 1.1x.
+//! - `meters/exemplars`: the same histogram record outside any span, with the exemplar filter
+//!   off (the path without exemplars), inside an unsampled span, and inside a sampled span
+//!   (where the value is also kept as its bucket's exemplar), next to the SDK bound record; and
+//!   the free-form histogram inside a sampled span (its reservoir found by attribute set). The
+//!   SDK has no exemplars at all, so nothing else records the same thing.
 //!
 //! `cargo bench -p ferrotel-benches --bench meters`
 
@@ -194,5 +199,71 @@ fn bound_histogram(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, enum_counter, free_form, bound_histogram);
+fn exemplars(c: &mut Criterion) {
+    use ferrotel_meters::{ExemplarFilter, set_exemplar_filter};
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
+    let (_provider, meter) = setup();
+    let meters = ContextdMeters::new(&meter);
+    let bound = meter
+        .f64_histogram("raw_exemplar_duration_seconds")
+        .with_boundaries(DURATION_BUCKETS.to_vec())
+        .build()
+        .bind(&[KeyValue::new("tool_name", "checkpoint_save")]);
+    let span = |flags| {
+        opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+            SpanId::from(0x00f0_67aa_0ba9_02b7),
+            flags,
+            true,
+            TraceState::default(),
+        ))
+    };
+    let typed = || {
+        meters
+            .mcp_tool_duration
+            .record(black_box(0.042), black_box(Tool::CheckpointSave))
+    };
+    let model = "text-embedding-3-small".to_owned();
+
+    let mut g = c.benchmark_group("meters/exemplars");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30);
+    g.bench_function("sdk_bound_record", |b| {
+        b.iter(|| bound.record(black_box(0.042)))
+    });
+    set_exemplar_filter(ExemplarFilter::AlwaysOff);
+    g.bench_function("meters_typed_record/filter_off", |b| b.iter(typed));
+    set_exemplar_filter(ExemplarFilter::TraceBased);
+    g.bench_function("meters_typed_record/no_span", |b| b.iter(typed));
+    {
+        let _current = span(TraceFlags::default()).attach();
+        g.bench_function("meters_typed_record/unsampled_span", |b| b.iter(typed));
+    }
+    {
+        let _current = span(TraceFlags::SAMPLED).attach();
+        g.bench_function("meters_typed_record/sampled_span", |b| b.iter(typed));
+        g.bench_function("meters_free_form_record/sampled_span", |b| {
+            b.iter(|| {
+                meters.embedding_duration.record(
+                    black_box(0.042),
+                    (Provider::OpenAi, black_box(model.as_str())),
+                )
+            })
+        });
+    }
+    g.bench_function("meters_free_form_record/no_span", |b| {
+        b.iter(|| {
+            meters.embedding_duration.record(
+                black_box(0.042),
+                (Provider::OpenAi, black_box(model.as_str())),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, enum_counter, free_form, bound_histogram, exemplars);
 criterion_main!(benches);
