@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fmt::Write as _;
+use std::hash::{Hash as _, Hasher as _};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -217,7 +217,28 @@ impl ExemplarReservoir {
 #[derive(Debug)]
 pub struct InstrumentExemplars {
     bounds: Arc<[f64]>,
-    series: RwLock<HashMap<String, Arc<ExemplarReservoir>>>,
+    series: RwLock<SeriesMap>,
+}
+
+/// Reservoirs by attribute set: bucketed by an order-independent hash of the set, each entry
+/// holding its set sorted by key, so a lookup neither sorts nor allocates.
+#[derive(Debug, Default)]
+struct SeriesMap {
+    by_hash: HashMap<u64, Vec<Series>>,
+    len: usize,
+}
+
+/// One series: its attribute set, sorted by key, and its reservoir.
+type Series = (Box<[KeyValue]>, Arc<ExemplarReservoir>);
+
+impl SeriesMap {
+    fn get(&self, hash: u64, attributes: &[KeyValue]) -> Option<&Arc<ExemplarReservoir>> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .find(|(stored, _)| same_set(stored, attributes))
+            .map(|(_, reservoir)| reservoir)
+    }
 }
 
 impl InstrumentExemplars {
@@ -245,61 +266,56 @@ impl InstrumentExemplars {
         sorted.dedup();
         let instrument = Arc::new(Self {
             bounds: sorted.into(),
-            series: RwLock::new(HashMap::new()),
+            series: RwLock::new(SeriesMap::default()),
         });
         map.insert(name.to_owned(), Arc::clone(&instrument));
         Some(instrument)
     }
 
-    /// The reservoir of the series with `attributes` (any order), created on first use; `None`
-    /// beyond [`MAX_EXEMPLAR_SERIES`].
-    pub fn reservoir<'a>(
-        &self,
-        attributes: impl IntoIterator<Item = &'a KeyValue>,
-    ) -> Option<Arc<ExemplarReservoir>> {
-        let key = series_key(attributes);
+    /// The reservoir of the series with `attributes` (any order; a repeated key's last value
+    /// counts, as in the SDK), created on first use; `None` beyond [`MAX_EXEMPLAR_SERIES`].
+    pub fn reservoir(&self, attributes: &[KeyValue]) -> Option<Arc<ExemplarReservoir>> {
+        let hash = set_hash(attributes);
         if let Some(found) = self
             .series
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
+            .get(hash, attributes)
         {
             return Some(Arc::clone(found));
         }
         let mut series = self.series.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = series.get(&key) {
+        if let Some(found) = series.get(hash, attributes) {
             return Some(Arc::clone(found));
         }
-        if series.len() >= MAX_EXEMPLAR_SERIES {
+        if series.len >= MAX_EXEMPLAR_SERIES {
             OVERFLOWS.fetch_add(1, Ordering::Relaxed);
             return None;
         }
+        let mut stored: Vec<KeyValue> = effective(attributes).cloned().collect();
+        stored.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
         let reservoir = Arc::new(ExemplarReservoir::new(Arc::clone(&self.bounds)));
-        series.insert(key, Arc::clone(&reservoir));
+        series
+            .by_hash
+            .entry(hash)
+            .or_default()
+            .push((stored.into_boxed_slice(), Arc::clone(&reservoir)));
+        series.len += 1;
         Some(reservoir)
     }
 
     /// Offers `value` to the reservoir of `attributes` (looked up by attribute set).
-    pub fn offer<'a>(
-        &self,
-        value: f64,
-        offer: Offer,
-        attributes: impl IntoIterator<Item = &'a KeyValue>,
-    ) {
+    pub fn offer(&self, value: f64, offer: Offer, attributes: &[KeyValue]) {
         if let Some(reservoir) = self.reservoir(attributes) {
             reservoir.offer(value, offer);
         }
     }
 
-    fn existing<'a>(
-        &self,
-        attributes: impl IntoIterator<Item = &'a KeyValue>,
-    ) -> Option<Arc<ExemplarReservoir>> {
-        let key = series_key(attributes);
+    fn existing(&self, attributes: &[KeyValue]) -> Option<Arc<ExemplarReservoir>> {
         self.series
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
+            .get(set_hash(attributes), attributes)
             .cloned()
     }
 }
@@ -322,8 +338,12 @@ pub fn exemplars_for<'a>(
         .unwrap_or_else(PoisonError::into_inner)
         .get(name)
         .cloned();
+    let Some(instrument) = instrument else {
+        return Vec::new();
+    };
+    let attributes: Vec<KeyValue> = attributes.into_iter().cloned().collect();
     instrument
-        .and_then(|i| i.existing(attributes))
+        .existing(&attributes)
         .map(|r| r.exemplars())
         .unwrap_or_default()
 }
@@ -336,29 +356,35 @@ pub fn any_exemplars() -> bool {
         .is_empty()
 }
 
-/// A canonical text for an attribute set: sorted by key, the last value of a repeated key
-/// winning, as the SDK deduplicates. Typed, so that `1` and `"1"` differ.
-fn series_key<'a>(attributes: impl IntoIterator<Item = &'a KeyValue>) -> String {
-    let mut pairs: Vec<&KeyValue> = Vec::new();
-    for kv in attributes {
-        match pairs.iter_mut().find(|p| p.key == kv.key) {
-            Some(p) => *p = kv,
-            None => pairs.push(kv),
-        }
-    }
-    pairs.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
-    let mut key = String::new();
-    for kv in pairs {
-        let kind = match &kv.value {
-            opentelemetry::Value::Bool(_) => 'b',
-            opentelemetry::Value::I64(_) => 'i',
-            opentelemetry::Value::F64(_) => 'f',
-            opentelemetry::Value::String(_) => 's',
-            _ => 'a',
-        };
-        let _ = write!(key, "{}\u{1}{kind}{}\u{0}", kv.key, kv.value);
-    }
-    key
+/// The attributes that count: a repeated key's last value, as the SDK deduplicates.
+fn effective(attributes: &[KeyValue]) -> impl Iterator<Item = &KeyValue> {
+    attributes
+        .iter()
+        .enumerate()
+        .filter(|(i, kv)| !attributes[i + 1..].iter().any(|later| later.key == kv.key))
+        .map(|(_, kv)| kv)
+}
+
+/// A hash of the attribute set that does not depend on order (the sum of each pair's hash).
+/// Typed: `1` and `"1"` differ.
+fn set_hash(attributes: &[KeyValue]) -> u64 {
+    effective(attributes)
+        .map(|kv| {
+            let mut h = std::hash::DefaultHasher::new();
+            kv.hash(&mut h);
+            h.finish()
+        })
+        .fold(0, u64::wrapping_add)
+}
+
+/// Whether `attributes` (any order) is the set `stored` (sorted by key).
+fn same_set(stored: &[KeyValue], attributes: &[KeyValue]) -> bool {
+    effective(attributes).count() == stored.len()
+        && effective(attributes).all(|kv| {
+            stored
+                .binary_search_by(|s| s.key.as_str().cmp(kv.key.as_str()))
+                .is_ok_and(|i| stored[i].value == kv.value)
+        })
 }
 
 #[cfg(test)]

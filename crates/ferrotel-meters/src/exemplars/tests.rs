@@ -95,6 +95,14 @@ fn series_are_found_whatever_the_attribute_order() {
     let stringly = [KeyValue::new("a", "x"), KeyValue::new("b", "2")];
     assert!(exemplars_for("test.exemplars.order", &stringly).is_empty());
     assert!(exemplars_for("test.exemplars.other", &a).is_empty());
+    // A repeated key counts with its last value, as the SDK deduplicates.
+    let repeated = [
+        KeyValue::new("b", 7),
+        KeyValue::new("a", "x"),
+        KeyValue::new("b", 2),
+    ];
+    assert_eq!(exemplars_for("test.exemplars.order", &repeated).len(), 1);
+    assert!(exemplars_for("test.exemplars.order", &[KeyValue::new("a", "x")]).is_empty());
     // Registering again returns the same reservoirs.
     let again = InstrumentExemplars::register("test.exemplars.order", &[1.0]).unwrap();
     assert!(Arc::ptr_eq(&i, &again));
