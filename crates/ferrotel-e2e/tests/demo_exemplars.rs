@@ -10,9 +10,9 @@
 mod demo_support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use demo_support::{Demo, fast_export_env, http};
+use demo_support::{Demo, fast_export_env, http, wait_until};
 use ferrotel_deploy_gen::harness::{Prometheus, PrometheusOptions, ScrapeTarget};
 use ferrotel_testing::FakeReceiver;
 use serde_json::Value;
@@ -56,17 +56,6 @@ fn exemplars(prom: &Prometheus, query: &str) -> Result<Vec<(String, String)>, St
         }
     }
     Ok(out)
-}
-
-fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => panic!("{what} within {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
 }
 
 #[test]

@@ -10,9 +10,9 @@
 mod demo_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use demo_support::{Demo, http};
+use demo_support::{Demo, http, wait_until};
 use ferrotel_catalog::contextd::CATALOG;
 use ferrotel_deploy_gen::harness::{
     Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards,
@@ -36,17 +36,6 @@ fn series_selector(name: &str, kind: InstrumentKind) -> String {
     match kind {
         InstrumentKind::Histogram => format!("{name}_bucket"),
         _ => name.to_owned(),
-    }
-}
-
-fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => panic!("{what} within {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
     }
 }
 

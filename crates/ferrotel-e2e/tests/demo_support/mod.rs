@@ -329,6 +329,18 @@ pub fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String, Durati
     (status, text, started.elapsed())
 }
 
+/// Calls `f` every 500 ms until it succeeds; panics with its last error after `timeout`.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => panic!("{what} within {timeout:?}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
 /// Telemetry settings that make a short run export quickly.
 pub fn fast_export_env() -> Vec<(&'static str, String)> {
     vec![
