@@ -607,11 +607,8 @@ fn direct_span_exporter(
     s: &OtlpSettings,
     rt: Option<&tokio::runtime::Handle>,
 ) -> Result<EitherExporter<TraceExporter, Grpc<TraceExporter>>, Error> {
-    let (sender, on_runtime) = direct_sender(s, Signal::Traces, rt)?;
-    let exporter = TraceExporter::Direct(HttpSpanExporter::new(sender));
-    Ok(match on_runtime {
-        Some(rt) => EitherExporter::OnRuntime(crate::transport::OnRuntime::new(exporter, rt)),
-        None => EitherExporter::Direct(exporter),
+    direct_exporter(s, Signal::Traces, rt, |sender| {
+        TraceExporter::Direct(HttpSpanExporter::new(sender))
     })
 }
 
@@ -621,8 +618,21 @@ fn direct_metric_exporter(
     t: Temporality,
     rt: Option<&tokio::runtime::Handle>,
 ) -> Result<EitherExporter<MetricExporter, Grpc<MetricExporter>>, Error> {
-    let (sender, on_runtime) = direct_sender(s, Signal::Metrics, rt)?;
-    let exporter = MetricExporter::Direct(HttpMetricExporter::new(sender, t));
+    direct_exporter(s, Signal::Metrics, rt, |sender| {
+        MetricExporter::Direct(HttpMetricExporter::new(sender, t))
+    })
+}
+
+/// The exporter `make` builds on `signal`'s sender, moved onto the TLS runtime when the sender
+/// needs it.
+fn direct_exporter<E>(
+    s: &OtlpSettings,
+    signal: Signal,
+    rt: Option<&tokio::runtime::Handle>,
+    make: impl FnOnce(HttpSender) -> E,
+) -> Result<EitherExporter<E, Grpc<E>>, Error> {
+    let (sender, on_runtime) = direct_sender(s, signal, rt)?;
+    let exporter = make(sender);
     Ok(match on_runtime {
         Some(rt) => EitherExporter::OnRuntime(crate::transport::OnRuntime::new(exporter, rt)),
         None => EitherExporter::Direct(exporter),
