@@ -21,7 +21,7 @@ use crate::config::{
     Signal, TemporalityPreference,
 };
 use crate::hooks::Hooks;
-use crate::otlp::http::{HttpMetricExporter, HttpSender, HttpSpanExporter};
+use crate::otlp::http::{BodyFormat, HttpMetricExporter, HttpSender, HttpSpanExporter};
 use crate::otlp::{MetricExporter, TraceExporter};
 use crate::{ConfigWarning, Error};
 
@@ -513,28 +513,63 @@ macro_rules! http_exporter {
     }};
 }
 
+/// The metadata sent with every gRPC call: the configured headers with lowercase keys (the
+/// configuration has already dropped unusable ones with a warning).
+#[cfg(feature = "grpc")]
+fn grpc_metadata(s: &OtlpSettings) -> tonic::metadata::MetadataMap {
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    for (k, v) in &s.headers {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes()),
+            tonic::metadata::MetadataValue::try_from(v.as_str()),
+        ) {
+            metadata.insert(k, v);
+        }
+    }
+    metadata
+}
+
+/// A lazily connected channel to `s.endpoint`, with our trust roots and client identity for
+/// `https://`. tonic's request timeout does not cover connecting: the TCP connect and the TLS
+/// handshake are bounded by the export timeout too, or a silent server hangs the export. Call it
+/// inside our runtime: tonic spawns its connection tasks on the current one.
+#[cfg(feature = "grpc")]
+fn grpc_channel(s: &OtlpSettings, signal: Signal) -> Result<tonic::transport::Channel, Error> {
+    let invalid = |problem: String| Error::Exporter {
+        signal,
+        source: opentelemetry_otlp::ExporterBuildError::InvalidConfiguration(problem),
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(s.endpoint.clone())
+        .map_err(|e| invalid(format!("invalid gRPC endpoint: {e}")))?;
+    #[cfg(feature = "tls")]
+    let endpoint = if is_https(&s.endpoint) {
+        let tls = crate::tls::tonic_config(&s.tls)
+            .map_err(tls_error(signal))?
+            .timeout(s.timeout);
+        endpoint
+            .tls_config(tls)
+            .map_err(|e| tls_error(signal)(e.to_string()))?
+    } else {
+        endpoint
+    };
+    Ok(endpoint
+        .connect_timeout(s.timeout)
+        .timeout(s.timeout)
+        .connect_lazy())
+}
+
 #[cfg(feature = "grpc")]
 macro_rules! grpc_exporter {
     ($builder:expr, $s:expr, $signal:expr, $rt:expr) => {{
         use opentelemetry_otlp::WithTonicConfig;
         let s: &OtlpSettings = $s;
         let rt: &tokio::runtime::Handle = $rt.ok_or(Error::Internal("gRPC runtime missing"))?;
-        // tonic spawns its connection tasks on the runtime current at build time.
         let _enter = rt.enter();
-        let mut metadata = tonic::metadata::MetadataMap::new();
-        for (k, v) in &s.headers {
-            if let (Ok(k), Ok(v)) = (
-                tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes()),
-                tonic::metadata::MetadataValue::try_from(v.as_str()),
-            ) {
-                metadata.insert(k, v);
-            }
-        }
         let mut b = $builder
             .with_tonic()
             .with_endpoint(s.endpoint.clone())
             .with_timeout(s.timeout)
-            .with_metadata(metadata);
+            .with_metadata(grpc_metadata(s));
         if let Some(c) = otlp_compression(s.compression) {
             b = b.with_compression(c);
         }
@@ -542,18 +577,7 @@ macro_rules! grpc_exporter {
         // channel configured with our trust roots and client identity instead.
         #[cfg(feature = "tls")]
         if is_https(&s.endpoint) {
-            // tonic's request timeout does not cover connecting: bound the TCP connect and the
-            // TLS handshake with the export timeout too, or a silent server hangs the export.
-            let tls = crate::tls::tonic_config(&s.tls)
-                .map_err(tls_error($signal))?
-                .timeout(s.timeout);
-            let channel = tonic::transport::Endpoint::from_shared(s.endpoint.clone())
-                .and_then(|e| e.tls_config(tls))
-                .map_err(|e| tls_error($signal)(e.to_string()))?
-                .connect_timeout(s.timeout)
-                .timeout(s.timeout)
-                .connect_lazy();
-            b = b.with_channel(channel);
+            b = b.with_channel(grpc_channel(s, $signal)?);
         }
         b.build()
             .map(|e| crate::transport::OnRuntime::new(e, rt.clone()))
@@ -588,7 +612,7 @@ fn otlp_span_exporter(
         };
         return build().map(stock);
     }
-    if s.protocol == Protocol::HttpProtobuf && s.compression == Compression::None {
+    if s.protocol == Protocol::HttpProtobuf {
         return direct_span_exporter(s, rt);
     }
     let build = || -> Result<Stock, Error> {
@@ -619,7 +643,7 @@ fn direct_metric_exporter(
     rt: Option<&tokio::runtime::Handle>,
 ) -> Result<EitherExporter<MetricExporter, Grpc<MetricExporter>>, Error> {
     direct_exporter(s, Signal::Metrics, rt, |sender| {
-        MetricExporter::Direct(HttpMetricExporter::new(sender, t))
+        MetricExporter::Http(HttpMetricExporter::new(sender, t))
     })
 }
 
@@ -650,19 +674,24 @@ fn direct_sender(
         signal,
         source: opentelemetry_otlp::ExporterBuildError::InvalidConfiguration(problem),
     };
+    let format = match s.protocol {
+        #[cfg(feature = "http-json")]
+        Protocol::HttpJson => BodyFormat::Json,
+        _ => BodyFormat::Protobuf,
+    };
+    let gzip = s.compression == Compression::Gzip;
+    let sender = |client: Arc<dyn opentelemetry_http::HttpClient>| {
+        HttpSender::new(client, &s.endpoint, &s.headers, s.timeout, format, gzip).map_err(invalid)
+    };
     let _ = rt;
     #[cfg(feature = "tls")]
     if is_https(&s.endpoint) {
         let rt: &tokio::runtime::Handle = rt.ok_or(Error::Internal("TLS runtime missing"))?;
         let client = crate::tls::https_client(&s.tls, s.timeout).map_err(tls_error(signal))?;
-        let sender = HttpSender::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout)
-            .map_err(invalid)?;
-        return Ok((sender, Some(rt.clone())));
+        return Ok((sender(Arc::new(client))?, Some(rt.clone())));
     }
     let client = blocking_client(s.timeout).map_err(invalid)?;
-    let sender =
-        HttpSender::new(Arc::new(client), &s.endpoint, &s.headers, s.timeout).map_err(invalid)?;
-    Ok((sender, None))
+    Ok((sender(Arc::new(client))?, None))
 }
 
 /// reqwest's blocking client, as the stock exporter builds it: on a thread of its own, since
@@ -686,39 +715,23 @@ fn otlp_metric_exporter(
     t: Temporality,
     rt: Option<&tokio::runtime::Handle>,
 ) -> Result<EitherExporter<MetricExporter, Grpc<MetricExporter>>, Error> {
-    type Stock = EitherExporter<
-        opentelemetry_otlp::MetricExporter,
-        Grpc<opentelemetry_otlp::MetricExporter>,
-    >;
-    let stock = |e: Stock| match e {
-        EitherExporter::Direct(e) => EitherExporter::Direct(MetricExporter::Stock(e)),
-        EitherExporter::OnRuntime(e) => EitherExporter::OnRuntime(e.map(MetricExporter::Stock)),
-    };
     #[cfg(feature = "grpc")]
     if s.protocol == Protocol::Grpc {
-        let build = || -> Result<Stock, Error> {
-            grpc_exporter!(
-                opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
-                s,
-                Signal::Metrics,
-                rt
-            )
-            .map(EitherExporter::OnRuntime)
-        };
-        return build().map(stock);
+        let rt = rt.ok_or(Error::Internal("gRPC runtime missing"))?;
+        let _enter = rt.enter();
+        let exporter = crate::otlp::grpc::GrpcMetricExporter::new(
+            grpc_channel(s, Signal::Metrics)?,
+            grpc_metadata(s),
+            s.timeout,
+            s.compression == Compression::Gzip,
+            t,
+        );
+        return Ok(EitherExporter::OnRuntime(crate::transport::OnRuntime::new(
+            MetricExporter::Grpc(exporter),
+            rt.clone(),
+        )));
     }
-    if s.protocol == Protocol::HttpProtobuf && s.compression == Compression::None {
-        return direct_metric_exporter(s, t, rt);
-    }
-    let build = || -> Result<Stock, Error> {
-        http_exporter!(
-            opentelemetry_otlp::MetricExporter::builder().with_temporality(t),
-            s,
-            Signal::Metrics,
-            rt
-        )
-    };
-    build().map(stock)
+    direct_metric_exporter(s, t, rt)
 }
 
 fn otlp_log_exporter(

@@ -1,6 +1,7 @@
-//! Exemplars over OTLP/HTTP: a histogram recorded through the family inside a sampled span
-//! reaches the fake receiver with that span's trace and span ids; measurements outside any span
-//! or inside an unsampled one leave none (the default `trace_based` filter).
+//! Exemplars over every OTLP protocol (`http/protobuf`, `http/json`, gRPC, each plain and
+//! gzipped): a histogram recorded through the family inside a sampled span reaches the fake
+//! receiver with that span's trace and span ids; measurements outside any span or inside an
+//! unsampled one leave none (the default `trace_based` filter).
 
 use std::time::Duration;
 
@@ -29,15 +30,37 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The reservoirs are process-wide, so the protocols run one after the other in one test: each
+/// run's exemplars replace the previous run's in the same buckets.
 #[test]
 fn histogram_exemplars_name_the_sampled_span_they_were_recorded_in() {
+    use ferrotel::Protocol::{Grpc, HttpJson, HttpProtobuf};
+    for (protocol, gzip) in [
+        (HttpProtobuf, false),
+        (HttpProtobuf, true),
+        (HttpJson, false),
+        (HttpJson, true),
+        (Grpc, false),
+        (Grpc, true),
+    ] {
+        exemplars_arrive(protocol, gzip);
+    }
+}
+
+fn exemplars_arrive(protocol: ferrotel::Protocol, gzip: bool) {
     let receiver = FakeReceiver::start().expect("receiver");
+    let endpoint = match protocol {
+        ferrotel::Protocol::Grpc => receiver.grpc_endpoint(),
+        _ => receiver.http_endpoint(),
+    };
     let guard = ferrotel::builder()
         .service_name("exemplar-test")
-        .endpoint(receiver.http_endpoint())
-        .protocol(ferrotel::Protocol::HttpProtobuf)
+        .endpoint(endpoint)
+        .protocol(protocol)
         .global(false)
-        .env_lookup(|_| None)
+        .env_lookup(move |key| {
+            (gzip && key == "OTEL_EXPORTER_OTLP_COMPRESSION").then(|| "gzip".to_string())
+        })
         .console_format(ferrotel::ConsoleFormat::Off)
         .metric_export_interval(Duration::from_secs(3600))
         .init()
@@ -62,13 +85,14 @@ fn histogram_exemplars_name_the_sampled_span_they_were_recorded_in() {
         unsampled.in_scope(|| latency.record(0.05, ()));
     });
     let report = guard.shutdown();
-    assert!(report.is_ok(), "{report:?}");
+    assert!(report.is_ok(), "{protocol:?} gzip={gzip}: {report:?}");
+    let context = format!("{protocol:?} gzip={gzip}");
 
     receiver
         .wait_for_blocking(WAIT, |r| {
             r.span_named("timed").is_some() && !r.data_points(LATENCY.name).is_empty()
         })
-        .unwrap_or_else(|e| panic!("nothing arrived: {e}"));
+        .unwrap_or_else(|e| panic!("{context}: nothing arrived: {e}"));
     let points = receiver.data_points(LATENCY.name);
     let exemplars: Vec<_> = points.iter().flat_map(|p| p.exemplars.iter()).collect();
     let mut values: Vec<f64> = exemplars
@@ -79,7 +103,11 @@ fn histogram_exemplars_name_the_sampled_span_they_were_recorded_in() {
         })
         .collect();
     values.sort_by(f64::total_cmp);
-    assert_eq!(values, [0.02, 5.0], "only the sampled spans' measurements");
+    assert_eq!(
+        values,
+        [0.02, 5.0],
+        "{context}: only the sampled spans' measurements"
+    );
     for (span_name, value) in [("timed", 0.02), ("timed-big", 5.0)] {
         let span = receiver.span_named(span_name).expect("span exported");
         let e = exemplars
@@ -88,8 +116,8 @@ fn histogram_exemplars_name_the_sampled_span_they_were_recorded_in() {
                 matches!(e.value, Some(opentelemetry_proto::tonic::metrics::v1::exemplar::Value::AsDouble(v)) if v == value)
             })
             .expect("exemplar");
-        assert_eq!(hex(&e.trace_id), span.trace_id(), "{span_name}");
-        assert_eq!(hex(&e.span_id), span.span_id(), "{span_name}");
+        assert_eq!(hex(&e.trace_id), span.trace_id(), "{context}: {span_name}");
+        assert_eq!(hex(&e.span_id), span.span_id(), "{context}: {span_name}");
         assert!(e.time_unix_nano > 0);
     }
     assert!(receiver.span_named("unsampled").is_none());

@@ -1,18 +1,16 @@
-//! OTLP/HTTP protobuf export with our own request bodies: [`HttpSpanExporter`] (the direct span
-//! encoder) and [`HttpMetricExporter`] (the stock message types, with the family's exemplars
-//! joined in), both on one [`HttpSender`].
+//! OTLP/HTTP export with our own request bodies: [`HttpSpanExporter`] (the direct span encoder,
+//! protobuf) and [`HttpMetricExporter`] (the stock message types with the family's exemplars
+//! joined in, protobuf or JSON), both on one [`HttpSender`], which gzips when configured.
 //!
 //! The sender keeps the stock `opentelemetry-otlp` HTTP exporter's behaviour: the same HTTP
 //! clients (reqwest's blocking client for `http://`, our rustls client for `https://`), the
-//! configured headers and timeout, and the same retry policy (at most 3 retries, exponential
-//! backoff from 100 ms to 1.6 s with up to 100 ms of jitter, all within the export timeout; 429
-//! and 503 honour `Retry-After`; 502, 504 and network errors are retried; any other status is
-//! final), and the same error messages, which the accounting turns into the rate-limited export
-//! warnings.
+//! configured headers and timeout, the same retry policy ([`super::retry`]; 429 and 503 honour
+//! `Retry-After`; 502, 504 and network errors are retried; any other status is final), and the
+//! same error messages, which the accounting turns into the rate-limited export warnings.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
@@ -25,15 +23,28 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::encode::{EncodedResource, export_trace_request};
+use super::metrics::ExemplarCursor;
+use super::retry::{Attempt, MAX_SERVER_DELAY, with_retries};
 
-const MAX_RETRIES: u32 = 3;
-const INITIAL_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_millis(1600);
-const MAX_JITTER_MS: u64 = 100;
-/// A `Retry-After` beyond this is not waited for (the export timeout bounds it anyway).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How a request body is written: OTLP's protobuf or its JSON mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFormat {
+    Protobuf,
+    #[cfg(feature = "http-json")]
+    Json,
+}
 
-/// Sends protobuf bodies to one OTLP/HTTP endpoint, with the stock exporter's retries.
+impl BodyFormat {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Protobuf => "application/x-protobuf",
+            #[cfg(feature = "http-json")]
+            Self::Json => "application/json",
+        }
+    }
+}
+
+/// Sends request bodies to one OTLP/HTTP endpoint, with the stock exporter's retries.
 #[derive(Debug)]
 pub(crate) struct HttpSender {
     /// Taken at shutdown, on the exporting thread: dropping reqwest's blocking client inside an
@@ -42,21 +53,21 @@ pub(crate) struct HttpSender {
     endpoint: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
-}
-
-/// Why an attempt failed, and whether (and when) to try again.
-enum Attempt {
-    Retry(Option<Duration>, String),
-    Final(String),
+    format: BodyFormat,
+    /// gzip the body (`Content-Encoding: gzip`); only set by builds with the `gzip` feature.
+    gzip: bool,
 }
 
 impl HttpSender {
-    /// A sender to `endpoint` (the full URL, `/v1/<signal>` included) through `client`.
+    /// A sender to `endpoint` (the full URL, `/v1/<signal>` included) through `client`, of
+    /// `format` bodies, gzipped when `gzip` is set.
     pub(crate) fn new(
         client: Arc<dyn HttpClient>,
         endpoint: &str,
         headers: &[(String, String)],
         timeout: Duration,
+        format: BodyFormat,
+        gzip: bool,
     ) -> Result<Self, String> {
         let endpoint: Uri = endpoint
             .parse()
@@ -76,7 +87,14 @@ impl HttpSender {
             endpoint,
             headers,
             timeout,
+            format,
+            gzip: gzip && cfg!(feature = "gzip"),
         })
+    }
+
+    /// The body format the exporters must write.
+    pub(crate) fn format(&self) -> BodyFormat {
+        self.format
     }
 
     fn client(&self) -> Option<Arc<dyn HttpClient>> {
@@ -90,7 +108,11 @@ impl HttpSender {
         let mut request = http::Request::builder()
             .method(http::Method::POST)
             .uri(self.endpoint.clone())
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+            .header(http::header::CONTENT_TYPE, self.format.content_type());
+        if self.gzip {
+            request = request.header(http::header::CONTENT_ENCODING, "gzip");
+        }
+        let mut request = request
             .body(body)
             .map_err(|e| format!("Failed to build HTTP request: {e}"))?;
         for (k, v) in &self.headers {
@@ -123,7 +145,7 @@ impl HttpSender {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs)
-                    .filter(|d| *d <= MAX_RETRY_AFTER);
+                    .filter(|d| *d <= MAX_SERVER_DELAY);
                 Attempt::Retry(after, message)
             }
             502 | 504 => Attempt::Retry(None, message),
@@ -131,26 +153,34 @@ impl HttpSender {
         })
     }
 
-    /// Sends `body`, retrying what OTLP calls transient within the export timeout.
-    async fn send(&self, body: Bytes) -> OTelSdkResult {
+    /// Sends `body` (compressed first when configured), retrying what OTLP calls transient
+    /// within the export timeout.
+    async fn send(&self, body: Vec<u8>) -> OTelSdkResult {
         let client = self.client().ok_or(OTelSdkError::AlreadyShutdown)?;
-        let deadline = Instant::now() + self.timeout;
-        let mut retries = 0;
-        loop {
-            let (after, message) = match self.attempt(&*client, &body).await {
-                Ok(()) => return Ok(()),
-                Err(Attempt::Final(message)) => return Err(OTelSdkError::InternalFailure(message)),
-                Err(Attempt::Retry(after, message)) => (after, message),
-            };
-            let delay = after.unwrap_or_else(|| backoff(retries));
-            if retries >= MAX_RETRIES || Instant::now() + delay >= deadline {
-                return Err(OTelSdkError::InternalFailure(message));
-            }
-            // The batch worker and the periodic reader export on threads of their own:
-            // sleeping blocks nothing but this export.
-            std::thread::sleep(delay);
-            retries += 1;
+        let body = self.compressed(body)?;
+        with_retries(self.timeout, || self.attempt(&*client, &body)).await
+    }
+
+    #[cfg(feature = "gzip")]
+    fn compressed(&self, body: Vec<u8>) -> Result<Bytes, OTelSdkError> {
+        use std::io::Write as _;
+        if !self.gzip {
+            return Ok(Bytes::from(body));
         }
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 4),
+            flate2::Compression::default(),
+        );
+        encoder
+            .write_all(&body)
+            .and_then(|()| encoder.finish())
+            .map(Bytes::from)
+            .map_err(|e| OTelSdkError::InternalFailure(format!("gzip failed: {e}")))
+    }
+
+    #[cfg(not(feature = "gzip"))]
+    fn compressed(&self, body: Vec<u8>) -> Result<Bytes, OTelSdkError> {
+        Ok(Bytes::from(body))
     }
 
     fn shutdown(&self) -> OTelSdkResult {
@@ -169,13 +199,8 @@ impl HttpSender {
     }
 }
 
-/// The delay before retry `n` (0-based): exponential from [`INITIAL_DELAY`], capped, plus jitter.
-fn backoff(n: u32) -> Duration {
-    let base = INITIAL_DELAY.saturating_mul(1 << n.min(16)).min(MAX_DELAY);
-    base + Duration::from_millis(rand::random::<u64>() % (MAX_JITTER_MS + 1))
-}
-
-/// Exports spans as `application/x-protobuf` to one OTLP/HTTP traces endpoint.
+/// Exports spans as `application/x-protobuf` to one OTLP/HTTP traces endpoint (the sender's
+/// format must be [`BodyFormat::Protobuf`]).
 #[derive(Debug)]
 pub(crate) struct HttpSpanExporter {
     sender: HttpSender,
@@ -203,7 +228,7 @@ impl SpanExporter for HttpSpanExporter {
         export_trace_request(&mut out, self.resource.as_ref(), &batch);
         drop(batch);
         self.last_len.store(out.len(), Ordering::Relaxed);
-        self.sender.send(Bytes::from(out)).await
+        self.sender.send(out).await
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
@@ -215,15 +240,14 @@ impl SpanExporter for HttpSpanExporter {
     }
 }
 
-/// Exports metrics as `application/x-protobuf` to one OTLP/HTTP metrics endpoint, with the
+/// Exports metrics to one OTLP/HTTP metrics endpoint, in the sender's format, with the
 /// exemplars the family's reservoirs hold for each histogram data point (which the stock
 /// exporter cannot send: the SDK's data points have no way to receive them).
 #[derive(Debug)]
 pub(crate) struct HttpMetricExporter {
     sender: HttpSender,
     temporality: Temporality,
-    /// Exemplars recorded before this were sent with an earlier export.
-    sent_until: Mutex<SystemTime>,
+    cursor: ExemplarCursor,
 }
 
 impl HttpMetricExporter {
@@ -231,24 +255,22 @@ impl HttpMetricExporter {
         Self {
             sender,
             temporality,
-            sent_until: Mutex::new(SystemTime::UNIX_EPOCH),
+            cursor: ExemplarCursor::default(),
         }
     }
 }
 
 impl PushMetricExporter for HttpMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        use prost::Message as _;
-        let now = SystemTime::now();
-        let since = std::mem::replace(
-            &mut *self
-                .sent_until
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-            now,
-        );
-        let request = super::metrics::request_with_exemplars(metrics, since);
-        self.sender.send(Bytes::from(request.encode_to_vec())).await
+        let request = super::metrics::request_with_exemplars(metrics, self.cursor.advance());
+        let body = match self.sender.format() {
+            BodyFormat::Protobuf => prost::Message::encode_to_vec(&request),
+            #[cfg(feature = "http-json")]
+            BodyFormat::Json => serde_json::to_vec(&request).map_err(|e| {
+                OTelSdkError::InternalFailure(format!("metrics JSON encoding failed: {e}"))
+            })?,
+        };
+        self.sender.send(body).await
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -317,6 +339,8 @@ mod tests {
                 "http://127.0.0.1:4318/v1/traces",
                 &[("x-tenant".into(), "t1".into())],
                 Duration::from_secs(10),
+                BodyFormat::Protobuf,
+                false,
             )
             .expect("sender"),
         );
@@ -357,8 +381,15 @@ mod tests {
             calls: AtomicU32::new(0),
         });
         let exporter = HttpSpanExporter::new(
-            HttpSender::new(client, "http://h/v1/traces", &[], Duration::from_secs(1))
-                .expect("sender"),
+            HttpSender::new(
+                client,
+                "http://h/v1/traces",
+                &[],
+                Duration::from_secs(1),
+                BodyFormat::Protobuf,
+                false,
+            )
+            .expect("sender"),
         );
         assert!(
             exporter
@@ -379,7 +410,9 @@ mod tests {
                 }),
                 "not a url with spaces",
                 &[],
-                Duration::from_secs(1)
+                Duration::from_secs(1),
+                BodyFormat::Protobuf,
+                false,
             )
             .is_err()
         );

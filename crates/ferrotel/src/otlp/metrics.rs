@@ -7,12 +7,31 @@
 //! from, whose metric name and attributes find its reservoir
 //! ([`ferrotel_meters::exemplars::exemplars_for`]).
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferrotel_meters::exemplars::{self, Exemplar};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1 as proto;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+
+/// Where the last export's exemplars ended: each export sends those recorded since.
+#[derive(Debug)]
+pub(crate) struct ExemplarCursor(Mutex<SystemTime>);
+
+impl Default for ExemplarCursor {
+    fn default() -> Self {
+        Self(Mutex::new(UNIX_EPOCH))
+    }
+}
+
+impl ExemplarCursor {
+    /// Moves the cursor to now and returns where it was.
+    pub(crate) fn advance(&self) -> SystemTime {
+        let now = SystemTime::now();
+        std::mem::replace(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner), now)
+    }
+}
 
 /// `metrics` as an `ExportMetricsServiceRequest`, each histogram point carrying the exemplars
 /// of its series recorded after `since` (those before went with an earlier export).

@@ -1,15 +1,18 @@
-//! OTLP export with our own request bodies, sent over HTTP.
+//! OTLP export with our own request bodies.
 //!
-//! For `http/protobuf` without compression (the default), `ferrotel::init()` exports traces as
-//! protobuf written straight from the SDK's span data, and metrics as the stock message with the
-//! family's exemplars joined into the histogram points (which the stock exporter cannot carry).
-//! gRPC, `http/json`, gzip, and the logs signal use the stock `opentelemetry-otlp` exporters (so
-//! their metrics have no exemplars). [`encode_traces`] is the span encoder on its own, for other
-//! transports.
+//! `ferrotel::init()` exports metrics, on every protocol (`http/protobuf`, `http/json`, `grpc`,
+//! gzipped or not), as the stock message with the family's exemplars joined into the histogram
+//! points (which the stock exporter cannot carry). Traces over `http/protobuf` (gzipped or not,
+//! the default) are protobuf written straight from the SDK's span data. Traces over `http/json`
+//! or gRPC, and the logs signal, use the stock `opentelemetry-otlp` exporters.
+//! [`encode_traces`] is the span encoder on its own, for other transports.
 
 pub(crate) mod encode;
+#[cfg(feature = "grpc")]
+pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod metrics;
+mod retry;
 
 use std::time::Duration;
 
@@ -76,12 +79,12 @@ impl SpanExporter for TraceExporter {
     }
 }
 
-/// The metrics exporter: ours (with exemplars) for `http/protobuf` without compression, else the
-/// stock one.
+/// The OTLP metrics exporter, ours (with exemplars) on every protocol.
 #[derive(Debug)]
 pub(crate) enum MetricExporter {
-    Direct(http::HttpMetricExporter),
-    Stock(opentelemetry_otlp::MetricExporter),
+    Http(http::HttpMetricExporter),
+    #[cfg(feature = "grpc")]
+    Grpc(grpc::GrpcMetricExporter),
 }
 
 impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for MetricExporter {
@@ -90,26 +93,30 @@ impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for MetricExporter
         metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
     ) -> OTelSdkResult {
         match self {
-            Self::Direct(e) => e.export(metrics).await,
-            Self::Stock(e) => e.export(metrics).await,
+            Self::Http(e) => e.export(metrics).await,
+            #[cfg(feature = "grpc")]
+            Self::Grpc(e) => e.export(metrics).await,
         }
     }
     fn force_flush(&self) -> OTelSdkResult {
         match self {
-            Self::Direct(e) => e.force_flush(),
-            Self::Stock(e) => e.force_flush(),
+            Self::Http(e) => e.force_flush(),
+            #[cfg(feature = "grpc")]
+            Self::Grpc(e) => e.force_flush(),
         }
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match self {
-            Self::Direct(e) => e.shutdown_with_timeout(timeout),
-            Self::Stock(e) => e.shutdown_with_timeout(timeout),
+            Self::Http(e) => e.shutdown_with_timeout(timeout),
+            #[cfg(feature = "grpc")]
+            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
         }
     }
     fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
         match self {
-            Self::Direct(e) => e.temporality(),
-            Self::Stock(e) => e.temporality(),
+            Self::Http(e) => e.temporality(),
+            #[cfg(feature = "grpc")]
+            Self::Grpc(e) => e.temporality(),
         }
     }
 }
