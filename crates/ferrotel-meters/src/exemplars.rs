@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash as _, Hasher as _};
+use std::hash::{BuildHasherDefault, Hash as _, Hasher};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -147,7 +147,13 @@ impl Offer {
         Self::admit(exemplar_filter(), span)
     }
 
+    #[inline]
     fn admit(filter: ExemplarFilter, span: &SpanContext) -> Option<Self> {
+        // The flag first: an unsampled span (the common case under a ratio sampler) is turned
+        // away before its ids are compared with zero.
+        if filter == ExemplarFilter::TraceBased && !span.is_sampled() {
+            return None;
+        }
         let trace = span.is_valid().then(|| (span.trace_id(), span.span_id()));
         match filter {
             ExemplarFilter::AlwaysOff => None,
@@ -224,7 +230,7 @@ pub struct InstrumentExemplars {
 /// holding its set sorted by key, so a lookup neither sorts nor allocates.
 #[derive(Debug, Default)]
 struct SeriesMap {
-    by_hash: HashMap<u64, Vec<Series>>,
+    by_hash: HashMap<u64, Vec<Series>, BuildHasherDefault<SetHashHasher>>,
     len: usize,
 }
 
@@ -306,6 +312,17 @@ impl InstrumentExemplars {
 
     /// Offers `value` to the reservoir of `attributes` (looked up by attribute set).
     pub fn offer(&self, value: f64, offer: Offer, attributes: &[KeyValue]) {
+        // The common case, an existing series, offers under the read lock: no reference count
+        // taken and dropped per record.
+        if let Some(reservoir) = self
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(set_hash(attributes), attributes)
+        {
+            reservoir.offer(value, offer);
+            return;
+        }
         if let Some(reservoir) = self.reservoir(attributes) {
             reservoir.offer(value, offer);
         }
@@ -375,6 +392,25 @@ fn set_hash(attributes: &[KeyValue]) -> u64 {
             h.finish()
         })
         .fold(0, u64::wrapping_add)
+}
+
+/// The map key is already a [`set_hash`]: hashing it again would only cost time.
+#[derive(Debug, Default)]
+struct SetHashHasher(u64);
+
+impl Hasher for SetHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the key is a u64); fold anything else in all the same.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// Whether `attributes` (any order) is the set `stored` (sorted by key).

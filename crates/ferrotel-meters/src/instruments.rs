@@ -147,32 +147,25 @@ impl Exemplars {
         })
     }
 
-    /// Offers a measurement recorded while the filter admits the current span.
-    #[cold]
-    fn offer<L: LabelSet>(
+    /// The cached reservoir of a closed label set's combination, `None` for free-form sets
+    /// (whose reservoir is found by attribute set).
+    fn bound<L: LabelSet>(
         &self,
-        value: f64,
-        offer: Offer,
         labels: L::Values<'_>,
         descriptor: &'static InstrumentDescriptor,
-    ) {
-        let reservoir = |attrs: &[opentelemetry::KeyValue]| self.instrument.reservoir(attrs);
-        let slot = match L::CARDINALITY {
-            Some(_) => self.bound.get(L::ordinal(labels)),
-            None => None,
-        };
-        let found = match slot {
-            Some(slot) => slot
-                .get_or_init(|| L::with_attributes(labels, descriptor.labels, reservoir))
-                .clone(),
-            None => L::with_attributes(labels, descriptor.labels, reservoir),
-        };
-        if let Some(reservoir) = found {
-            reservoir.offer(value, offer);
-        }
+    ) -> Option<Option<Arc<ExemplarReservoir>>> {
+        L::CARDINALITY?;
+        let slot = self.bound.get(L::ordinal(labels))?;
+        Some(
+            slot.get_or_init(|| {
+                L::with_attributes(labels, descriptor.labels, |attrs| {
+                    self.instrument.reservoir(attrs)
+                })
+            })
+            .clone(),
+        )
     }
 }
-
 /// The SDK's default explicit bucket boundaries, for histograms whose descriptor has none.
 const SDK_DEFAULT_BUCKETS: &[f64] = &[
     0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
@@ -353,12 +346,36 @@ impl<L: LabelSet> Histogram<L> {
     /// [`exemplars`](crate::exemplars)).
     #[inline]
     pub fn record(&self, value: f64, labels: L::Values<'_>) {
-        self.measure(value, labels);
-        if let Some(exemplars) = &self.exemplars
-            && let Some(offer) = Offer::current()
-        {
-            exemplars.offer::<L>(value, offer, labels, self.descriptor);
+        match &self.exemplars {
+            Some(exemplars) => match Offer::current() {
+                Some(offer) => self.record_with_exemplar(value, labels, exemplars, offer),
+                None => self.measure(value, labels),
+            },
+            None => self.measure(value, labels),
         }
+    }
+
+    /// A record the filter admits: measured, and offered to the series' reservoir. A free-form
+    /// set's attributes are built once, for both.
+    #[cold]
+    fn record_with_exemplar(
+        &self,
+        value: f64,
+        labels: L::Values<'_>,
+        exemplars: &Exemplars,
+        offer: Offer,
+    ) {
+        if let Some(reservoir) = exemplars.bound::<L>(labels, self.descriptor) {
+            self.measure(value, labels);
+            if let Some(reservoir) = reservoir {
+                reservoir.offer(value, offer);
+            }
+            return;
+        }
+        L::with_attributes(labels, self.descriptor.labels, |attrs| {
+            self.inner.record(value, attrs);
+            exemplars.instrument.offer(value, offer, attrs);
+        });
     }
 
     /// Records a duration in seconds.

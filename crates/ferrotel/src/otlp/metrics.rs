@@ -29,7 +29,10 @@ impl ExemplarCursor {
     /// Moves the cursor to now and returns where it was.
     pub(crate) fn advance(&self) -> SystemTime {
         let now = SystemTime::now();
-        std::mem::replace(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner), now)
+        std::mem::replace(
+            &mut *self.0.lock().unwrap_or_else(PoisonError::into_inner),
+            now,
+        )
     }
 }
 
