@@ -136,7 +136,7 @@ pub mod build_script {
     //!
     //! ```toml
     //! [build-dependencies]
-    //! ferrotel-runtime = { workspace = true, default-features = false }
+    //! ferrotel-runtime = { version = "0.1", default-features = false }
     //! ```
     //! ```no_run
     //! // build.rs: `fn main() { ... }` calls

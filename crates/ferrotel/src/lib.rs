@@ -528,6 +528,21 @@ impl Builder {
         self
     }
 
+    /// Reports `build.info` (version, git commit, build time, rustc) with the runtime metrics:
+    /// pass `ferrotel::runtime_metrics::build_info!()` expanded in the service, whose `build.rs`
+    /// calls `ferrotel_runtime::build_script::emit()`. No effect after
+    /// [`without_runtime_metrics`](Self::without_runtime_metrics).
+    ///
+    /// ```no_run
+    /// let build = ferrotel::runtime_metrics::build_info!();
+    /// let _guard = ferrotel::builder().build_info(build).init();
+    /// ```
+    #[cfg(feature = "runtime-metrics")]
+    pub fn build_info(mut self, info: ferrotel_runtime::BuildInfo) -> Self {
+        self.runtime_metrics = self.runtime_metrics.map(|b| b.with_build_info(info));
+        self
+    }
+
     /// Does not register runtime metrics.
     #[cfg(feature = "runtime-metrics")]
     pub fn without_runtime_metrics(mut self) -> Self {

@@ -29,10 +29,13 @@ async fn user(id: web::Path<u64>) -> String {
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Version, git commit and build time from build.rs, for build.info and /version.
+    let build = ferrotel::runtime_metrics::build_info!();
     let prometheus = PrometheusExporter::default();
     let telemetry = ferrotel::builder()
         .service_name("actix-web-service")
         .service_version(env!("CARGO_PKG_VERSION"))
+        .build_info(build.clone())
         .with_metric_reader(prometheus.clone())
         .init()?;
     let meter_provider = telemetry
@@ -44,8 +47,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .meter_provider(&meter_provider)
         .build();
     let health = HealthRegistry::builder()
-        .version(env!("CARGO_PKG_VERSION"))
-        .git_commit(option_env!("GIT_COMMIT").unwrap_or("unknown"))
+        .version(build.version())
+        .git_commit(build.git_commit())
+        .build_time(build.build_time())
         .check("self", || async { Ok(()) })
         .check_with(
             CheckOptions::new("downstream")

@@ -328,9 +328,12 @@ fn parse_args() -> Result<(SocketAddr, Option<Duration>, f64), String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (listen, duration, rate) = parse_args()?;
     let prometheus = PrometheusExporter::default();
+    // Version, git commit and build time from build.rs, for build.info and /version.
+    let build = ferrotel::runtime_metrics::build_info!();
     let mut builder = ferrotel::builder()
         .service_name("agenttrace-api")
         .service_version(VERSION)
+        .build_info(build.clone())
         .with_view(cardinality_views(
             <AgentTraceMeters as InstrumentSet>::DESCRIPTORS,
         ))
@@ -392,6 +395,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let health = HealthRegistry::builder()
         .version(VERSION)
+        .git_commit(build.git_commit())
+        .build_time(build.build_time())
         .check("postgres", {
             let a = Arc::clone(&app);
             move || {

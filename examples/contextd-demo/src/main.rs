@@ -99,8 +99,11 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let emitted = Arc::new(Emitted::default());
     let prometheus = PrometheusExporter::default();
 
+    // Version, git commit and build time from build.rs, for build.info and /version.
+    let build = ferrotel::runtime_metrics::build_info!();
     let mut builder = ferrotel::builder()
         .service_version(env!("CARGO_PKG_VERSION"))
+        .build_info(build.clone())
         .with_view(cardinality_views(contextd::DESCRIPTORS))
         .with_metric_reader(prometheus.clone())
         .with_span_processor(SpanCounter(Arc::clone(&emitted)))
@@ -252,9 +255,11 @@ async fn serve(
     let instrumentation = HttpInstrumentation::builder()
         .meter_provider(&meter_provider)
         .build();
+    let build = ferrotel::runtime_metrics::build_info!();
     let health = HealthRegistry::builder()
-        .version(env!("CARGO_PKG_VERSION"))
-        .git_commit(option_env!("GIT_COMMIT").unwrap_or("unknown"))
+        .version(build.version())
+        .git_commit(build.git_commit())
+        .build_time(build.build_time())
         .check("vector-db", || async { Ok(()) })
         .check_with(
             CheckOptions::new("repository-scan")

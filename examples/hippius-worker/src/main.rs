@@ -144,9 +144,12 @@ fn parse_jobs() -> Result<u64, String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jobs = parse_jobs()?;
+    // Version, git commit and build time from build.rs, for build.info.
+    let build = ferrotel::runtime_metrics::build_info!();
     let guard = ferrotel::builder()
         .service_name("hippius-worker")
         .service_version(env!("CARGO_PKG_VERSION"))
+        .build_info(build)
         .with_view(cardinality_views(
             <WorkerMeters as InstrumentSet>::DESCRIPTORS,
         ))

@@ -264,9 +264,12 @@ fn parse_args() -> Result<Args, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let prometheus = PrometheusExporter::default();
+    // Version, git commit and build time from build.rs, for build.info and /version.
+    let build = ferrotel::runtime_metrics::build_info!();
     let guard = ferrotel::builder()
         .service_name("automation-service")
         .service_version(VERSION)
+        .build_info(build.clone())
         .with_view(cardinality_views(
             <AutomationMeters as InstrumentSet>::DESCRIPTORS,
         ))
@@ -283,10 +286,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .cloned()
         .ok_or("telemetry is shut down")?;
     let meters = AutomationMeters::new(&meter_provider.meter("automation-service"));
-    let commit = option_env!("GIT_COMMIT").unwrap_or("unknown");
-    let built_at = option_env!("BUILD_TIME").unwrap_or("unknown");
+    let commit = build.git_commit().to_owned();
+    let built_at = build.build_time().to_owned();
     meters.build_info.register(move |o| {
-        o.observe(1, (VERSION, commit, built_at));
+        o.observe(1, (VERSION, commit.as_str(), built_at.as_str()));
         Ok(())
     });
     meters
@@ -307,8 +310,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let health = HealthRegistry::builder()
         .version(VERSION)
-        .git_commit(commit)
-        .build_time(built_at)
+        .git_commit(build.git_commit())
+        .build_time(build.build_time())
         .check("inventory-db", || async { Ok(()) })
         .build();
     let router = Router::new()
