@@ -193,6 +193,22 @@ fn assert_no_secrets(receiver: &FakeReceiver, summary: &serde_json::Value, conso
         .as_object()
         .expect("summary lists the planted secrets");
     assert_eq!(secrets.len(), 4);
+    // Seed 000: text is redacted before embedding. The warm-up saves a note holding the key and
+    // a home path; the provider saw texts, none with a planted value.
+    let provider = &summary["embedding_provider"];
+    assert!(
+        provider["texts_received"].as_u64().unwrap_or(0) > 0,
+        "{provider:#}"
+    );
+    assert_eq!(provider["planted_secret_received"], false, "{provider:#}");
+    assert!(
+        summary["totals"]["embedding_texts_redacted"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "the careless note was not redacted before embedding: {:#}",
+        summary["totals"]
+    );
     for (what, value) in secrets {
         let value = value.as_str().expect("secret is a string");
         assert!(value.len() >= 6, "{what} = {value:?}");

@@ -105,8 +105,15 @@ fn pick() -> (String, serde_json::Value) {
 }
 
 /// Sends requests to `base` (e.g. `http://127.0.0.1:PORT`) at `rate` per second until `stop`
-/// turns true, then waits (bounded) for the requests in flight.
-pub async fn run(base: String, rate: f64, stats: Arc<LoadStats>, mut stop: watch::Receiver<bool>) {
+/// turns true, then waits (bounded) for the requests in flight. The warm-up saves
+/// `careless_note` as a checkpoint (a text holding secrets, as users paste them).
+pub async fn run(
+    base: String,
+    careless_note: String,
+    rate: f64,
+    stats: Arc<LoadStats>,
+    mut stop: watch::Receiver<bool>,
+) {
     if rate <= 0.0 {
         return;
     }
@@ -134,6 +141,10 @@ pub async fn run(base: String, rate: f64, stats: Arc<LoadStats>, mut stop: watch
         (
             "/mcp/tools/remediation_save",
             json!({ "text": "qdrant timeout retry with backoff" }),
+        ),
+        (
+            "/mcp/tools/checkpoint_save",
+            json!({ "text": careless_note }),
         ),
     ];
     let mut warmup = warmup.into_iter();

@@ -177,6 +177,12 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         "export": { "endpoints": endpoints },
         "instruments": { "emitted": present, "missing": missing },
         "planted_secrets": outcome.service.secrets(),
+        "embedding_provider": {
+            // Seed 000: text is redacted before embedding; this says whether any planted value
+            // still reached the (simulated) provider.
+            "texts_received": outcome.service.embedding_provider().received().len(),
+            "planted_secret_received": outcome.service.embedding_provider().received().iter().any(|t| outcome.service.secrets().appears_in(t)),
+        },
     });
     summary::print(&summary, &emitted, &report.stats);
     if let Some(path) = &args.summary_json {
@@ -248,7 +254,12 @@ async fn serve(
     meters.register_repo_source(&repo);
     repo.register_age_gauge(&meter);
 
-    let service = Service::new(meters, Secrets::generate());
+    // The same default rules `ferrotel::init()` applies to the telemetry.
+    let service = Service::new(
+        meters,
+        Secrets::generate(),
+        ferrotel::redaction::Redactor::default(),
+    );
     service.register_store_gauges();
     service.connect().await;
 
@@ -309,8 +320,16 @@ async fn serve(
         )
     };
     let load = Arc::new(LoadStats::default());
+    // A note a careless user would save: the API key and a home path, which must not reach the
+    // embedding provider.
+    let careless_note = format!(
+        "deploy notes: OPENAI_API_KEY={} lives in {}/.env",
+        service.secrets().api_key,
+        service.secrets().project_path()
+    );
     let load_task = tokio::spawn(load::run(
         url.clone(),
+        careless_note,
         args.rate,
         Arc::clone(&load),
         stop_rx.clone(),

@@ -56,6 +56,18 @@ impl Secrets {
         )
     }
 
+    /// Whether any planted value (key, token, password, home user) appears in `text`.
+    pub fn appears_in(&self, text: &str) -> bool {
+        [
+            &self.api_key,
+            &self.bearer_token,
+            &self.database_password,
+            &self.home_user,
+        ]
+        .iter()
+        .any(|secret| text.contains(secret.as_str()))
+    }
+
     /// The `Authorization` header value sent to the embedding provider.
     pub fn authorization(&self) -> String {
         format!("Bearer {}", self.bearer_token)

@@ -12,11 +12,13 @@
 //! exports a `u64` that fits as an integer too, but `tracing-opentelemetry`, the compatibility
 //! layer, would export it as a string).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use ferrotel::redaction::Redactor;
 use ferrotel_catalog::PriceTable;
 use ferrotel_catalog::contextd::{
     CheckpointOp, Collection, ContextdMeters, DbErrorType, DbOp, Provider, RemediationOp, SkillOp,
@@ -111,6 +113,41 @@ pub struct Totals {
     pub database_errors: AtomicU64,
     /// Skill operations (sum of `contextd_skill_operations_total`).
     pub skill_operations: AtomicU64,
+    /// Texts that held a secret or a home path, redacted before the embedding provider saw them.
+    pub embedding_texts_redacted: AtomicU64,
+}
+
+/// How many request texts the simulated provider keeps, like a provider's request log.
+const PROVIDER_LOG_LEN: usize = 256;
+
+/// The simulated embedding provider: computes the vectors and keeps the last texts it was sent,
+/// as the real provider's request log would (what left the process).
+#[derive(Debug, Default)]
+pub struct EmbeddingProvider {
+    received: Mutex<VecDeque<String>>,
+}
+
+impl EmbeddingProvider {
+    fn embed(&self, texts: &[Cow<'_, str>]) -> Vec<[f32; DIMS]> {
+        let mut log = self.received.lock().unwrap_or_else(PoisonError::into_inner);
+        for text in texts {
+            if log.len() == PROVIDER_LOG_LEN {
+                log.pop_front();
+            }
+            log.push_back(text.to_string());
+        }
+        texts.iter().map(|t| vector(t)).collect()
+    }
+
+    /// The last texts the provider was sent, oldest first.
+    pub fn received(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
 }
 
 /// The service.
@@ -120,6 +157,10 @@ pub struct Service {
     prices: PriceTable,
     store: Mutex<Store>,
     secrets: Secrets,
+    /// Seed 000: text is redacted before it goes to the embedding provider, with the same rules
+    /// as the telemetry (API keys, tokens, passwords, home paths).
+    redactor: Redactor,
+    provider: EmbeddingProvider,
     project_path: String,
     project_db: String,
     /// Self-counted totals.
@@ -184,7 +225,7 @@ fn short_hash(text: &str) -> String {
 
 impl Service {
     /// A service recording into `meters`, with an empty store.
-    pub fn new(meters: ContextdMeters, secrets: Secrets) -> Arc<Self> {
+    pub fn new(meters: ContextdMeters, secrets: Secrets, redactor: Redactor) -> Arc<Self> {
         let mut prices = PriceTable::openai_defaults();
         // Self-hosted: free, but still reported (cost 0) so every model has a cost series.
         let _ = prices.set_price(TEI_MODEL, 0.0);
@@ -195,6 +236,8 @@ impl Service {
             prices,
             store: Mutex::new(Store::default()),
             secrets,
+            redactor,
+            provider: EmbeddingProvider::default(),
             project_path,
             project_db,
             totals: Totals::default(),
@@ -204,6 +247,11 @@ impl Service {
     /// The planted secrets.
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// The simulated embedding provider (what it was sent).
+    pub fn embedding_provider(&self) -> &EmbeddingProvider {
+        &self.provider
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -267,6 +315,11 @@ impl Service {
             Provider::OpenAi => OPENAI_MODEL,
             Provider::Tei => TEI_MODEL,
         };
+        let texts: Vec<Cow<'_, str>> = texts.iter().map(|t| self.redactor.redact(t)).collect();
+        let redacted = texts.iter().filter(|t| matches!(t, Cow::Owned(_))).count();
+        self.totals
+            .embedding_texts_redacted
+            .fetch_add(redacted as u64, Ordering::Relaxed);
         let n_tokens: u64 = texts.iter().map(|t| tokens(t)).sum();
         let span = tracing::info_span!(
             "embedding.generate",
@@ -319,7 +372,7 @@ impl Service {
         if let Some(usd) = cost {
             span.record("embedding.cost_usd", usd);
         }
-        texts.iter().map(|t| vector(t)).collect()
+        self.provider.embed(&texts)
     }
 
     /// One vector-database operation with random latency and occasional errors.
@@ -772,5 +825,49 @@ impl Service {
         self.meters
             .skill_op(SkillOp::Apply, fut.instrument(span))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_planted_secret_never_reaches_the_embedding_provider() {
+        let meter = opentelemetry::global::meter("contextd-test");
+        let secrets = Secrets::generate();
+        let service = Service::new(
+            ContextdMeters::new(&meter),
+            secrets.clone(),
+            Redactor::default(),
+        );
+        let note = format!(
+            "deploy with OPENAI_API_KEY={} from {}/.env, header Authorization: Bearer {}",
+            secrets.api_key,
+            secrets.project_path(),
+            secrets.bearer_token
+        );
+        // The simulated database fails now and then; the text is embedded before it is stored,
+        // so the outcome of the insert does not matter here.
+        let _ = service.checkpoint_save(&note).await;
+        let _ = service.checkpoint_save("plain words only").await;
+
+        let received = service.embedding_provider().received();
+        assert_eq!(received.len(), 2, "{received:?}");
+        for text in &received {
+            assert!(
+                !secrets.appears_in(text),
+                "the provider saw a secret: {text}"
+            );
+        }
+        assert!(received[0].contains("deploy with"), "{received:?}");
+        assert_eq!(received[1], "plain words only");
+        assert_eq!(
+            service
+                .totals
+                .embedding_texts_redacted
+                .load(Ordering::Relaxed),
+            1
+        );
     }
 }
