@@ -79,6 +79,8 @@ pub struct PrometheusOptions {
     pub startup_timeout: Duration,
     /// Further command-line flags (for example `--enable-feature=exemplar-storage`).
     pub extra_args: Vec<String>,
+    /// More scrape jobs, as YAML list items (a job taken from a stack's own config, say).
+    pub extra_scrape_configs: Vec<serde_yaml::Value>,
 }
 
 impl Default for PrometheusOptions {
@@ -90,6 +92,7 @@ impl Default for PrometheusOptions {
             interval: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
             extra_args: Vec::new(),
+            extra_scrape_configs: Vec::new(),
         }
     }
 }
@@ -128,6 +131,15 @@ impl Prometheus {
                 t.address,
                 suffix = if i == 0 { String::new() } else { format!("_{i}") },
             ));
+        }
+        for job in &opts.extra_scrape_configs {
+            let yaml = serde_yaml::to_string(&vec![job]).map_err(|e| Error::Yaml {
+                path: "extra scrape config".into(),
+                reason: e.to_string(),
+            })?;
+            for line in yaml.lines() {
+                config.push_str(&format!("  {line}\n"));
+            }
         }
         let config_path = dir.path().join("prometheus.yml");
         fs::write(&config_path, config).map_err(|e| Error::io(&config_path, e))?;

@@ -6,12 +6,17 @@ use std::time::Duration;
 
 /// Usage text printed by `--help` and after a bad option.
 pub const USAGE: &str = "\
-usage: contextd-demo [--duration 20s] [--rate 20] [--port 0] [--fixtures DIR] [--summary-json FILE]
+usage: contextd-demo [--duration 20s] [--rate 20] [--port 0 | --listen ADDR:PORT] [--fixtures DIR]
+                     [--summary-json FILE]
 
   --duration D       stop after D (e.g. 500ms, 20s, 2m); default: run until Ctrl-C / SIGTERM
   --rate N           built-in load generator: N requests per second against the demo's own
                      HTTP API (0 disables it); default 20
   --port P           listen on 127.0.0.1:P; default 0 (an OS-assigned free port, printed)
+  --listen A:P       listen on address A instead of loopback, e.g. 172.17.0.1:9464 (the
+                     Docker bridge, which stack B's Prometheus scrapes as
+                     host.docker.internal:9464); the API is unauthenticated, so only on
+                     purpose
   --fixtures DIR     repository fixture read for the test/bug gauges; default: the one shipped
                      with the example
   --summary-json F   also write the end-of-run summary as JSON to F
@@ -29,6 +34,8 @@ pub struct Args {
     pub rate: f64,
     /// Port on 127.0.0.1 (0: OS-assigned).
     pub port: u16,
+    /// Another listen address than loopback (`--listen`), which wins over `port`.
+    pub listen: Option<std::net::SocketAddr>,
     /// Fixture repository for the repository gauges.
     pub fixtures: PathBuf,
     /// Where to write the JSON summary.
@@ -43,6 +50,7 @@ impl Default for Args {
             duration: None,
             rate: 20.0,
             port: 0,
+            listen: None,
             fixtures: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/repo")),
             summary_json: None,
             help: false,
@@ -92,6 +100,12 @@ impl Args {
                     out.port = v
                         .parse()
                         .map_err(|_| format!("--port {v:?}: expected a port number 0-65535"))?;
+                }
+                "--listen" => {
+                    let v = value()?;
+                    out.listen = Some(v.parse().map_err(|_| {
+                        format!("--listen {v:?}: expected ADDRESS:PORT, e.g. 172.17.0.1:9464")
+                    })?);
                 }
                 "--fixtures" => out.fixtures = PathBuf::from(value()?),
                 "--summary-json" => out.summary_json = Some(PathBuf::from(value()?)),
@@ -148,6 +162,11 @@ mod tests {
         assert!(parse(&["--rate", "-1"]).unwrap_err().contains("--rate"));
         assert!(parse(&["--port", "70000"]).unwrap_err().contains("--port"));
         assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
+        assert_eq!(
+            parse(&["--listen", "172.17.0.1:9464"]).unwrap().listen,
+            Some("172.17.0.1:9464".parse().unwrap())
+        );
+        assert!(parse(&["--listen", "9464"]).unwrap_err().contains("--listen"));
         assert!(
             parse(&["--duration"])
                 .unwrap_err()

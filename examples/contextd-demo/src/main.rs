@@ -294,9 +294,12 @@ async fn serve(
         .merge(ferrotel_prometheus::axum::router(prometheus))
         .layer(HttpLayer::new(instrumentation));
 
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))
+    let addr = args
+        .listen
+        .unwrap_or_else(|| (Ipv4Addr::LOCALHOST, args.port).into());
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     println!("contextd-demo listening on {url} (metrics: {url}/metrics, health: {url}/health)");
