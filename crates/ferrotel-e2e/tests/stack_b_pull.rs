@@ -33,7 +33,11 @@ fn a_fresh_stack_scrapes_nothing_and_the_documented_demo_is_scraped_by_the_app_j
             files += 1;
             let groups = yaml(&path);
             let groups = groups.as_sequence().expect("a list of target groups");
-            assert!(groups.is_empty(), "{} scrapes on a fresh stack", path.display());
+            assert!(
+                groups.is_empty(),
+                "{} scrapes on a fresh stack",
+                path.display()
+            );
         }
     }
     assert!(files >= 1, "no targets file");
@@ -82,17 +86,25 @@ fn a_fresh_stack_scrapes_nothing_and_the_documented_demo_is_scraped_by_the_app_j
     })
     .expect("prometheus starts");
 
-    let found = wait_until(Duration::from_secs(30), "the app job scrapes the demo", || {
-        let up = prometheus
-            .query(r#"up{job="app", service="contextd-demo"} == 1"#)
-            .map_err(|e| e.to_string())?;
-        let calls = prometheus
-            .query(r#"contextd_mcp_tool_calls_total{job="app"}"#)
-            .map_err(|e| e.to_string())?;
-        if up.is_empty() || calls.is_empty() {
-            return Err(format!("up {up:?}, tool calls {calls:?}"));
-        }
-        Ok(up)
-    });
-    assert_eq!(found[0]["metric"]["instance"], address.as_str(), "{found:?}");
+    let found = wait_until(
+        Duration::from_secs(30),
+        "the app job scrapes the demo",
+        || {
+            let up = prometheus
+                .query(r#"up{job="app", service="contextd-demo"} == 1"#)
+                .map_err(|e| e.to_string())?;
+            let calls = prometheus
+                .query(r#"contextd_mcp_tool_calls_total{job="app"}"#)
+                .map_err(|e| e.to_string())?;
+            if up.is_empty() || calls.is_empty() {
+                return Err(format!("up {up:?}, tool calls {calls:?}"));
+            }
+            Ok(up)
+        },
+    );
+    assert_eq!(
+        found[0]["metric"]["instance"],
+        address.as_str(),
+        "{found:?}"
+    );
 }

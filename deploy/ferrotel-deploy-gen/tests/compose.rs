@@ -293,3 +293,153 @@ fn stack_a_matches_the_seed() {
         );
     }
 }
+
+fn command_args(service: &serde_yaml::Value) -> Vec<String> {
+    service["command"]
+        .as_sequence()
+        .expect("command list")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The host path mounted at `target` in `service`, resolved against the stack directory.
+fn mounted_source(stack: &str, service: &serde_yaml::Value, target: &str) -> PathBuf {
+    let volume = service["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .find(|v| {
+            v["target"].as_str() == Some(target)
+                || v.as_str()
+                    .is_some_and(|s| s.contains(&format!(":{target}")))
+        })
+        .unwrap_or_else(|| panic!("nothing mounted at {target}"));
+    let source = match volume["source"].as_str() {
+        Some(s) => s.to_owned(),
+        None => volume
+            .as_str()
+            .and_then(|s| s.split(':').next())
+            .expect("short syntax")
+            .to_owned(),
+    };
+    let path = common::deploy().join(stack).join(source);
+    path.canonicalize()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn stack_a_evaluates_the_rules_with_vmalert_and_routes_like_stack_b() {
+    let a = rendered("stack-a", &["docker-compose.yml"], &[]);
+    let b = rendered("stack-b", &["docker-compose.yml"], &[]);
+    let vmalert = &a["services"]["vmalert"];
+    let args = command_args(vmalert);
+    for flag in [
+        "-rule=/etc/rules/*.rules.yml",
+        "-datasource.url=http://victoriametrics:8428",
+        "-remoteWrite.url=http://victoriametrics:8428",
+        "-remoteRead.url=http://victoriametrics:8428",
+        "-notifier.url=http://alertmanager:9093",
+    ] {
+        assert!(args.iter().any(|a| a == flag), "{flag} in {args:?}");
+    }
+    // The same rule files as stack B's Prometheus, and the same Alertmanager routing file.
+    let rules = common::deploy()
+        .join("rules")
+        .canonicalize()
+        .expect("rules");
+    assert_eq!(mounted_source("stack-a", vmalert, "/etc/rules"), rules);
+    assert_eq!(
+        mounted_source(
+            "stack-b",
+            &b["services"]["prometheus"],
+            "/etc/prometheus/rules"
+        ),
+        rules
+    );
+    let routing = "/etc/alertmanager/alertmanager.yml";
+    assert_eq!(
+        mounted_source("stack-a", &a["services"]["alertmanager"], routing),
+        mounted_source("stack-b", &b["services"]["alertmanager"], routing)
+    );
+    assert_eq!(
+        a["services"]["alertmanager"]["secrets"],
+        b["services"]["alertmanager"]["secrets"]
+    );
+    // vmalert waits for the store and the notifier; both are scraped, so their health shows.
+    for dep in ["victoriametrics", "alertmanager"] {
+        assert!(
+            vmalert["depends_on"][dep].is_mapping(),
+            "vmalert after {dep}"
+        );
+    }
+    let scrape: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(common::deploy().join("stack-a/victoriametrics-scrape.yaml"))
+            .expect("scrape config"),
+    )
+    .expect("YAML");
+    let targets = serde_yaml::to_string(&scrape["scrape_configs"]).expect("YAML");
+    for target in ["vmalert:8880", "alertmanager:9093"] {
+        assert!(targets.contains(target), "{target} scraped: {targets}");
+    }
+}
+
+#[test]
+fn the_infra_profile_adds_the_exporters_and_prometheus_scrapes_them() {
+    let dir = common::deploy().join("stack-b");
+    let services = |args: &[&str]| -> Vec<String> {
+        let (ok, out) = compose(&dir, &["docker-compose.yml"], args, &[]);
+        assert!(ok, "{out}");
+        out.lines().map(str::to_owned).collect()
+    };
+    let exporters = [
+        ("node-exporter", "node", 9100),
+        ("redis-exporter", "redis", 9121),
+        ("postgres-exporter", "postgres", 9187),
+    ];
+    let infra = services(&["--profile", "infra", "config", "--services"]);
+    let prometheus: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(dir.join("prometheus/prometheus.yml")).expect("prometheus.yml"),
+    )
+    .expect("YAML");
+    let jobs = prometheus["scrape_configs"].as_sequence().expect("jobs");
+    for (service, job, port) in exporters {
+        assert!(
+            infra.contains(&service.to_owned()),
+            "{service} in the profile: {infra:?}"
+        );
+        let job = jobs
+            .iter()
+            .find(|j| j["job_name"] == job)
+            .unwrap_or_else(|| panic!("scrape job {job}"));
+        assert_eq!(
+            job["static_configs"][0]["targets"][0].as_str(),
+            Some(format!("{service}:{port}").as_str())
+        );
+    }
+    // Only in the profile (docker-compose 1.29 lists profile services in `config` too, with
+    // their `profiles`), never publishing ports; the database password is a secret file.
+    let (ok, out) = compose(
+        &dir,
+        &["docker-compose.yml"],
+        &["--profile", "infra", "config"],
+        &[],
+    );
+    assert!(ok, "{out}");
+    let full: serde_yaml::Value = serde_yaml::from_str(&out).expect("YAML");
+    for (service, _, _) in exporters {
+        let svc = &full["services"][service];
+        assert_eq!(
+            svc["profiles"],
+            serde_yaml::Value::Sequence(vec!["infra".into()]),
+            "{service} outside the infra profile"
+        );
+        assert!(svc["ports"].is_null(), "{service} publishes a port");
+    }
+    let pg = &full["services"]["postgres-exporter"]["environment"];
+    assert_eq!(
+        pg["DATA_SOURCE_PASS_FILE"].as_str(),
+        Some("/run/secrets/postgres_exporter_password")
+    );
+    assert!(pg["DATA_SOURCE_NAME"].is_null() && pg["DATA_SOURCE_PASS"].is_null());
+}

@@ -166,7 +166,11 @@ mod tests {
             parse(&["--listen", "172.17.0.1:9464"]).unwrap().listen,
             Some("172.17.0.1:9464".parse().unwrap())
         );
-        assert!(parse(&["--listen", "9464"]).unwrap_err().contains("--listen"));
+        assert!(
+            parse(&["--listen", "9464"])
+                .unwrap_err()
+                .contains("--listen")
+        );
         assert!(
             parse(&["--duration"])
                 .unwrap_err()
