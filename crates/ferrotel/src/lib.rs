@@ -127,6 +127,11 @@ pub use ferrotel_redaction as redaction;
 #[cfg(feature = "runtime-metrics")]
 pub use ferrotel_runtime as runtime_metrics;
 pub use opentelemetry;
+
+/// The usage and troubleshooting guide (`docs/troubleshooting.md`): "no data in Grafana" step
+/// by step, two OpenTelemetry versions in one binary, PromQL and LogQL per seed service.
+#[doc = include_str!("../docs/troubleshooting.md")]
+pub mod troubleshooting {}
 pub use opentelemetry_sdk;
 
 use config::{EnvSource, Overrides, ProcessEnv};
