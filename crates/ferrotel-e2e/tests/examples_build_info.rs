@@ -48,10 +48,17 @@ fn start(package: &str, args: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
     (proc, url)
 }
 
+/// An example package, its arguments and its environment.
+type Server = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 #[test]
 fn server_examples_report_the_checkout_commit_on_version_and_metrics() {
     let commit = head_commit();
-    let servers: [(&str, &[&str], &[(&str, &str)]); 5] = [
+    let servers: [Server; 5] = [
         ("axum-service", &[], &[("LISTEN_ADDR", "127.0.0.1:0")]),
         ("actix-web-service", &[], &[("LISTEN_ADDR", "127.0.0.1:0")]),
         ("contextd-demo", &["--port", "0", "--rate", "1"], &[]),
