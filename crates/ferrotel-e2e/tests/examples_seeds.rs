@@ -116,7 +116,7 @@ fn seed_003_and_004_examples_fill_their_dashboards_in_prometheus() {
         assert!(!r.is_empty(), "{expr}: no data");
     }
     let firing = prom
-        .query("ALERTS{alertname=~\"DatabasePoolNearlyExhausted|WorkerQueueBacklog|ServiceDown\"}")
+        .query("ALERTS{alertname=~\"DatabaseConnectionExhausted|WorkerQueueBacklog|ServiceDown\"}")
         .expect("query");
     assert!(firing.is_empty(), "{firing:?}");
 }
