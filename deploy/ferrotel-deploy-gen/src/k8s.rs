@@ -2,7 +2,7 @@
 //! Operator (kube-prometheus-stack): the `PrometheusRule` is generated from `deploy/rules`, so
 //! the cluster evaluates exactly the rules the promtool unit tests cover.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
@@ -11,10 +11,21 @@ use crate::rules;
 
 /// The `PrometheusRule` manifest holding every group of every rule file in `rules_dir`.
 pub fn prometheus_rule(rules_dir: &Path) -> Result<String, Error> {
-    let mut groups = Vec::new();
+    let mut files = Vec::new();
     for path in rules::rule_files(rules_dir)? {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let file: Value = serde_yaml::from_str(&text).map_err(|e| Error::Yaml {
+        files.push((path, text));
+    }
+    prometheus_rule_of(rules_dir, &files)
+}
+
+/// The `PrometheusRule` manifest of rule files given as `(path, YAML text)`, in order (so a
+/// generation run can use rule files it has just produced).
+pub fn prometheus_rule_of(rules_dir: &Path, files: &[(PathBuf, String)]) -> Result<String, Error> {
+    let mut groups = Vec::new();
+    for (path, text) in files {
+        let path = path.clone();
+        let file: Value = serde_yaml::from_str(text).map_err(|e| Error::Yaml {
             path: path.clone(),
             reason: e.to_string(),
         })?;

@@ -3,6 +3,8 @@
 //! * [`dashboards`]: the Grafana dashboards, built from the instrument catalog of
 //!   `ferrotel-catalog` ([`Catalog`]) through query builders ([`query::Metric`]) that only
 //!   accept catalog instruments and their labels;
+//! * [`alert_rules`]: the seed services' rule files of `deploy/rules`, generated from their
+//!   instrument sets;
 //! * [`k8s`]: the `PrometheusRule` manifest, generated from `deploy/rules`;
 //! * [`harness`]: a real Prometheus scraping a service's `/metrics`, with every dashboard query
 //!   evaluated through its HTTP API;
@@ -19,6 +21,7 @@
 //! PromQL parser: query validation without a Prometheus), `reqwest` (blocking HTTP client for
 //! the Prometheus API), `tempfile` (the harness' Prometheus data directory), `thiserror`.
 
+pub mod alert_rules;
 pub mod catalog;
 pub mod dashboards;
 pub mod grafana;
@@ -119,9 +122,31 @@ pub fn generated_files() -> Result<Vec<(PathBuf, String)>, Error> {
             d.render(),
         ));
     }
+    let rules_dir = deploy_dir().join("rules");
+    let generated_rules: Vec<(PathBuf, String)> = alert_rules::all(&catalog)?
+        .iter()
+        .map(|f| (deploy_dir().join(f.path()), f.render()))
+        .collect();
+    // The manifest holds every rule file, the generated ones as this run writes them.
+    let mut rule_texts = Vec::new();
+    for path in rules::rule_files(&rules_dir)? {
+        if generated_rules.iter().all(|(p, _)| *p != path) {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            rule_texts.push((path, text));
+        }
+    }
+    rule_texts.extend(generated_rules.iter().cloned());
+    rule_texts.sort_by(|a, b| a.0.cmp(&b.0));
     files.push((
         PathBuf::from("k8s/prometheusrule.yaml"),
-        k8s::prometheus_rule(&deploy_dir().join("rules"))?,
+        k8s::prometheus_rule_of(&rules_dir, &rule_texts)?,
     ));
+    for (path, text) in generated_rules {
+        let rel = path
+            .strip_prefix(deploy_dir())
+            .map(Path::to_path_buf)
+            .unwrap_or(path);
+        files.push((rel, text));
+    }
     Ok(files)
 }

@@ -1,5 +1,5 @@
 //! `cargo run -p ferrotel-deploy-gen [-- --check]`: writes (or checks) the generated files
-//! of `deploy/` (Grafana dashboards, Kubernetes PrometheusRule).
+//! of `deploy/` (Grafana dashboards, the seed services' rule files, Kubernetes PrometheusRule).
 
 use std::process::ExitCode;
 

@@ -50,6 +50,43 @@ impl<'a> Metric<'a> {
         }
     }
 
+    /// A plain selector for rule files, `NAME<suffix>{<matchers>}` with no Grafana variable:
+    /// `suffix` is `""` for counters and gauges and one of `_bucket`, `_sum`, `_count` for
+    /// histograms.
+    pub fn series(&self, suffix: &str, matchers: &[Matcher<'_>]) -> Result<String, Error> {
+        let fits = match self.inst.kind {
+            SeriesKind::Histogram => matches!(suffix, "_bucket" | "_sum" | "_count"),
+            SeriesKind::Counter | SeriesKind::Gauge => suffix.is_empty(),
+        };
+        if !fits {
+            return Err(Error::WrongKind {
+                instrument: self.inst.prometheus_name.clone(),
+                expected: format!("instrument with a `{suffix}` series"),
+            });
+        }
+        self.check_labels(matchers.iter().map(|m| m.0))?;
+        let inner: Vec<String> = matchers
+            .iter()
+            .map(|(label, op, value)| format!("{label}{op}\"{value}\""))
+            .collect();
+        Ok(if inner.is_empty() {
+            format!("{}{suffix}", self.inst.prometheus_name)
+        } else {
+            format!(
+                "{}{suffix}{{{}}}",
+                self.inst.prometheus_name,
+                inner.join(", ")
+            )
+        })
+    }
+
+    /// Checks that every label of a `by (..)` clause exists on this instrument and returns
+    /// them joined for PromQL (`job, queue`).
+    pub fn by_labels(&self, labels: &[&str]) -> Result<String, Error> {
+        self.check_labels(labels.iter().copied())?;
+        Ok(labels.join(", "))
+    }
+
     /// `NAME<suffix>{job=~"$job",<matchers>}`.
     fn selector(&self, suffix: &str, matchers: &[Matcher<'_>]) -> Result<String, Error> {
         self.check_labels(matchers.iter().map(|m| m.0))?;
