@@ -110,8 +110,8 @@ use std::time::Duration;
 
 pub use accounting::{SignalStats, Stats};
 pub use config::{
-    Config, ConfigWarning, ConsoleFormat, ExemplarFilter, ExporterKind, Protocol, SamplerSetting,
-    Signal,
+    Config, ConfigWarning, ConsoleFormat, ConsoleSchema, ExemplarFilter, ExporterKind, Protocol,
+    SamplerSetting, Signal,
 };
 pub use ferrotel_tracing::{SpanExt, with_parent_context};
 pub use guard::{Guard, ShutdownError, ShutdownReport};
@@ -312,6 +312,13 @@ impl Builder {
     /// Console output format (like `TELEMETRY_LOG_FORMAT`).
     pub fn console_format(mut self, format: ConsoleFormat) -> Self {
         self.overrides.console_format = Some(format);
+        self
+    }
+
+    /// Key names of JSON console lines (like `TELEMETRY_LOG_SCHEMA`); the pretty and compact
+    /// layouts ignore it.
+    pub fn console_schema(mut self, schema: ConsoleSchema) -> Self {
+        self.overrides.console_schema = Some(schema);
         self
     }
 
