@@ -21,7 +21,8 @@
 //!   and [`with_parent_context`] sets the parent of a span about to be created;
 //! - the log bridge (`tracing` events become OTLP log records carrying the current trace and span
 //!   ids);
-//! - console output, human-readable or JSON lines with top-level `trace_id` and `span_id`.
+//! - console output, human-readable or JSON lines with top-level `trace_id` and `span_id`, under
+//!   the key names of the default, Go zap, Elastic (ECS) or Google Cloud Logging schema.
 //!
 //! Use [`builder`] to configure from code. The returned [`Guard`] flushes and shuts down all
 //! three providers on drop, within a timeout, whatever runtime (or none) is running.
