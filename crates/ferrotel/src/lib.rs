@@ -21,7 +21,8 @@
 //!   and [`with_parent_context`] sets the parent of a span about to be created;
 //! - the log bridge (`tracing` events become OTLP log records carrying the current trace and span
 //!   ids);
-//! - console output, human-readable or JSON lines with top-level `trace_id` and `span_id`.
+//! - console output, human-readable or JSON lines with top-level `trace_id` and `span_id`, under
+//!   the key names of the default, Go zap, Elastic (ECS) or Google Cloud Logging schema.
 //!
 //! Use [`builder`] to configure from code. The returned [`Guard`] flushes and shuts down all
 //! three providers on drop, within a timeout, whatever runtime (or none) is running.
@@ -110,8 +111,8 @@ use std::time::Duration;
 
 pub use accounting::{SignalStats, Stats};
 pub use config::{
-    Config, ConfigWarning, ConsoleFormat, ExemplarFilter, ExporterKind, Protocol, SamplerSetting,
-    Signal,
+    Config, ConfigWarning, ConsoleFormat, ConsoleSchema, ExemplarFilter, ExporterKind, Protocol,
+    SamplerSetting, Signal,
 };
 pub use ferrotel_tracing::{SpanExt, with_parent_context};
 pub use guard::{Guard, ShutdownError, ShutdownReport};
@@ -312,6 +313,13 @@ impl Builder {
     /// Console output format (like `TELEMETRY_LOG_FORMAT`).
     pub fn console_format(mut self, format: ConsoleFormat) -> Self {
         self.overrides.console_format = Some(format);
+        self
+    }
+
+    /// Key names of JSON console lines (like `TELEMETRY_LOG_SCHEMA`); the pretty and compact
+    /// layouts ignore it.
+    pub fn console_schema(mut self, schema: ConsoleSchema) -> Self {
+        self.overrides.console_schema = Some(schema);
         self
     }
 

@@ -288,6 +288,7 @@ fn console_layer(
     let line_cap = MIN_LINE_CAP.max(value_limit.saturating_mul(2));
     ConsoleLayer {
         layout,
+        schema: config.console_schema,
         ansi: ansi && layout != Layout::Json,
         rules: ValueRules {
             value_limit,

@@ -117,7 +117,10 @@ pub struct Proc {
 fn clean_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         if let Some(k) = k.to_str()
-            && (k.starts_with("OTEL_") || k == "RUST_LOG" || k == "TELEMETRY_LOG_FORMAT")
+            && (k.starts_with("OTEL_")
+                || k == "RUST_LOG"
+                || k == "TELEMETRY_LOG_FORMAT"
+                || k == "TELEMETRY_LOG_SCHEMA")
         {
             cmd.env_remove(k);
         }

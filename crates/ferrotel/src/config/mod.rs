@@ -253,6 +253,34 @@ pub enum ConsoleFormat {
     Off,
 }
 
+/// The key names of JSON console lines (`TELEMETRY_LOG_SCHEMA`): which log pipeline's
+/// conventions a line follows, so the level, message, time and trace ids land in the fields that
+/// pipeline reads without a rename step. Only the JSON layout uses it; the pretty and compact
+/// layouts look the same under every schema. docs/console.md lists each schema's keys.
+///
+/// Non-exhaustive: further pipelines' conventions may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ConsoleSchema {
+    /// `timestamp`, `level` (`INFO`), `target`, `service`, `message`, `span`, `trace_id`,
+    /// `span_id`: the keys JSON lines have always had.
+    #[default]
+    Default,
+    /// The layout of Go zap's production JSON encoder, which seed 004 (AgentTrace) documents for
+    /// its logs: `ts` (RFC 3339 text), `level` (`info`), `logger`, `caller` (`file:line`), `msg`,
+    /// `service`, `span`, `trace_id`, `span_id`.
+    Zap,
+    /// Elastic Common Schema, as flat dotted keys (which Elastic's ingest expands):
+    /// `@timestamp`, `log.level` (`info`), `log.logger`, `log.origin.file.name`,
+    /// `log.origin.file.line`, `message`, `service.name`, `trace.id`, `span.id`, `ecs.version`.
+    Ecs,
+    /// Google Cloud Logging's structured-logging keys: `time` (RFC 3339), `severity` (`DEBUG`,
+    /// `INFO`, `WARNING`, `ERROR`), `message`, `logging.googleapis.com/sourceLocation`,
+    /// `logging.googleapis.com/trace`, `logging.googleapis.com/spanId`,
+    /// `logging.googleapis.com/trace_sampled`, plus `target` and `service`.
+    GoogleCloud,
+}
+
 /// The effective configuration, as [`crate::Guard::config`] reports it.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -294,6 +322,8 @@ pub struct Config {
     pub limits: Limits,
     /// Console output format (`TELEMETRY_LOG_FORMAT`).
     pub console_format: ConsoleFormat,
+    /// Key names of JSON console lines (`TELEMETRY_LOG_SCHEMA`).
+    pub console_schema: ConsoleSchema,
     /// `tracing` filter directives (`RUST_LOG`), for console output and log export.
     pub log_filter: String,
     /// Level for the OpenTelemetry SDK's own diagnostics (`OTEL_LOG_LEVEL`).
@@ -316,6 +346,7 @@ pub(crate) struct Overrides {
     pub protocol: Option<Protocol>,
     pub sampler: Option<SamplerSetting>,
     pub console_format: Option<ConsoleFormat>,
+    pub console_schema: Option<ConsoleSchema>,
     pub log_filter: Option<String>,
     pub exporters: Option<Vec<ExporterKind>>,
     pub metric_export_interval: Option<Duration>,
@@ -425,6 +456,7 @@ impl Config {
         let limits = limits(&mut r);
 
         let console_format = o.console_format.unwrap_or_else(|| console_format(&mut r));
+        let console_schema = o.console_schema.unwrap_or_else(|| console_schema(&mut r));
         let log_filter = o
             .log_filter
             .clone()
@@ -452,6 +484,7 @@ impl Config {
             exemplar_filter,
             limits,
             console_format,
+            console_schema,
             log_filter,
             sdk_log_level,
             shutdown_timeout: o.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
@@ -987,6 +1020,27 @@ fn console_format(r: &mut EnvReader<'_>) -> ConsoleFormat {
     }
 }
 
+fn console_schema(r: &mut EnvReader<'_>) -> ConsoleSchema {
+    let Some(raw) = r.raw("TELEMETRY_LOG_SCHEMA") else {
+        return ConsoleSchema::Default;
+    };
+    match raw.to_ascii_lowercase().as_str() {
+        "default" => ConsoleSchema::Default,
+        "zap" => ConsoleSchema::Zap,
+        "ecs" => ConsoleSchema::Ecs,
+        "gcp" => ConsoleSchema::GoogleCloud,
+        _ => {
+            r.warn(
+                "TELEMETRY_LOG_SCHEMA",
+                &raw,
+                "expected `default`, `zap`, `ecs` or `gcp`",
+                "default",
+            );
+            ConsoleSchema::Default
+        }
+    }
+}
+
 fn sdk_log_level(r: &mut EnvReader<'_>) -> tracing::Level {
     let Some(raw) = r.raw("OTEL_LOG_LEVEL") else {
         return tracing::Level::WARN;
@@ -1110,8 +1164,8 @@ impl fmt::Display for Config {
         writeln!(f, "  limits                  {:?}", self.limits)?;
         writeln!(
             f,
-            "  console                 format={:?} filter={:?}",
-            self.console_format, self.log_filter
+            "  console                 format={:?} schema={:?} filter={:?}",
+            self.console_format, self.console_schema, self.log_filter
         )?;
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;

@@ -461,6 +461,40 @@ fn console_format_and_sdk_log_level() {
 }
 
 #[test]
+fn console_schema_names_parse_in_any_case_and_a_bad_one_falls_back_to_default() {
+    assert_eq!(cfg(&[]).console_schema, ConsoleSchema::Default);
+    for (raw, schema) in [
+        ("default", ConsoleSchema::Default),
+        ("zap", ConsoleSchema::Zap),
+        ("ZAP", ConsoleSchema::Zap),
+        ("ecs", ConsoleSchema::Ecs),
+        (" Ecs ", ConsoleSchema::Ecs),
+        ("gcp", ConsoleSchema::GoogleCloud),
+        ("GCP", ConsoleSchema::GoogleCloud),
+    ] {
+        let c = cfg(&[("TELEMETRY_LOG_SCHEMA", raw)]);
+        assert_eq!(c.console_schema, schema, "{raw:?}");
+        assert!(c.warnings.is_empty(), "{raw:?}: {:?}", c.warnings);
+    }
+    let c = cfg(&[("TELEMETRY_LOG_SCHEMA", "logfmt")]);
+    assert_eq!(c.console_schema, ConsoleSchema::Default);
+    let w = warning_for(&c, "TELEMETRY_LOG_SCHEMA");
+    assert_eq!(w.value, "logfmt");
+    assert_eq!(w.fallback, "default");
+    assert!(w.problem.contains("`zap`"), "{w}");
+    assert!(c.to_string().contains("schema=Default"), "{c}");
+    let code = Overrides {
+        console_schema: Some(ConsoleSchema::Ecs),
+        ..Default::default()
+    };
+    let env = |name: &str| (name == "TELEMETRY_LOG_SCHEMA").then(|| "gcp".to_string());
+    assert_eq!(
+        Config::resolve(&env, &code).console_schema,
+        ConsoleSchema::Ecs
+    );
+}
+
+#[test]
 fn builder_overrides_win_over_environment() {
     let o = Overrides {
         service_name: Some("code".into()),

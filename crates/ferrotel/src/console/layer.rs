@@ -14,13 +14,15 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::{Collector, FieldSet, FieldValue, Skip, ValueRules};
-use super::line::{self, Layout};
+use super::line::{self, Layout, TraceIds};
 use super::{ConsoleSink, rfc3339_now};
-use crate::ValueRedactor;
+use crate::{ConsoleSchema, ValueRedactor};
 
 /// Console output in one layout.
 pub(crate) struct ConsoleLayer {
     pub layout: Layout,
+    /// Key names of JSON lines.
+    pub schema: ConsoleSchema,
     /// ANSI styling (a terminal on stdout, `NO_COLOR` unset; never for JSON).
     pub ansi: bool,
     pub rules: ValueRules,
@@ -92,9 +94,16 @@ where
             .then(|| {
                 let span = cx.span();
                 let sc = span.span_context();
-                sc.is_valid()
-                    .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+                sc.is_valid().then(|| TraceIds {
+                    trace_id: sc.trace_id().to_string(),
+                    span_id: sc.span_id().to_string(),
+                    sampled: sc.is_sampled(),
+                })
             })
+            .flatten();
+        // Looked up only for a schema with a place for it.
+        let origin = (self.layout == Layout::Json && line::shows_origin(self.schema))
+            .then(|| metadata.file().map(|file| (file, metadata.line())))
             .flatten();
         // A unit of work with an OpenTelemetry span and no `tracing` span (the HTTP middleware's
         // request): shown as the outermost span.
@@ -131,8 +140,10 @@ where
                     fields: &collector.fields,
                     spans: &spans,
                     trace,
+                    origin,
                 },
                 self.layout,
+                self.schema,
                 self.ansi,
                 self.line_cap,
             )
