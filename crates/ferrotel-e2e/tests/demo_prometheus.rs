@@ -12,7 +12,7 @@ mod demo_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use demo_support::{Demo, http, wait_until};
+use demo_support::{Demo, closed_port_url, fast_export_env, http, wait_until};
 use ferrotel_catalog::contextd::CATALOG;
 use ferrotel_deploy_gen::harness::{
     Outcome, Prometheus, PrometheusOptions, ScrapeTarget, check_dashboards,
@@ -159,14 +159,68 @@ fn assert_rules_evaluate(prom: &Prometheus) {
     });
 }
 
+/// The SDK's failed exports and queue drops reach Prometheus with their `error_type`, and
+/// TelemetryExportFailing goes pending on them (it has `for: 5m`).
+fn assert_sdk_failures_visible(prom: &Prometheus) {
+    for series in [
+        "otel_sdk_exporter_span_exported_total{error_type=\"export_failed\"}",
+        "otel_sdk_exporter_log_exported_total{error_type=\"export_failed\"}",
+        "otel_sdk_processor_span_processed_total{error_type=\"queue_full\",otel_component_type=\"telemetry_admission\"}",
+        "otel_sdk_processor_log_processed_total{error_type=\"queue_full\"}",
+    ] {
+        wait_until(Duration::from_secs(30), series, || {
+            let r = prom
+                .query(&format!("{series} > 0"))
+                .map_err(|e| e.to_string())?;
+            if r.is_empty() {
+                Err(format!("{:?}", prom.query(series)))
+            } else {
+                Ok(())
+            }
+        });
+    }
+    // Success series stay apart from failures (no error_type) and stay at 0 here.
+    let ok = prom
+        .query("otel_sdk_exporter_span_exported_total{error_type=\"\"}")
+        .expect("query");
+    assert_eq!(ok.len(), 1, "{ok:?}");
+    assert_eq!(ok[0]["value"][1], "0", "{ok:?}");
+    wait_until(
+        Duration::from_secs(30),
+        "TelemetryExportFailing pending for spans and logs",
+        || {
+            let alerts = prom
+                .query("ALERTS{alertname=\"TelemetryExportFailing\"}")
+                .map_err(|e| e.to_string())?;
+            let signals: BTreeSet<&str> = alerts
+                .iter()
+                .filter_map(|a| a["metric"]["signal"].as_str())
+                .collect();
+            if signals.contains("spans") && signals.contains("logs") {
+                Ok(())
+            } else {
+                Err(format!("{alerts:?}"))
+            }
+        },
+    );
+}
+
 #[test]
 fn prometheus_scrapes_the_demo_rules_evaluate_and_dashboards_have_data() {
-    // OTLP export off: this test is about the pull model (/metrics from the same instruments).
-    let env = vec![
-        ("OTEL_TRACES_EXPORTER", "none".to_owned()),
+    // Metrics are pulled (/metrics from the same instruments). Spans and logs go over OTLP
+    // to a port nothing listens on, with small queues: the SDK's own export-failure and
+    // queue-full series appear with their error.type, as the runtime dashboard and the
+    // TelemetryExportFailing alert read them.
+    let mut env = fast_export_env();
+    env.extend([
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
-        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
-    ];
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", closed_port_url()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "16".to_owned()),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "8".to_owned()),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "16".to_owned()),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "8".to_owned()),
+    ]);
     let mut demo = Demo::start(&["--rate", "40"], &env);
     let address = demo.url.trim_start_matches("http://").to_owned();
     let rules_dir = deploy_dir().join("rules");
@@ -181,6 +235,7 @@ fn prometheus_scrapes_the_demo_rules_evaluate_and_dashboards_have_data() {
 
     assert_catalog_present(&prom);
     assert_rules_evaluate(&prom);
+    assert_sdk_failures_visible(&prom);
 
     let all = dashboards::all(&Catalog::load()).expect("dashboards generate");
     let recording = rules::recording_rules(&rules_dir).expect("recording rules");

@@ -1,7 +1,9 @@
 //! The instruments dashboards may query, by Prometheus name: the contextd catalog of
 //! `ferrotel-catalog` (31, whose runtime and HTTP entries are the descriptors of
 //! `ferrotel-runtime` and `ferrotel-http`) and the seed 003/004 services' sets
-//! (`ferrotel_catalog::seeds`).
+//! (`ferrotel_catalog::seeds`), the SDK's own `otel.sdk.*` self-observability metrics, and the
+//! few ClickHouse server series the seed 004 ClickHouse dashboard reads from ClickHouse's
+//! built-in Prometheus endpoint (`:9363`, the seed's `clickhouse` scrape job).
 
 use std::collections::BTreeMap;
 
@@ -86,6 +88,62 @@ pub fn label_name(key: &str) -> String {
         .collect()
 }
 
+/// Where the SDK's self-observability metrics come from (`Instrument::source`).
+pub const SDK_SOURCE: &str = "ferrotel SDK self-observability";
+
+/// Where the ClickHouse server series come from (`Instrument::source`): no instrument set of
+/// ours produces them, so no example fills them.
+pub const CLICKHOUSE_SERVER_SOURCE: &str = "ClickHouse server (:9363)";
+
+/// The semconv SDK metrics every `ferrotel::init` registers (observable counters fed by the
+/// export accounting): exports that finished, failures with `error.type="export_failed"`, and
+/// records the queue turned away with `error.type="queue_full"`.
+fn sdk_self_metrics() -> Vec<Instrument> {
+    let exported = [
+        "otel.sdk.exporter.span.exported",
+        "otel.sdk.exporter.log.exported",
+        "otel.sdk.exporter.metric_data_point.exported",
+    ];
+    let processed = [
+        "otel.sdk.processor.span.processed",
+        "otel.sdk.processor.log.processed",
+    ];
+    let counter = |otel_name: &'static str, labels: &[&str]| Instrument {
+        otel_name,
+        prometheus_name: format!("{}_total", label_name(otel_name)),
+        kind: SeriesKind::Counter,
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        source: SDK_SOURCE,
+    };
+    exported
+        .into_iter()
+        .map(|n| counter(n, &["error_type"]))
+        .chain(
+            processed
+                .into_iter()
+                .map(|n| counter(n, &["error_type", "otel_component_type"])),
+        )
+        .collect()
+}
+
+/// ClickHouse's own merge series (`<prometheus><metrics>true</metrics><events>true</events>`):
+/// running background merges (a current metric) and merge events and rows (profile events,
+/// counters exposed without a `_total` suffix).
+fn clickhouse_server() -> Vec<Instrument> {
+    let series = |name: &'static str, kind| Instrument {
+        otel_name: name,
+        prometheus_name: name.to_owned(),
+        kind,
+        labels: Vec::new(),
+        source: CLICKHOUSE_SERVER_SOURCE,
+    };
+    vec![
+        series("ClickHouseMetrics_Merge", SeriesKind::Gauge),
+        series("ClickHouseProfileEvents_Merge", SeriesKind::Counter),
+        series("ClickHouseProfileEvents_MergedRows", SeriesKind::Counter),
+    ]
+}
+
 /// Series that the stacks produce themselves, never an application: scrape health, alert
 /// state, the OTLP resource, Prometheus' own metrics used by the dashboards.
 pub const STACK_SERIES: &[&str] = &[
@@ -120,6 +178,9 @@ impl Catalog {
                 let i = Instrument::from_descriptor(d, source);
                 by_name.entry(i.prometheus_name.clone()).or_insert(i);
             }
+        }
+        for i in sdk_self_metrics().into_iter().chain(clickhouse_server()) {
+            by_name.entry(i.prometheus_name.clone()).or_insert(i);
         }
         Catalog { by_name }
     }

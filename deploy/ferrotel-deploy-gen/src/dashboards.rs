@@ -11,6 +11,10 @@
 //! | `automation-execution.json` | seed 003 execution dashboard |
 //! | `automation-selector.json` | seed 003 selector dashboard |
 //! | `agenttrace-overview.json` | seed 004 overview |
+//! | `agenttrace-api.json` | seed 004 API performance: throughput, errors, latency by route, payload sizes |
+//! | `agenttrace-workers.json` | seed 004 worker performance: queues, jobs by type and status, job duration |
+//! | `agenttrace-database.json` | seed 004 database health: pools by database, query latency |
+//! | `agenttrace-clickhouse.json` | seed 004 ClickHouse: inserts by table, query times, pool, the server's merges |
 
 use crate::Error;
 use crate::catalog::Catalog;
@@ -31,6 +35,10 @@ pub fn all(catalog: &Catalog) -> Result<Vec<Dashboard>, Error> {
         automation_execution(catalog)?,
         automation_selector(catalog)?,
         agenttrace_overview(catalog)?,
+        agenttrace_api(catalog)?,
+        agenttrace_workers(catalog)?,
+        agenttrace_database(catalog)?,
+        agenttrace_clickhouse(catalog)?,
     ])
 }
 
@@ -670,8 +678,74 @@ fn runtime(catalog: &Catalog) -> Result<Dashboard, Error> {
                     Panel::new(Heatmap, "Stall distribution", "s", stall.heatmap(&[])?, "{{le}}"),
                 ],
             ),
+            Row::new("SDK export health", sdk_export_health(&c)?),
         ],
     ))
+}
+
+/// The `otel.sdk.*` self-metrics: what the exporters delivered, what failed
+/// (`error.type="export_failed"`) and what the queues turned away (`error.type="queue_full"`).
+fn sdk_export_health(c: &Lookup<'_>) -> Result<Vec<Panel>, Error> {
+    let spans = c.m("otel_sdk_exporter_span_exported_total")?;
+    let logs = c.m("otel_sdk_exporter_log_exported_total")?;
+    let points = c.m("otel_sdk_exporter_metric_data_point_exported_total")?;
+    let span_queue = c.m("otel_sdk_processor_span_processed_total")?;
+    let log_queue = c.m("otel_sdk_processor_log_processed_total")?;
+    let ok = [("error_type", "=", "")];
+    let failed = [("error_type", "=", "export_failed")];
+    let full = [("error_type", "=", "queue_full")];
+    Ok(vec![
+        Panel::new(
+            TimeSeries,
+            "Exported records/s",
+            "ops",
+            spans.rate(&ok, &["job"])?,
+            "spans {{job}}",
+        )
+        .target(logs.rate(&ok, &["job"])?, "logs {{job}}")
+        .target(points.rate(&ok, &["job"])?, "metric points {{job}}")
+        .describe("Records whose export the backend acknowledged (pushed over OTLP; a Prometheus scrape is not counted here)."),
+        Panel::new(
+            TimeSeries,
+            "Failed exports (records/s)",
+            "ops",
+            spans.rate(&failed, &["job", "error_type"])?,
+            "spans {{job}} {{error_type}}",
+        )
+        .target(logs.rate(&failed, &["job", "error_type"])?, "logs {{job}} {{error_type}}")
+        .target(
+            points.rate(&failed, &["job", "error_type"])?,
+            "metric points {{job}} {{error_type}}",
+        )
+        .threshold(0.0001, "red")
+        .describe("Records in batches the exporter gave up on: collector down, refusing or too slow. The TelemetryExportFailing alert fires after 5 minutes of this."),
+        Panel::new(
+            TimeSeries,
+            "Dropped at the queue (records/s)",
+            "ops",
+            span_queue.rate(&full, &["job", "error_type"])?,
+            "spans {{job}} {{error_type}}",
+        )
+        .target(
+            log_queue.rate(&full, &["job", "error_type"])?,
+            "logs {{job}} {{error_type}}",
+        )
+        .threshold(0.0001, "orange")
+        .describe("Records turned away because the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_QUEUE_SIZE): the exporter cannot keep up or is failing."),
+        Panel::new(
+            Stat,
+            "Span export success",
+            "percentunit",
+            format!(
+                "1 - ({})",
+                spans.ratio(&failed, &[], &[])?
+            ),
+            "success",
+        )
+        .range(0.0, 1.0)
+        .threshold(0.99, "green")
+        .describe("Share of finished span exports that succeeded."),
+    ])
 }
 
 /// A recording rule of `deploy/rules/http-slo.rules.yml`, filtered by `$job`.
@@ -1071,6 +1145,398 @@ fn agenttrace_overview(catalog: &Catalog) -> Result<Dashboard, Error> {
                         "p99",
                     )
                     .threshold(10.0, "red"),
+                ],
+            ),
+        ],
+    ))
+}
+
+fn agenttrace_api(catalog: &Catalog) -> Result<Dashboard, Error> {
+    let c = Lookup(catalog);
+    let requests = c.m("http_requests_total")?;
+    let duration = c.m("http_request_duration_seconds")?;
+    let req_size = c.m("http_request_size_bytes")?;
+    let resp_size = c.m("http_response_size_bytes")?;
+    let server_errors = [("status", "=~", "5..")];
+    Ok(dashboard(
+        "agenttrace-api",
+        "AgentTrace / API Performance",
+        "Seed 004 API performance: throughput, errors and latency by route template, payload sizes.",
+        &["agenttrace"],
+        vec![
+            Row::new(
+                "Throughput",
+                vec![
+                    Panel::new(
+                        Stat,
+                        "Requests/s",
+                        "reqps",
+                        requests.rate(&[], &[])?,
+                        "requests/s",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Requests/s by route",
+                        "reqps",
+                        requests.rate(&[], &["method", "path"])?,
+                        "{{method}} {{path}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Requests/s by status",
+                        "reqps",
+                        requests.rate(&[], &["status"])?,
+                        "{{status}}",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Errors",
+                vec![
+                    Panel::new(
+                        Stat,
+                        "Error rate (5xx)",
+                        "percentunit",
+                        requests.ratio(&server_errors, &[], &[])?,
+                        "5xx",
+                    )
+                    .threshold(0.001, "orange")
+                    .threshold(0.01, "red")
+                    .describe(
+                        "The seed's SLO is an error rate under 0.1%; HighErrorRate fires above 1%.",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "5xx share by route",
+                        "percentunit",
+                        requests.ratio(&server_errors, &[], &["method", "path"])?,
+                        "{{method}} {{path}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "4xx share",
+                        "percentunit",
+                        requests.ratio(&[("status", "=~", "4..")], &[], &[])?,
+                        "4xx",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Latency",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "P50/P95/P99",
+                        "s",
+                        duration.quantile(0.5, &[], &[])?,
+                        "p50",
+                    )
+                    .target(duration.quantile(0.95, &[], &[])?, "p95")
+                    .target(duration.quantile(0.99, &[], &[])?, "p99")
+                    .threshold(0.5, "red")
+                    .describe("The seed's SLOs: P50 under 50 ms, P99 under 500 ms."),
+                    Panel::new(
+                        TimeSeries,
+                        "P99 by route",
+                        "s",
+                        duration.quantile(0.99, &[], &["method", "path"])?,
+                        "{{method}} {{path}}",
+                    ),
+                    Panel::new(
+                        Heatmap,
+                        "Latency distribution",
+                        "s",
+                        duration.heatmap(&[])?,
+                        "{{le}}",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Payloads",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Request body P95 by method",
+                        "bytes",
+                        req_size.quantile(0.95, &[], &["method"])?,
+                        "{{method}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Response body P95 by method",
+                        "bytes",
+                        resp_size.quantile(0.95, &[], &["method"])?,
+                        "{{method}}",
+                    ),
+                ],
+            ),
+        ],
+    ))
+}
+
+fn agenttrace_workers(catalog: &Catalog) -> Result<Dashboard, Error> {
+    let c = Lookup(catalog);
+    let queue = c.m("worker_queue_depth")?;
+    let active = c.m("worker_active_jobs")?;
+    let jobs = c.m("worker_jobs_processed_total")?;
+    let duration = c.m("worker_job_duration_seconds")?;
+    Ok(dashboard(
+        "agenttrace-workers",
+        "AgentTrace / Worker Performance",
+        "Seed 004 worker performance: queue depths, jobs in flight, throughput and failures by job type, job duration.",
+        &["agenttrace"],
+        vec![
+            Row::new(
+                "Queues",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Queue depth",
+                        "short",
+                        queue.gauge("max", &[], &["queue"])?,
+                        "{{queue}}",
+                    )
+                    .threshold(10000.0, "red")
+                    .describe("WorkerQueueBacklog fires above 10,000 waiting jobs for 10 minutes."),
+                    Panel::new(
+                        Stat,
+                        "Jobs in flight",
+                        "short",
+                        active.gauge("sum", &[], &[])?,
+                        "active",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Jobs",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Jobs/s by type and status",
+                        "ops",
+                        jobs.rate(&[], &["type", "status"])?,
+                        "{{type}} {{status}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Failure share by type",
+                        "percentunit",
+                        jobs.ratio(&[("status", "=", "failed")], &[], &["type"])?,
+                        "{{type}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Retries/s by type",
+                        "ops",
+                        jobs.rate(&[("status", "=", "retried")], &["type"])?,
+                        "{{type}}",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Duration",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "P50/P99 by type",
+                        "s",
+                        duration.quantile(0.5, &[], &["type"])?,
+                        "p50 {{type}}",
+                    )
+                    .target(duration.quantile(0.99, &[], &["type"])?, "p99 {{type}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Mean by type",
+                        "s",
+                        duration.mean(&[], &["type"])?,
+                        "{{type}}",
+                    ),
+                    Panel::new(
+                        Heatmap,
+                        "Job duration distribution",
+                        "s",
+                        duration.heatmap(&[])?,
+                        "{{le}}",
+                    ),
+                ],
+            ),
+        ],
+    ))
+}
+
+fn agenttrace_database(catalog: &Catalog) -> Result<Dashboard, Error> {
+    let c = Lookup(catalog);
+    let active = c.m("db_connections_active")?;
+    let idle = c.m("db_connections_idle")?;
+    let max = c.m("db_connections_max")?;
+    let query = c.m("db_query_duration_seconds")?;
+    Ok(dashboard(
+        "agenttrace-database",
+        "AgentTrace / Database Health",
+        "Seed 004 database health: connection pools of PostgreSQL, ClickHouse and Redis, and query latency by database.",
+        &["agenttrace"],
+        vec![
+            Row::new(
+                "Connection pools",
+                vec![
+                    Panel::new(
+                        BarGauge,
+                        "Pool utilisation",
+                        "percentunit",
+                        format!(
+                            "{} / {}",
+                            active.gauge("sum", &[], &["db"])?,
+                            max.gauge("sum", &[], &["db"])?
+                        ),
+                        "{{db}}",
+                    )
+                    .range(0.0, 1.0)
+                    .threshold(0.8, "orange")
+                    .threshold(0.9, "red")
+                    .describe("Active over maximum connections; DatabaseConnectionExhausted fires above 90% for 5 minutes."),
+                    Panel::new(
+                        TimeSeries,
+                        "Active connections",
+                        "short",
+                        active.gauge("sum", &[], &["db"])?,
+                        "{{db}}",
+                    )
+                    .target(max.gauge("sum", &[], &["db"])?, "max {{db}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Idle connections",
+                        "short",
+                        idle.gauge("sum", &[], &["db"])?,
+                        "{{db}}",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Queries",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Query P50/P99 by database",
+                        "s",
+                        query.quantile(0.5, &[], &["db"])?,
+                        "p50 {{db}}",
+                    )
+                    .target(query.quantile(0.99, &[], &["db"])?, "p99 {{db}}"),
+                    Panel::new(
+                        TimeSeries,
+                        "Queries/s by database",
+                        "ops",
+                        query.observation_rate(&[], &["db"])?,
+                        "{{db}}",
+                    ),
+                    Panel::new(
+                        Heatmap,
+                        "Query latency distribution",
+                        "s",
+                        query.heatmap(&[])?,
+                        "{{le}}",
+                    ),
+                ],
+            ),
+        ],
+    ))
+}
+
+fn agenttrace_clickhouse(catalog: &Catalog) -> Result<Dashboard, Error> {
+    let c = Lookup(catalog);
+    let rows = c.m("clickhouse_insert_rows_total")?;
+    let query = c.m("db_query_duration_seconds")?;
+    let active = c.m("db_connections_active")?;
+    let max = c.m("db_connections_max")?;
+    let running_merges = c.m("ClickHouseMetrics_Merge")?;
+    let merges = c.m("ClickHouseProfileEvents_Merge")?;
+    let merged_rows = c.m("ClickHouseProfileEvents_MergedRows")?;
+    let ch = [("db", "=", "clickhouse")];
+    Ok(dashboard(
+        "agenttrace-clickhouse",
+        "AgentTrace / ClickHouse Metrics",
+        "Seed 004 ClickHouse: rows the service inserts by table, its query times and pool, and the server's own merges (ClickHouse's built-in Prometheus endpoint, job clickhouse).",
+        &["agenttrace", "clickhouse"],
+        vec![
+            Row::new(
+                "Inserts",
+                vec![
+                    Panel::new(
+                        Stat,
+                        "Rows inserted/s",
+                        "rowsps",
+                        rows.rate(&[], &[])?,
+                        "rows/s",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Rows inserted/s by table",
+                        "rowsps",
+                        rows.rate(&[], &["table"])?,
+                        "{{table}}",
+                    ),
+                ],
+            ),
+            Row::new(
+                "Queries",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Query P50/P99",
+                        "s",
+                        query.quantile(0.5, &ch, &[])?,
+                        "p50",
+                    )
+                    .target(query.quantile(0.99, &ch, &[])?, "p99")
+                    .threshold(10.0, "red")
+                    .describe("ClickHouseSlowQueries fires when P99 stays above 10 s for 5 minutes."),
+                    Panel::new(
+                        TimeSeries,
+                        "Queries/s",
+                        "ops",
+                        query.observation_rate(&ch, &[])?,
+                        "queries/s",
+                    ),
+                    Panel::new(
+                        Gauge,
+                        "Pool utilisation",
+                        "percentunit",
+                        format!(
+                            "{} / {}",
+                            active.gauge("sum", &ch, &[])?,
+                            max.gauge("sum", &ch, &[])?
+                        ),
+                        "clickhouse",
+                    )
+                    .range(0.0, 1.0)
+                    .threshold(0.9, "red"),
+                ],
+            ),
+            Row::new(
+                "Merges (server)",
+                vec![
+                    Panel::new(
+                        TimeSeries,
+                        "Running merges",
+                        "short",
+                        running_merges.gauge("sum", &[], &["instance"])?,
+                        "{{instance}}",
+                    )
+                    .describe("Background merges in progress, from ClickHouse's own /metrics (ClickHouseMetrics_Merge)."),
+                    Panel::new(
+                        TimeSeries,
+                        "Merges started/s",
+                        "ops",
+                        merges.rate(&[], &["instance"])?,
+                        "{{instance}}",
+                    ),
+                    Panel::new(
+                        TimeSeries,
+                        "Rows merged/s",
+                        "rowsps",
+                        merged_rows.rate(&[], &["instance"])?,
+                        "{{instance}}",
+                    ),
                 ],
             ),
         ],

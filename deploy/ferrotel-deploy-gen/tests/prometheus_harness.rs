@@ -1,7 +1,7 @@
 //! Self-test of the dashboard harness (`ferrotel_deploy_gen::harness`) with a real Prometheus.
 //!
 //! The scrape target here is a stand-in: a loopback HTTP server exposing a few catalog
-//! instruments (HTTP server metrics, tokio/allocator gauges) whose counters grow at each
+//! instruments (HTTP server metrics, tokio/allocator gauges, the SDK's `otel_sdk_*`) whose counters grow at each
 //! scrape. It proves that the harness starts Prometheus with the stack's rules, scrapes, and
 //! classifies dashboard queries; it is NOT the final proof, which points the same
 //! harness at the contextd demo's `/metrics` (see the harness module docs and
@@ -75,6 +75,20 @@ fn exposition(n: u64) -> String {
     s.push_str("# TYPE tokio_runtime_alive_tasks gauge\ntokio_runtime_alive_tasks{tokio_runtime_id=\"1\"} 42\n");
     s.push_str("# TYPE rust_memory_heap_live_bytes gauge\nrust_memory_heap_live_bytes{rust_allocator=\"jemalloc\"} 1.5e+07\n");
     s.push_str("# TYPE rust_memory_heap_mapped_bytes gauge\nrust_memory_heap_mapped_bytes{rust_allocator=\"jemalloc\"} 3e+07\n");
+    // The SDK's self-metrics as ferrotel exposes them: success and failure series of every
+    // exporter (the failed one at 0 while nothing fails) and the queue-full drops.
+    for (signal, failed) in [("span", n), ("log", 0), ("metric_data_point", 0)] {
+        let name = format!("otel_sdk_exporter_{signal}_exported_total");
+        s.push_str(&format!(
+            "# TYPE {name} counter\n{name} {}\n{name}{{error_type=\"export_failed\"}} {failed}\n",
+            20 * n
+        ));
+    }
+    for signal in ["span", "log"] {
+        s.push_str(&format!(
+            "# TYPE otel_sdk_processor_{signal}_processed_total counter\notel_sdk_processor_{signal}_processed_total{{error_type=\"queue_full\",otel_component_type=\"telemetry_admission\"}} {n}\n"
+        ));
+    }
     s
 }
 

@@ -116,6 +116,15 @@ fn request_id(req_headers: &axum::http::HeaderMap) -> String {
 async fn ingest_trace(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
     let observations = rand::rng().random_range(1..40);
     app.postgres.query(&app.meters, 1, 4).await; // API key lookup
+    if rand::rng().random_bool(0.02) {
+        // A revoked or unknown key: the API dashboard's 4xx share has data.
+        tracing::warn!("api key lookup found no project: rejecting ingestion");
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid api key" })),
+        )
+            .into_response();
+    }
     if rand::rng().random_bool(0.03) {
         // Simulated outage of the metadata store: the seed's 5xx error-rate panel has data.
         tracing::error!(db = "postgres", "api key lookup failed: connection reset");
@@ -217,6 +226,23 @@ fn content_length(h: &axum::http::HeaderMap) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Attempts a job gets before a timeout counts as failed.
+const MAX_ATTEMPTS: u32 = 2;
+
+/// Chance that one attempt times out (a simulated ClickHouse insert timeout): retried.
+const ATTEMPT_TIMEOUT_PROBABILITY: f64 = 0.05;
+
+/// Chance that a job is rejected for good (a malformed batch): failed at once.
+const PERMANENT_FAILURE_PROBABILITY: f64 = 0.02;
+
+/// How one attempt at a job ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Done,
+    TimedOut,
+    Rejected,
+}
+
 /// A worker: takes jobs, writes them to ClickHouse, records job metrics.
 async fn worker(app: Arc<App>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
     loop {
@@ -226,32 +252,65 @@ async fn worker(app: Arc<App>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>)
         };
         app.ingest.depth.fetch_sub(1, Ordering::Relaxed);
         app.meters.worker_active_jobs.add(1, ());
-        let span =
-            tracing::info_span!("worker.job", job.type = job.kind, request_id = %job.request_id);
         let started = Instant::now();
-        let failed = async {
-            app.clickhouse.query(&app.meters, 3, 15).await;
-            app.redis.query(&app.meters, 0, 1).await;
-            app.meters.clickhouse_insert_rows.add(job.observations, "observations");
-            let failed = rand::rng().random_bool(0.02);
-            if failed {
-                tracing::error!(request_id = %job.request_id, "job failed: clickhouse insert timed out");
-            } else {
-                tracing::info!(
-                    request_id = %job.request_id,
-                    observations_count = i64::try_from(job.observations).unwrap_or(0),
-                    duration_ms = i64::try_from(job.enqueued.elapsed().as_millis()).unwrap_or(i64::MAX),
-                    "trace ingested"
-                );
+        // A timed-out attempt is retried (counted as `retried`) until the last one, whose
+        // timeout counts as `failed`; a rejected job fails at once.
+        let mut attempt = 1;
+        let status = loop {
+            let span = tracing::info_span!(
+                "worker.job",
+                job.type = job.kind,
+                job.attempt = attempt,
+                request_id = %job.request_id
+            );
+            let outcome = async {
+                app.clickhouse.query(&app.meters, 3, 15).await;
+                app.redis.query(&app.meters, 0, 1).await;
+                let roll: f64 = rand::rng().random();
+                let outcome = if roll < PERMANENT_FAILURE_PROBABILITY {
+                    Attempt::Rejected
+                } else if roll < PERMANENT_FAILURE_PROBABILITY + ATTEMPT_TIMEOUT_PROBABILITY {
+                    Attempt::TimedOut
+                } else {
+                    Attempt::Done
+                };
+                match outcome {
+                    Attempt::Rejected => tracing::error!(
+                        request_id = %job.request_id,
+                        "job failed: malformed observation batch"
+                    ),
+                    Attempt::TimedOut => tracing::error!(
+                        request_id = %job.request_id,
+                        attempt,
+                        "job attempt failed: clickhouse insert timed out"
+                    ),
+                    Attempt::Done => {
+                        app.meters
+                            .clickhouse_insert_rows
+                            .add(job.observations, "observations");
+                        tracing::info!(
+                            request_id = %job.request_id,
+                            observations_count = i64::try_from(job.observations).unwrap_or(0),
+                            duration_ms = i64::try_from(job.enqueued.elapsed().as_millis()).unwrap_or(i64::MAX),
+                            "trace ingested"
+                        );
+                    }
+                }
+                outcome
             }
-            failed
-        }
-        .instrument(span)
-        .await;
-        let status = if failed {
-            JobStatus::Failed
-        } else {
-            JobStatus::Completed
+            .instrument(span)
+            .await;
+            match outcome {
+                Attempt::Done => break JobStatus::Completed,
+                Attempt::Rejected => break JobStatus::Failed,
+                Attempt::TimedOut if attempt == MAX_ATTEMPTS => break JobStatus::Failed,
+                Attempt::TimedOut => {
+                    app.meters
+                        .worker_jobs_processed
+                        .add(1, (job.kind, JobStatus::Retried));
+                    attempt += 1;
+                }
+            }
         };
         app.meters.worker_jobs_processed.add(1, (job.kind, status));
         app.meters
