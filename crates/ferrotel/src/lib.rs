@@ -49,6 +49,8 @@
 //!   `with_native_roots()`) would then need `CryptoProvider::install_default()` at start-up.
 //! - `stdout`: `OTEL_*_EXPORTER=console` (the opentelemetry-stdout exporters).
 //! - `tracing-opentelemetry`: [`SpanLayer`]'s compatibility choice, `tracing-opentelemetry`'s layer.
+//! - `config-file` (default): declarative configuration files (`OTEL_CONFIG_FILE`,
+//!   [`Builder::config_file`]), the OpenTelemetry configuration schema `file_format` 1.x.
 //!
 //! Tests capture all three signals with the `ferrotel-testing` crate: in-memory capture through
 //! this pipeline (built on [`Builder::with_span_exporter`], [`Builder::with_log_exporter`] and
@@ -64,6 +66,10 @@
 //! - `tokio`: a small private runtime that drives gRPC and `https://` exports independently of
 //!   the application's runtime.
 //! - `url`: endpoint validation. `thiserror`: error types.
+//! - `yaml-rust2` (feature `config-file`): the configuration file's YAML, read as events so a
+//!   `${VAR}` substituted into a plain scalar gets its type resolved and a quoted one stays a
+//!   string, as the spec says. `percent-encoding`: the file's header and resource values, put
+//!   into the `OTEL_*` list syntax the resolver reads.
 //! - `opentelemetry-http` (its client trait and reqwest's blocking client), `reqwest`, `http`,
 //!   `bytes`, `rand` (retry jitter): our OTLP/HTTP span exporter ([`otlp`]), which writes the
 //!   protobuf straight from the span data (about a third of the stock exporter's work per span)
@@ -143,6 +149,15 @@ use hooks::Hooks;
 pub type ValueRedactor = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
+
+/// What a configuration file sets beyond the effective [`Config`] (views, typed resource
+/// values, the family's switches).
+#[cfg(feature = "config-file")]
+type ConfigFileExtras = config::FileExtras;
+/// Without the `config-file` feature there is no file, so nothing beyond the [`Config`].
+#[cfg(not(feature = "config-file"))]
+#[derive(Default)]
+struct ConfigFileExtras;
 type OnStart =
     Box<dyn FnOnce(&opentelemetry_sdk::metrics::SdkMeterProvider) -> Box<dyn std::any::Any + Send>>;
 
@@ -198,6 +213,8 @@ pub struct Builder {
     redaction: Option<ferrotel_redaction::Redactor>,
     #[cfg(feature = "runtime-metrics")]
     runtime_metrics: Option<ferrotel_runtime::RuntimeMetricsBuilder>,
+    #[cfg(feature = "config-file")]
+    config_file: Option<config::file::ConfigSource>,
     on_start: Vec<OnStart>,
 }
 
@@ -215,6 +232,8 @@ impl Default for Builder {
             redaction: Some(ferrotel_redaction::Redactor::default()),
             #[cfg(feature = "runtime-metrics")]
             runtime_metrics: Some(ferrotel_runtime::RuntimeMetrics::builder()),
+            #[cfg(feature = "config-file")]
+            config_file: None,
             on_start: Vec::new(),
         }
     }
@@ -568,10 +587,50 @@ impl Builder {
         startup::start(self)
     }
 
-    pub(crate) fn resolve_config(&self) -> Config {
-        match &self.env {
-            Some(f) => Config::resolve(&|name: &str| f(name), &self.overrides),
-            None => Config::resolve(&ProcessEnv as &dyn EnvSource, &self.overrides),
+    /// Configures the SDK from a declarative configuration file (the OpenTelemetry
+    /// configuration schema, `file_format` 1.x), as `OTEL_CONFIG_FILE` does; this wins over
+    /// that variable. The `OTEL_*` variables are then read only through the file's `${VAR}`
+    /// references. Settings made in code on this builder still win over the file. A file that
+    /// cannot be used is reported in a warning and the environment is used instead. See
+    /// docs/configuration.md for what the file supports.
+    #[cfg(feature = "config-file")]
+    pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config_file = Some(config::file::ConfigSource::Path(path.into()));
+        self
+    }
+
+    /// Like [`Builder::config_file`], from YAML text (for configuration kept elsewhere than a
+    /// file, and for tests).
+    #[cfg(feature = "config-file")]
+    pub fn config_yaml(mut self, yaml: impl Into<String>) -> Self {
+        self.config_file = Some(config::file::ConfigSource::Text(yaml.into()));
+        self
+    }
+
+    pub(crate) fn resolve_config(&self) -> (Config, ConfigFileExtras) {
+        let source: &dyn EnvSource = match &self.env {
+            Some(f) => f,
+            None => &ProcessEnv,
+        };
+        #[cfg(feature = "config-file")]
+        {
+            Config::resolve_with_file(source, &self.overrides, self.config_file.as_ref())
+        }
+        #[cfg(not(feature = "config-file"))]
+        {
+            let mut config = Config::resolve(source, &self.overrides);
+            if let Some(path) = source.get("OTEL_CONFIG_FILE") {
+                config.warnings.insert(
+                    0,
+                    ConfigWarning {
+                        variable: "OTEL_CONFIG_FILE".into(),
+                        value: path,
+                        problem: "this build lacks the `config-file` cargo feature".into(),
+                        fallback: "the OTEL_* environment variables".into(),
+                    },
+                );
+            }
+            (config, ConfigFileExtras::default())
         }
     }
 }

@@ -9,15 +9,38 @@ use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::accounting::Accounting;
-use crate::config::{ConsoleFormat, PropagatorSetting};
+use crate::config::{self, ConsoleFormat, PropagatorSetting};
 use crate::{Builder, Error, Guard, pipeline, resource, subscriber};
 
 /// Builds and installs everything `builder` describes.
 pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
-    let mut config = builder.resolve_config();
+    #[allow(unused_variables)]
+    let (mut config, extras) = builder.resolve_config();
     let accounting = Arc::new(Accounting::default());
     #[allow(unused_mut)]
     let mut resource = resource::build(&config);
+    #[cfg(feature = "config-file")]
+    {
+        if !extras.typed_resource.is_empty() {
+            // The file's declared types (int, bool, arrays) over the text the resolver kept.
+            resource = opentelemetry_sdk::Resource::builder_empty()
+                .with_attributes(
+                    resource
+                        .iter()
+                        .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone()))
+                        .chain(extras.typed_resource.iter().cloned()),
+                )
+                .build();
+        }
+        #[cfg(feature = "redaction")]
+        if extras.redaction == Some(false) {
+            builder.redaction = None;
+        }
+        #[cfg(feature = "runtime-metrics")]
+        if extras.runtime_metrics == Some(false) {
+            builder.runtime_metrics = None;
+        }
+    }
     // The value redactor of log records: applied by the bridge while the record is built, before
     // the value-length limit, so a secret straddling the limit is matched whole. The redaction
     // engine comes first, then the application's own redactor.
@@ -81,9 +104,31 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     }
     // After the application's own views: the SDK keeps the first of two identical streams, so a
     // view the application added for the same instrument wins over the declared limit.
-    builder.hooks.meter_customizers.push(Box::new(|b| {
-        b.with_view(ferrotel_meters::registered_cardinality_views())
-    }));
+    #[cfg(feature = "config-file")]
+    let file_views = config::file::metric_views(&extras);
+    #[cfg(not(feature = "config-file"))]
+    let file_views: Vec<
+        Box<
+            dyn Fn(
+                    &opentelemetry_sdk::metrics::Instrument,
+                ) -> Option<opentelemetry_sdk::metrics::Stream>
+                + Send
+                + Sync,
+        >,
+    > = Vec::new();
+    if file_views.is_empty() {
+        builder.hooks.meter_customizers.push(Box::new(|b| {
+            b.with_view(ferrotel_meters::registered_cardinality_views())
+        }));
+    } else {
+        // The file's views keep the declared limits as their fallback (no duplicate stream).
+        builder.hooks.meter_customizers.push(Box::new(move |mut b| {
+            for view in file_views {
+                b = b.with_view(view);
+            }
+            b
+        }));
+    }
     let mut pipelines = pipeline::build(&config, resource, &accounting, &mut builder.hooks)?;
     config.warnings.append(&mut pipelines.warnings);
     accounting.register(&opentelemetry::metrics::MeterProvider::meter(

@@ -2,6 +2,8 @@
 //! set on the [`Builder`](crate::Builder). See `docs/configuration.md` for the support table.
 
 mod env;
+#[cfg(feature = "config-file")]
+pub(crate) mod file;
 mod tls;
 
 use std::fmt;
@@ -13,6 +15,10 @@ pub use ferrotel_meters::ExemplarFilter;
 pub use env::ConfigWarning;
 use env::parse_key_value_list;
 pub(crate) use env::{EnvReader, EnvSource, ProcessEnv};
+#[cfg(feature = "config-file")]
+pub use file::ConfigFileReport;
+#[cfg(feature = "config-file")]
+pub(crate) use file::FileExtras;
 pub use tls::TlsSettings;
 use tls::tls_settings;
 
@@ -330,6 +336,10 @@ pub struct Config {
     pub sdk_log_level: tracing::Level,
     /// How long the guard waits for the final flush on shutdown.
     pub shutdown_timeout: Duration,
+    /// The declarative configuration file that configured the SDK (`OTEL_CONFIG_FILE` or
+    /// [`crate::Builder::config_file`]); `None` when the environment did.
+    #[cfg(feature = "config-file")]
+    pub config_file: Option<ConfigFileReport>,
     /// Values that were rejected, with the fallback used.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -488,8 +498,61 @@ impl Config {
             log_filter,
             sdk_log_level,
             shutdown_timeout: o.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
+            #[cfg(feature = "config-file")]
+            config_file: None,
             warnings: r.warnings,
         }
+    }
+
+    /// Resolves from the configuration file when one is given (`file`, else `OTEL_CONFIG_FILE`
+    /// in `source`), from `source` otherwise. With a file, `OTEL_*` variables are read only
+    /// through the file's `${VAR}` references; other variables (`RUST_LOG`, `TELEMETRY_*`) still
+    /// apply unless the file sets them.
+    #[cfg(feature = "config-file")]
+    pub(crate) fn resolve_with_file(
+        source: &dyn EnvSource,
+        o: &Overrides,
+        file: Option<&file::ConfigSource>,
+    ) -> (Config, FileExtras) {
+        let from_env = source
+            .get("OTEL_CONFIG_FILE")
+            .map(|p| file::ConfigSource::Path(p.trim().into()));
+        let Some(chosen) = file.cloned().or(from_env) else {
+            return (Config::resolve(source, o), FileExtras::default());
+        };
+        let loaded = match file::load(&chosen, source) {
+            Ok(loaded) => loaded,
+            Err(warning) => {
+                let mut config = Config::resolve(source, o);
+                config.warnings.insert(0, warning);
+                return (config, FileExtras::default());
+            }
+        };
+        let model = loaded.model;
+        let lookup = |name: &str| -> Option<String> {
+            match model.vars.get(name) {
+                Some(v) => Some(v.clone()),
+                None if name.starts_with("OTEL_") => None,
+                None => source.get(name),
+            }
+        };
+        let mut config = Config::resolve(&lookup, o);
+        let label = &loaded.report.source;
+        for w in &mut config.warnings {
+            if let Some(path) = model.origins.get(&w.variable) {
+                w.variable = format!("{label}: {path}");
+            }
+            for (var, path) in &model.origins {
+                if w.problem.contains(var.as_str()) {
+                    w.problem = w.problem.replace(var.as_str(), path);
+                }
+            }
+        }
+        let mut warnings = model.warnings;
+        warnings.append(&mut config.warnings);
+        config.warnings = warnings;
+        config.config_file = Some(loaded.report);
+        (config, model.extras)
     }
 
     /// The settings of one signal.
@@ -893,7 +956,15 @@ fn batch(r: &mut EnvReader<'_>, prefix: &str, delay: Duration) -> BatchSettings 
         .positive_at_most(&format!("{prefix}_MAX_QUEUE_SIZE"), MAX_QUEUE_SIZE)
         .unwrap_or(2048);
     let batch_var = format!("{prefix}_MAX_EXPORT_BATCH_SIZE");
-    let mut max_export_batch_size = r.positive(&batch_var).unwrap_or(512);
+    let Some(mut max_export_batch_size) = r.positive(&batch_var) else {
+        // Unset: the default batch, or the whole queue when the queue is smaller.
+        return BatchSettings {
+            schedule_delay,
+            export_timeout,
+            max_queue_size,
+            max_export_batch_size: max_queue_size.min(512),
+        };
+    };
     if max_export_batch_size > max_queue_size {
         r.warn(
             &batch_var,
@@ -1094,6 +1165,14 @@ impl fmt::Display for Config {
     /// credentials masked.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "ferrotel configuration:")?;
+        #[cfg(feature = "config-file")]
+        if let Some(file) = &self.config_file {
+            writeln!(
+                f,
+                "  config file             {} (file_format {}; OTEL_* variables only through it)",
+                file.source, file.file_format
+            )?;
+        }
         writeln!(f, "  sdk_disabled            {}", self.sdk_disabled)?;
         writeln!(f, "  service.name            {}", self.service_name)?;
         let none = "-".to_string();
