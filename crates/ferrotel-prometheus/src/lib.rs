@@ -15,6 +15,9 @@
 //! - `tracing`: a debug event for skipped exponential histograms, a warning for name clashes.
 //! - `thiserror`: [`ScrapeError`].
 //! - `axum` (feature `axum`), `actix-web` (feature `actix`): the `/metrics` routes.
+//! - `hyper`, `hyper-util`, `http-body-util`, `bytes`, `tokio` (feature `server`):
+//!   [`PrometheusExporter::serve`], a standalone endpoint on a single-threaded runtime of its
+//!   own (the HTTP/1 server stack the family's other crates already bring in).
 
 mod exporter;
 mod families;
@@ -28,6 +31,11 @@ pub mod axum;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+
+#[cfg(feature = "server")]
+mod server;
+#[cfg(feature = "server")]
+pub use server::MetricsServer;
 
 pub use exporter::{Exposition, PrometheusExporter, PrometheusExporterBuilder, ScrapeError};
 pub use format::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};

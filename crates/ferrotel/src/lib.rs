@@ -51,6 +51,8 @@
 //! - `tracing-opentelemetry`: [`SpanLayer`]'s compatibility choice, `tracing-opentelemetry`'s layer.
 //! - `config-file` (default): declarative configuration files (`OTEL_CONFIG_FILE`,
 //!   [`Builder::config_file`]), the OpenTelemetry configuration schema `file_format` 1.x.
+//! - `prometheus`: the configuration file's Prometheus pull reader, a `/metrics` endpoint
+//!   served by `ferrotel-prometheus` (its `server` feature) on the file's host and port.
 //!
 //! Tests capture all three signals with the `ferrotel-testing` crate: in-memory capture through
 //! this pipeline (built on [`Builder::with_span_exporter`], [`Builder::with_log_exporter`] and

@@ -89,6 +89,10 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
             Box::new(()) as Box<dyn std::any::Any + Send>
         }));
     }
+    #[cfg(feature = "config-file")]
+    if let Some((host, port)) = &extras.prometheus {
+        serve_prometheus(&mut builder, &mut config, host, *port);
+    }
     #[cfg(feature = "runtime-metrics")]
     if let Some(rm) = builder.runtime_metrics.take() {
         builder.on_start.push(Box::new(move |mp| {
@@ -227,4 +231,51 @@ pub(crate) fn propagator(settings: &[PropagatorSetting]) -> TextMapCompositeProp
         })
         .collect();
     TextMapCompositePropagator::new(list)
+}
+
+/// The file's Prometheus pull reader: a reader on the meter provider and its `/metrics`
+/// endpoint, kept until the guard shuts down. Bound here, so a port in use is a start-up
+/// warning naming the file's path.
+#[cfg(feature = "config-file")]
+fn serve_prometheus(builder: &mut Builder, config: &mut config::Config, host: &str, port: u16) {
+    let path = "meter_provider.readers[].pull.exporter.prometheus/development";
+    let label = config
+        .config_file
+        .as_ref()
+        .map(|f| f.source.clone())
+        .unwrap_or_default();
+    let warn = |config: &mut config::Config, problem: String| {
+        config.warnings.push(config::ConfigWarning {
+            variable: format!("{label}: {path}"),
+            value: format!("{host}:{port}"),
+            problem,
+            fallback: "no Prometheus endpoint".to_owned(),
+        });
+    };
+    #[cfg(feature = "prometheus")]
+    {
+        let exporter = ferrotel_prometheus::PrometheusExporter::default();
+        // `localhost` and bracketed IPv6 as the schema writes them.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        match exporter.serve((host, port)) {
+            Ok(server) => {
+                builder
+                    .hooks
+                    .meter_customizers
+                    .push(Box::new(move |b| b.with_reader(exporter)));
+                builder
+                    .on_start
+                    .push(Box::new(move |_| Box::new(server) as Box<dyn std::any::Any + Send>));
+            }
+            Err(e) => warn(config, format!("cannot listen: {e}")),
+        }
+    }
+    #[cfg(not(feature = "prometheus"))]
+    {
+        let _ = builder;
+        warn(
+            config,
+            "this build lacks the `prometheus` cargo feature of `ferrotel`".to_owned(),
+        );
+    }
 }
