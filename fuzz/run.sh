@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs the cross-crate fuzz targets (otel_env: OTEL_* settings; w3c_headers: traceparent,
+# Runs the cross-crate fuzz targets (otel_env: OTEL_* settings; config_file: declarative
+# configuration text (YAML, substitution, the schema); w3c_headers: traceparent,
 # tracestate and baggage; otlp_receiver: the fake receiver's OTLP/HTTP decoding; otlp_encode: our
 # OTLP trace encoder against the stock one) for a bounded time each; exits non-zero on a crash or
 # a failed check.
-#   fuzz/run.sh [seconds per target] [target...]   (default 30, all four)
+#   fuzz/run.sh [seconds per target] [target...]   (default 30, all five)
 # Seeded (FUZZ_SEED, default 1) so that CI explores the same inputs on every clean clone and a
 # failure reproduces; FUZZ_SEED=0 lets libFuzzer pick a random seed (exploration). Crashes are
 # written to fuzz/artifacts/<target>/ and belong in a crate's tests once fixed.
@@ -12,7 +13,7 @@
 set -euo pipefail
 SECONDS_TO_RUN="${1:-30}"
 shift || true
-TARGETS=(otel_env w3c_headers otlp_receiver otlp_encode)
+TARGETS=(otel_env w3c_headers otlp_receiver otlp_encode config_file)
 if [[ $# -gt 0 ]]; then TARGETS=("$@"); fi
 cd "$(dirname "$0")/.."   # the repository root: cargo fuzz looks for ./fuzz
 
@@ -37,6 +38,11 @@ seed w3c_headers future 'cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 # otlp_receiver: selector (signal % 3, bit 2 JSON, (>> 3) % 3 compression), then the body.
 seed otlp_receiver traces-proto '\x00\x0a\x23\x12\x21\x12\x1f\x0a\x10\x4b\xf9\x2f\x35\x77\xb3\x4d\xa6\xa3\xce\x92\x9d\x0e\x0e\x47\x36\x12\x08\x00\xf0\x67\xaa\x0b\xa9\x02\xb7\x2a\x01x'
 seed otlp_receiver logs-proto '\x02\x0a\x0a\x12\x08\x12\x06\x2a\x04\x0a\x02hi'
+# config_file: the project's own fixtures, and substitution and nesting edge cases.
+mkdir -p fuzz/corpus/config_file
+cp crates/ferrotel/tests/config_files/*.yaml fuzz/corpus/config_file/
+seed config_file subst 'file_format: "1.1"\ndisabled: ${B}\nattribute_limits:\n  attribute_count_limit: ${N:-3}\nresource:\n  attributes_list: "${S}$${x}"\n'
+seed config_file alias 'file_format: "1.1"\na: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n'
 # otlp_encode: choices (span count, then each span's parts); any bytes are a valid input.
 seed otlp_encode two-spans '\x02\x01\x05event\x02\x03\x04k\x01\x02\x01\x01'
 seed otlp_receiver traces-json '\x04{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"x","kind":2,"attributes":[{"key":"n","value":{"intValue":"3"}}],"events":[{"name":"e"}],"status":{"code":2}}]}]}]}'

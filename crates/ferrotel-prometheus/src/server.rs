@@ -152,7 +152,10 @@ fn respond(exporter: &PrometheusExporter, req: &Request<Incoming>) -> Response<F
         r
     };
     if req.uri().path() != "/metrics" {
-        return plain(StatusCode::NOT_FOUND, "not found; metrics are at /metrics\n".into());
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found; metrics are at /metrics\n".into(),
+        );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into());
@@ -183,7 +186,9 @@ mod tests {
 
     fn get(addr: SocketAddr, request: &str) -> String {
         let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         stream.write_all(request.as_bytes()).unwrap();
         let mut out = String::new();
         stream.read_to_string(&mut out).unwrap();
@@ -216,8 +221,11 @@ mod tests {
         assert!(om.contains("# EOF"), "{om}");
         assert!(get(addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").starts_with("HTTP/1.1 404"));
         assert!(
-            get(addr, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-                .starts_with("HTTP/1.1 405")
+            get(
+                addr,
+                "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            )
+            .starts_with("HTTP/1.1 405")
         );
         // Garbage gets an error response or a closed connection, and the server lives on.
         let _ = get(addr, "\x00\x01 not http\r\n\r\n");
@@ -226,7 +234,10 @@ mod tests {
         // A port in use is reported by `serve` itself.
         assert!(exporter.serve(addr).is_err());
         server.shutdown();
-        assert!(TcpStream::connect(addr).is_err(), "still listening after shutdown");
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "still listening after shutdown"
+        );
     }
 
     #[test]
@@ -239,7 +250,10 @@ mod tests {
         let silent: Vec<TcpStream> = (0..MAX_CONNECTIONS - 1)
             .map(|_| TcpStream::connect(server.local_addr()).unwrap())
             .collect();
-        let ok = get(server.local_addr(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let ok = get(
+            server.local_addr(),
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
         assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
         drop(silent);
     }

@@ -263,9 +263,9 @@ fn serve_prometheus(builder: &mut Builder, config: &mut config::Config, host: &s
                     .hooks
                     .meter_customizers
                     .push(Box::new(move |b| b.with_reader(exporter)));
-                builder
-                    .on_start
-                    .push(Box::new(move |_| Box::new(server) as Box<dyn std::any::Any + Send>));
+                builder.on_start.push(Box::new(move |_| {
+                    Box::new(server) as Box<dyn std::any::Any + Send>
+                }));
             }
             Err(e) => warn(config, format!("cannot listen: {e}")),
         }

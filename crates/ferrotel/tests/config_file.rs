@@ -32,11 +32,7 @@ fn from_fixture(receiver: &FakeReceiver, vars: &[(&str, &str)]) -> Guard {
     vars.push(("OTEL_SERVICE_NAME".into(), "from-the-environment".into()));
     ferrotel::builder()
         .global(false)
-        .env_lookup(move |name| {
-            vars.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        })
+        .env_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
         .config_file(fixture("receiver.yaml"))
         .shutdown_timeout(Duration::from_secs(10))
         .init()
@@ -71,7 +67,13 @@ fn the_file_configures_the_whole_pipeline() {
     let noise = meter.u64_counter("debug.noise").build();
     let duration = meter.f64_histogram("job.duration").with_unit("s").build();
     for worker in ["w1", "w2", "w3"] {
-        done.add(2, &[KeyValue::new("queue", "default"), KeyValue::new("worker", worker)]);
+        done.add(
+            2,
+            &[
+                KeyValue::new("queue", "default"),
+                KeyValue::new("worker", worker),
+            ],
+        );
         noise.add(1, &[]);
         duration.record(0.5, &[]);
     }
@@ -102,13 +104,22 @@ fn the_file_configures_the_whole_pipeline() {
         span.resource_attribute("service.name"),
         Some(&AttrValue::from("config-file-test"))
     );
-    assert_eq!(span.resource_attribute("replicas"), Some(&AttrValue::Int(3)));
-    assert_eq!(span.resource_attribute("canary"), Some(&AttrValue::Bool(true)));
+    assert_eq!(
+        span.resource_attribute("replicas"),
+        Some(&AttrValue::Int(3))
+    );
+    assert_eq!(
+        span.resource_attribute("canary"),
+        Some(&AttrValue::Bool(true))
+    );
     assert_eq!(
         span.resource_attribute("deployment.environment.name"),
         Some(&AttrValue::from("test"))
     );
-    assert_eq!(span.resource_attribute("team"), Some(&AttrValue::from("payments")));
+    assert_eq!(
+        span.resource_attribute("team"),
+        Some(&AttrValue::from("payments"))
+    );
     assert!(
         matches!(span.resource_attribute("zones"), Some(AttrValue::Array(items)) if items.len() == 2),
         "{:?}",
@@ -136,7 +147,10 @@ fn the_file_configures_the_whole_pipeline() {
     let completed = receiver.data_points("jobs.completed");
     assert_eq!(completed.len(), 1, "{completed:?}");
     assert_eq!(completed[0].description, "Jobs finished, by queue.");
-    assert_eq!(completed[0].attributes.keys().collect::<Vec<_>>(), vec!["queue"]);
+    assert_eq!(
+        completed[0].attributes.keys().collect::<Vec<_>>(),
+        vec!["queue"]
+    );
     assert_eq!(completed[0].value.as_f64(), Some(6.0));
     let histogram = receiver.data_points("job.duration");
     match &histogram[0].value {
@@ -230,7 +244,11 @@ fn the_pull_reader_serves_prometheus_on_the_files_port() {
         .config_yaml(yaml)
         .init()
         .expect("init");
-    assert!(guard.config().warnings.is_empty(), "{:#?}", guard.config().warnings);
+    assert!(
+        guard.config().warnings.is_empty(),
+        "{:#?}",
+        guard.config().warnings
+    );
     guard
         .meter("pull-test")
         .u64_counter("pulled.things")

@@ -384,6 +384,21 @@ impl Config {
         Config::resolve(&lookup, &Overrides::default())
     }
 
+    /// Reads a declarative configuration text (the OpenTelemetry configuration schema) as
+    /// `init()` would read the file `OTEL_CONFIG_FILE` names, with `lookup` for its `${VAR}`
+    /// references and for what a file cannot say; for checking a file before it ships (its
+    /// [`warnings`](Config::warnings) are what start-up would report). A text that cannot be
+    /// used gives the configuration of `lookup` alone, with the warning saying why.
+    #[cfg(feature = "config-file")]
+    pub fn from_yaml(yaml: &str, lookup: impl Fn(&str) -> Option<String>) -> Config {
+        Config::resolve_with_file(
+            &lookup,
+            &Overrides::default(),
+            Some(&file::ConfigSource::Text(yaml.to_owned())),
+        )
+        .0
+    }
+
     pub(crate) fn resolve(source: &dyn EnvSource, o: &Overrides) -> Config {
         let mut r = EnvReader::new(source);
 

@@ -284,14 +284,19 @@ impl Reader {
                 for (key, value) in entries {
                     if unsupported.contains(&key.as_str()) {
                         if *value != Node::Null {
-                            self.warn(&join(path, key), "", "not supported by ferrotel", "ignored");
+                            self.warn(
+                                &join(path, key),
+                                "",
+                                "not supported by ferrotel",
+                                "nothing (ignored)",
+                            );
                         }
                     } else if !known.contains(&key.as_str()) {
                         self.warn(
                             &join(path, key),
                             "",
                             "unknown property (not in the configuration schema this build knows)",
-                            "ignored",
+                            "nothing (ignored)",
                         );
                     }
                 }
@@ -305,7 +310,7 @@ impl Reader {
                     path,
                     &shown,
                     &format!("expected a mapping, found {}", other.kind()),
-                    "ignored",
+                    "nothing (ignored)",
                 );
                 &[]
             }
@@ -321,7 +326,7 @@ impl Reader {
                     path,
                     "",
                     &format!("expected a string, found {}", node.kind()),
-                    "ignored",
+                    "nothing (ignored)",
                 );
                 None
             }
@@ -394,7 +399,7 @@ impl Reader {
                     path,
                     &other.as_text().unwrap_or_default(),
                     &format!("expected a sequence, found {}", other.kind()),
-                    "ignored",
+                    "nothing (ignored)",
                 );
                 &[]
             }
@@ -434,7 +439,7 @@ impl Reader {
                     path,
                     &keys.join(", "),
                     "expected exactly one kind",
-                    "ignored",
+                    "nothing (ignored)",
                 );
                 None
             }
@@ -443,7 +448,7 @@ impl Reader {
                     path,
                     &other.as_text().unwrap_or_default(),
                     &format!("expected a mapping, found {}", other.kind()),
-                    "ignored",
+                    "nothing (ignored)",
                 );
                 None
             }
@@ -473,14 +478,24 @@ impl Reader {
             let path = format!("resource.attributes[{i}]");
             let fields = self.fields(attr, &path, &["name", "value", "type"], &[]);
             let Some(name) = self.text(get(fields, "name"), &join(&path, "name")) else {
-                self.warn(&path, "", "an attribute needs a `name`", "ignored");
+                self.warn(
+                    &path,
+                    "",
+                    "an attribute needs a `name`",
+                    "nothing (ignored)",
+                );
                 continue;
             };
             let ty = self
                 .text(get(fields, "type"), &join(&path, "type"))
                 .unwrap_or_else(|| "string".to_owned());
             let Some(value) = get(fields, "value") else {
-                self.warn(&path, &name, "an attribute needs a `value`", "ignored");
+                self.warn(
+                    &path,
+                    &name,
+                    "an attribute needs a `value`",
+                    "nothing (ignored)",
+                );
                 continue;
             };
             let Some(value) = self.typed_value(value, &ty, &path) else {
@@ -658,7 +673,7 @@ impl Reader {
                 path,
                 "",
                 "a processor or reader needs an `exporter`",
-                "ignored",
+                "nothing (ignored)",
             );
             return Exporter::Unsupported;
         };
@@ -689,7 +704,7 @@ impl Reader {
                         &path,
                         "",
                         "a second OTLP exporter for this signal: ferrotel sends each signal to one OTLP endpoint",
-                        "ignored (the first OTLP exporter is used)",
+                        "the first OTLP exporter",
                     );
                     return Exporter::Unsupported;
                 }
@@ -706,7 +721,7 @@ impl Reader {
                 Exporter::Console
             }
             "otlp_file/development" => {
-                self.warn(&path, "", "not supported by ferrotel", "ignored");
+                self.warn(&path, "", "not supported by ferrotel", "nothing (ignored)");
                 Exporter::Unsupported
             }
             _ => {
@@ -714,7 +729,7 @@ impl Reader {
                     &path,
                     "",
                     "unknown exporter (expected otlp_http, otlp_grpc or console)",
-                    "ignored",
+                    "nothing (ignored)",
                 );
                 Exporter::Unsupported
             }
@@ -783,7 +798,7 @@ impl Reader {
             let p = format!("{header_path}[{i}]");
             let h = self.fields(item, &p, &["name", "value"], &[]);
             let Some(name) = self.text(get(h, "name"), &join(&p, "name")) else {
-                self.warn(&p, "", "a header needs a `name`", "ignored");
+                self.warn(&p, "", "a header needs a `name`", "nothing (ignored)");
                 continue;
             };
             // The value is never shown: headers carry credentials.
@@ -852,7 +867,7 @@ impl Reader {
                 "batch" => true,
                 "simple" => false,
                 "event_to_span_event_bridge/development" => {
-                    self.warn(&p, "", "not supported by ferrotel", "ignored");
+                    self.warn(&p, "", "not supported by ferrotel", "nothing (ignored)");
                     continue;
                 }
                 other => {
@@ -860,7 +875,7 @@ impl Reader {
                         &p,
                         other,
                         "unknown processor (expected batch or simple)",
-                        "ignored",
+                        "nothing (ignored)",
                     );
                     continue;
                 }
@@ -977,25 +992,25 @@ impl Reader {
                 self.int_var(l, p, key, var);
             }
         }
-        if let Some(sampler) = get(entries, "sampler") {
-            if let Some((name, arg)) = self.sampler(sampler, "tracer_provider.sampler", true) {
-                self.set("OTEL_TRACES_SAMPLER", name, "tracer_provider.sampler");
-                if let Some(arg) = arg {
-                    self.set("OTEL_TRACES_SAMPLER_ARG", arg, "tracer_provider.sampler");
-                }
+        if let Some(sampler) = get(entries, "sampler")
+            && let Some((name, arg)) = self.sampler(sampler, "tracer_provider.sampler", true)
+        {
+            self.set("OTEL_TRACES_SAMPLER", name, "tracer_provider.sampler");
+            if let Some(arg) = arg {
+                self.set("OTEL_TRACES_SAMPLER_ARG", arg, "tracer_provider.sampler");
             }
         }
         if let Some(generator) = get(entries, "id_generator") {
             let p = "tracer_provider.id_generator";
-            if let Some((kind, _)) = self.one_of(generator, p) {
-                if kind != "random" {
-                    self.warn(
-                        &join(p, kind),
-                        "",
-                        "only the random id generator is supported",
-                        "random",
-                    );
-                }
+            if let Some((kind, _)) = self.one_of(generator, p)
+                && kind != "random"
+            {
+                self.warn(
+                    &join(p, kind),
+                    "",
+                    "only the random id generator is supported",
+                    "random",
+                );
             }
         }
     }
@@ -1041,15 +1056,15 @@ impl Reader {
                 ] {
                     if let Some(child) = get(f, key) {
                         let cp = join(&p, key);
-                        if let Some((name, _)) = self.sampler(child, &cp, false) {
-                            if name != default {
-                                self.warn(
-                                    &cp,
-                                    &name,
-                                    &format!("only the default ({default}) is supported here"),
-                                    default,
-                                );
-                            }
+                        if let Some((name, _)) = self.sampler(child, &cp, false)
+                            && name != default
+                        {
+                            self.warn(
+                                &cp,
+                                &name,
+                                &format!("only the default ({default}) is supported here"),
+                                default,
+                            );
                         }
                     }
                 }
@@ -1145,7 +1160,7 @@ impl Reader {
                     &p,
                     other,
                     "unknown reader (expected periodic or pull)",
-                    "ignored",
+                    "nothing (ignored)",
                 ),
             }
         }
@@ -1170,7 +1185,12 @@ impl Reader {
 
     fn pull_exporter(&mut self, node: Option<&Node>, path: &str) {
         let Some(node) = node else {
-            self.warn(path, "", "a pull reader needs an `exporter`", "ignored");
+            self.warn(
+                path,
+                "",
+                "a pull reader needs an `exporter`",
+                "nothing (ignored)",
+            );
             return;
         };
         let Some((kind, settings)) = self.one_of(node, path) else {
@@ -1182,7 +1202,7 @@ impl Reader {
                 &p,
                 kind,
                 "unknown pull exporter (expected prometheus/development)",
-                "ignored",
+                "nothing (ignored)",
             );
             return;
         }
@@ -1214,7 +1234,12 @@ impl Reader {
             },
         };
         if self.model.extras.prometheus.is_some() {
-            self.warn(&p, "", "a second Prometheus pull reader", "ignored");
+            self.warn(
+                &p,
+                "",
+                "a second Prometheus pull reader",
+                "nothing (ignored)",
+            );
         } else {
             self.model.extras.prometheus = Some((host, port));
         }
@@ -1520,7 +1545,7 @@ impl Reader {
                     "distribution",
                     "",
                     &format!("expected a mapping, found {}", other.kind()),
-                    "ignored",
+                    "nothing (ignored)",
                 );
             }
             return;

@@ -332,7 +332,7 @@ fn bad_values_are_reported_at_their_path_with_the_fallback() {
     assert_eq!(c.span_batch.schedule_delay, Duration::from_secs(5));
     let unknown = warning_at(&c, "tracer_provider.processors[0].batch.colour");
     assert!(unknown.problem.contains("unknown property"), "{unknown}");
-    assert_eq!(unknown.fallback, "ignored");
+    assert_eq!(unknown.fallback, "nothing (ignored)");
     // Checked by the same rules as the environment, reported at the file's path.
     let size = warning_at(
         &c,
