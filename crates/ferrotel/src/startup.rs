@@ -9,7 +9,7 @@ use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::accounting::Accounting;
-use crate::config::{self, ConsoleFormat, PropagatorSetting};
+use crate::config::{ConsoleFormat, PropagatorSetting};
 use crate::{Builder, Error, Guard, pipeline, resource, subscriber};
 
 /// Builds and installs everything `builder` describes.
@@ -109,7 +109,7 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     // After the application's own views: the SDK keeps the first of two identical streams, so a
     // view the application added for the same instrument wins over the declared limit.
     #[cfg(feature = "config-file")]
-    let file_views = config::file::metric_views(&extras);
+    let file_views = crate::config::file::metric_views(&extras);
     #[cfg(not(feature = "config-file"))]
     let file_views: Vec<
         Box<
@@ -237,15 +237,20 @@ pub(crate) fn propagator(settings: &[PropagatorSetting]) -> TextMapCompositeProp
 /// endpoint, kept until the guard shuts down. Bound here, so a port in use is a start-up
 /// warning naming the file's path.
 #[cfg(feature = "config-file")]
-fn serve_prometheus(builder: &mut Builder, config: &mut config::Config, host: &str, port: u16) {
+fn serve_prometheus(
+    builder: &mut Builder,
+    config: &mut crate::config::Config,
+    host: &str,
+    port: u16,
+) {
     let path = "meter_provider.readers[].pull.exporter.prometheus/development";
     let label = config
         .config_file
         .as_ref()
         .map(|f| f.source.clone())
         .unwrap_or_default();
-    let warn = |config: &mut config::Config, problem: String| {
-        config.warnings.push(config::ConfigWarning {
+    let warn = |config: &mut crate::config::Config, problem: String| {
+        config.warnings.push(crate::config::ConfigWarning {
             variable: format!("{label}: {path}"),
             value: format!("{host}:{port}"),
             problem,

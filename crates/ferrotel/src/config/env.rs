@@ -36,7 +36,7 @@ pub(crate) const MAX_WARNINGS_PER_VARIABLE: usize = 8;
 /// length given.
 pub(crate) const MAX_SHOWN_VALUE_BYTES: usize = 256;
 
-fn shown_value(value: &str) -> String {
+pub(crate) fn shown_value(value: &str) -> String {
     if value.len() <= MAX_SHOWN_VALUE_BYTES {
         return value.to_string();
     }

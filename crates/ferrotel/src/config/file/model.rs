@@ -152,6 +152,7 @@ pub(crate) fn read(root: &Node, label: &str) -> Model {
     let mut r = Reader {
         label: label.to_owned(),
         model: Model::default(),
+        unlisted: 0,
     };
     let top = r.fields(
         root,
@@ -209,6 +210,15 @@ pub(crate) fn read(root: &Node, label: &str) -> Model {
     r.meter_provider(get(top, "meter_provider"));
     r.logger_provider(get(top, "logger_provider"));
     r.distribution(get(top, "distribution"));
+    if r.unlisted > 0 {
+        let label = r.label.clone();
+        r.model.warnings.push(ConfigWarning {
+            variable: label,
+            value: String::new(),
+            problem: format!("{} further problems are not listed", r.unlisted),
+            fallback: "each as its path's fallback".to_owned(),
+        });
+    }
     r.model
 }
 
@@ -239,9 +249,15 @@ fn list_value(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, BREAKS_LIST).to_string()
 }
 
+/// Warnings listed for one file; a file of thousands of bad entries must neither flood the log
+/// nor slow start-up.
+const MAX_LISTED_WARNINGS: usize = 64;
+
 struct Reader {
     label: String,
     model: Model,
+    /// Problems past [`MAX_LISTED_WARNINGS`], counted.
+    unlisted: usize,
 }
 
 /// One exporter of a processor or reader.
@@ -255,11 +271,16 @@ impl Reader {
     fn warn(&mut self, path: &str, value: &str, problem: &str, fallback: &str) {
         let warning = ConfigWarning {
             variable: format!("{}: {}", self.label, path),
-            value: value.to_owned(),
+            value: crate::config::env::shown_value(value),
             problem: problem.to_owned(),
             fallback: fallback.to_owned(),
         };
-        if !self.model.warnings.contains(&warning) {
+        if self.model.warnings.contains(&warning) {
+            return;
+        }
+        if self.model.warnings.len() >= MAX_LISTED_WARNINGS {
+            self.unlisted += 1;
+        } else {
             self.model.warnings.push(warning);
         }
     }

@@ -574,3 +574,25 @@ fn meter_provider_views_limits_and_family_settings() {
     let w = warning_at(&c, "meter_provider.views[0].stream.name");
     assert_eq!(w.fallback, "the view is left out");
 }
+
+#[test]
+fn a_file_of_many_problems_gets_bounded_warnings() {
+    let mut yaml = with_format("resource:\n  attributes:\n");
+    for i in 0..1500 {
+        yaml.push_str(&format!(
+            "    - name: k{i}\n      value: {}\n      type: int\n",
+            "x".repeat(400)
+        ));
+    }
+    let (c, _) = from_yaml(&yaml, &[]);
+    assert!(c.config_file.is_some());
+    assert!(c.warnings.len() <= 70, "{}", c.warnings.len());
+    let last = c.warnings.last().unwrap();
+    assert!(
+        last.problem.contains("further problems are not listed"),
+        "{last}"
+    );
+    for w in &c.warnings {
+        assert!(w.value.len() < 256 + 32, "{} bytes shown", w.value.len());
+    }
+}
