@@ -8,6 +8,12 @@ use crate::config::Config;
 
 /// Builds the resource every signal carries.
 pub(crate) fn build(config: &Config) -> Resource {
+    build_keeping(config, &|_| true)
+}
+
+/// Like [`build`], keeping only the detected attributes `keep` accepts (a configuration
+/// file's detector selection).
+pub(crate) fn build_keeping(config: &Config, keep: &dyn Fn(&str) -> bool) -> Resource {
     let mut attrs = vec![
         KeyValue::new("service.name", config.service_name.clone()),
         KeyValue::new("service.instance.id", config.service_instance_id.clone()),
@@ -18,7 +24,7 @@ pub(crate) fn build(config: &Config) -> Resource {
     if let Some(env) = &config.deployment_environment {
         attrs.push(KeyValue::new("deployment.environment.name", env.clone()));
     }
-    attrs.extend(detected());
+    attrs.extend(detected().into_iter().filter(|kv| keep(kv.key.as_str())));
     // Explicit attributes last: they override what was detected.
     attrs.extend(
         config

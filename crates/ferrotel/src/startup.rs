@@ -20,6 +20,12 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     #[allow(unused_mut)]
     let mut resource = resource::build(&config);
     #[cfg(feature = "config-file")]
+    if config.config_file.is_some() {
+        resource = resource::build_keeping(&config, &|key| {
+            crate::config::file::keeps_detected(&extras, key)
+        });
+    }
+    #[cfg(feature = "config-file")]
     {
         if !extras.typed_resource.is_empty() {
             // The file's declared types (int, bool, arrays) over the text the resolver kept.

@@ -125,6 +125,13 @@ fn the_file_configures_the_whole_pipeline() {
         "{:?}",
         span.resource_attribute("zones")
     );
+    // Detection: the process detector only, two of its attributes excluded.
+    assert!(span.resource_attribute("process.pid").is_some());
+    assert!(span.resource_attribute("process.executable.name").is_some());
+    assert_eq!(span.resource_attribute("process.command_args"), None);
+    assert_eq!(span.resource_attribute("process.executable.path"), None);
+    assert_eq!(span.resource_attribute("host.arch"), None);
+    assert_eq!(span.resource_attribute("os.type"), None);
     // tracer_provider.limits.attribute_count_limit: 4
     assert!(span.attributes().len() <= 4, "{:?}", span.attributes());
 

@@ -22,6 +22,26 @@ pub(crate) use views::metric_views;
 use super::{ConfigWarning, EnvSource};
 use yaml::Node;
 
+/// Whether a detected resource attribute stays when a file configured the SDK: only those of
+/// the detectors it enables, filtered by its include and exclude patterns.
+pub(crate) fn keeps_detected(extras: &FileExtras, key: &str) -> bool {
+    let Some(d) = &extras.detection else {
+        return false;
+    };
+    let by_detector = if key.starts_with("host.") || key.starts_with("os.") {
+        d.host
+    } else if key.starts_with("process.") {
+        d.process
+    } else {
+        true
+    };
+    by_detector
+        && d.included
+            .as_ref()
+            .is_none_or(|inc| inc.iter().any(|p| views::wildcard_match(p, key)))
+        && !d.excluded.iter().any(|p| views::wildcard_match(p, key))
+}
+
 /// Largest configuration file read.
 pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 

@@ -49,6 +49,21 @@ pub struct FileExtras {
     pub redaction: Option<bool>,
     /// `distribution.ferrotel.runtime_metrics.enabled`.
     pub runtime_metrics: Option<bool>,
+    /// `resource.detection/development`; `None`: no detection, as the schema says.
+    pub detection: Option<Detection>,
+}
+
+/// The resource detectors a file enables and the detected attributes it keeps.
+#[derive(Debug, Default, Clone)]
+pub struct Detection {
+    /// `host`: `host.*` and `os.*`.
+    pub host: bool,
+    /// `process`: `process.*`.
+    pub process: bool,
+    /// `attributes.included` patterns (`None`: all).
+    pub included: Option<Vec<String>>,
+    /// `attributes.excluded` patterns.
+    pub excluded: Vec<String>,
 }
 
 /// Which instruments a view applies to; `None` matches anything.
@@ -481,9 +496,15 @@ impl Reader {
         let entries = self.fields(
             node,
             "resource",
-            &["attributes", "attributes_list", "schema_url"],
-            &["detection/development"],
+            &[
+                "attributes",
+                "attributes_list",
+                "schema_url",
+                "detection/development",
+            ],
+            &[],
         );
+        self.detection(get(entries, "detection/development"));
         if get(entries, "schema_url").is_some() {
             self.warn(
                 "resource.schema_url",
@@ -547,6 +568,41 @@ impl Reader {
                 "resource.attributes",
             );
         }
+    }
+
+    fn detection(&mut self, node: Option<&Node>) {
+        let Some(node) = node else { return };
+        let p = "resource.detection/development";
+        let f = self.fields(node, p, &["attributes", "detectors"], &[]);
+        let mut detection = Detection::default();
+        if let Some(attributes) = get(f, "attributes") {
+            let ap = join(p, "attributes");
+            let a = self.fields(attributes, &ap, &["included", "excluded"], &[]);
+            detection.included = self.strings(get(a, "included"), &join(&ap, "included"));
+            detection.excluded = self
+                .strings(get(a, "excluded"), &join(&ap, "excluded"))
+                .unwrap_or_default();
+        }
+        let dp = join(p, "detectors");
+        for (i, item) in self.seq(get(f, "detectors"), &dp).iter().enumerate() {
+            let ip = format!("{dp}[{i}]");
+            let Some((kind, _)) = self.one_of(item, &ip) else {
+                continue;
+            };
+            match kind {
+                "host" => detection.host = true,
+                "process" => detection.process = true,
+                // service.name and service.instance.id are always set.
+                "service" => {}
+                other => self.warn(
+                    &join(&ip, other),
+                    "",
+                    "no such detector in ferrotel (it has host, process and service)",
+                    "nothing (ignored)",
+                ),
+            }
+        }
+        self.model.extras.detection = Some(detection);
     }
 
     fn typed_value(&mut self, node: &Node, ty: &str, path: &str) -> Option<Value> {

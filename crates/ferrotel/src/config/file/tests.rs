@@ -519,14 +519,14 @@ fn unsupported_parts_of_the_schema_are_named() {
     let yaml = with_format(
         "tracer_provider:\n  sampler:\n    parent_based:\n      root:\n        always_on:\n      remote_parent_sampled:\n        always_off:\n  processors:\n    - batch:\n        exporter:\n          otlp_file/development: {}\n\
          \x20 id_generator:\n    xray: {}\n\
-         resource:\n  detection/development:\n    detectors: [{host: }]\n  schema_url: https://x/y\n",
+         resource:\n  detection/development:\n    detectors: [{host: }, {container: }]\n  schema_url: https://x/y\n",
     );
     let (c, _) = from_yaml(&yaml, &[]);
     for path in [
         "tracer_provider.sampler.parent_based.remote_parent_sampled",
         "tracer_provider.processors[0].batch.exporter.otlp_file/development",
         "tracer_provider.id_generator.xray",
-        "resource.detection/development",
+        "resource.detection/development.detectors[1].container",
         "resource.schema_url",
     ] {
         warning_at(&c, path);
@@ -595,4 +595,25 @@ fn a_file_of_many_problems_gets_bounded_warnings() {
     for w in &c.warnings {
         assert!(w.value.len() < 256 + 32, "{} bytes shown", w.value.len());
     }
+}
+
+#[test]
+fn resource_detection_follows_the_file() {
+    use super::keeps_detected;
+    // No detection section: nothing detected, as the schema says.
+    let (_, none) = from_yaml(&with_format("resource: {}\n"), &[]);
+    assert!(!keeps_detected(&none, "host.name"));
+    assert!(!keeps_detected(&none, "process.pid"));
+    let (c, extras) = from_yaml(
+        &with_format(
+            "resource:\n  detection/development:\n    attributes:\n      included: [process.*, host.*]\n      excluded: [process.command_args]\n    detectors:\n      - process:\n      - service:\n",
+        ),
+        &[],
+    );
+    assert!(c.warnings.is_empty(), "{:#?}", c.warnings);
+    assert!(keeps_detected(&extras, "process.pid"));
+    assert!(!keeps_detected(&extras, "process.command_args"));
+    // The host detector is not enabled.
+    assert!(!keeps_detected(&extras, "host.name"));
+    assert!(!keeps_detected(&extras, "os.type"));
 }
