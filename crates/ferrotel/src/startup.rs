@@ -17,14 +17,17 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
     #[allow(unused_variables)]
     let (mut config, extras) = builder.resolve_config();
     let accounting = Arc::new(Accounting::default());
-    #[allow(unused_mut)]
-    let mut resource = resource::build(&config);
+    // A configuration file selects the detected attributes; detection runs once either way.
     #[cfg(feature = "config-file")]
-    if config.config_file.is_some() {
-        resource = resource::build_keeping(&config, &|key| {
+    let mut resource = if config.config_file.is_some() {
+        resource::build_keeping(&config, &|key| {
             crate::config::file::keeps_detected(&extras, key)
-        });
-    }
+        })
+    } else {
+        resource::build(&config)
+    };
+    #[cfg(not(feature = "config-file"))]
+    let resource = resource::build(&config);
     #[cfg(feature = "config-file")]
     {
         if !extras.typed_resource.is_empty() {
