@@ -27,7 +27,8 @@ pub(crate) fn start(mut builder: Builder) -> Result<Guard, Error> {
         resource::build(&config)
     };
     #[cfg(not(feature = "config-file"))]
-    let resource = resource::build(&config);
+    #[allow(unused_mut)]
+    let mut resource = resource::build(&config);
     #[cfg(feature = "config-file")]
     {
         if !extras.typed_resource.is_empty() {
