@@ -35,6 +35,8 @@
 //! # Cargo features
 //! - OTLP over HTTP with protobuf bodies is always built in (the default protocol).
 //! - `http-json`: OTLP over HTTP with JSON bodies. `grpc`: OTLP over gRPC. `gzip`: compression.
+//! - `otlp-file`: the configuration file's `otlp_file/development` exporter, OTLP JSON lines
+//!   to stdout or a file ([`ExporterKind::OtlpFile`]).
 //! - `redaction` (default): secrets and personal paths removed from spans, logs, console lines
 //!   and the resource before they leave the process ([`redaction`]).
 //! - `runtime-metrics` (default): allocator, tokio and process metrics ([`runtime_metrics`]).
@@ -119,8 +121,8 @@ use std::time::Duration;
 
 pub use accounting::{SignalStats, Stats};
 pub use config::{
-    Config, ConfigWarning, ConsoleFormat, ConsoleSchema, ExemplarFilter, ExporterKind, Protocol,
-    SamplerSetting, Signal,
+    Config, ConfigWarning, ConsoleFormat, ConsoleSchema, ExemplarFilter, ExporterKind,
+    OtlpFileOutput, Protocol, SamplerSetting, Signal,
 };
 pub use ferrotel_tracing::{SpanExt, with_parent_context};
 pub use guard::{Guard, ShutdownError, ShutdownReport};
@@ -182,6 +184,14 @@ pub enum Error {
         /// The exporter's own error.
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// The OTLP file exporter's output file could not be opened (feature `otlp-file`).
+    #[error("cannot open the OTLP file exporter's output for {signal}: {reason}")]
+    OtlpFile {
+        /// The signal.
+        signal: Signal,
+        /// What went wrong, the path included.
+        reason: String,
     },
     /// The private runtime that drives gRPC exports could not start.
     #[error("cannot start the gRPC export runtime: {0}")]

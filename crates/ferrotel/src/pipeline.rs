@@ -41,6 +41,7 @@ pub(crate) struct Pipelines {
 fn skipped_exporter(error: Error) -> ConfigWarning {
     let (variable, signal) = match &error {
         Error::Exporter { signal, .. } => (format!("OTLP {signal} exporter"), Some(*signal)),
+        Error::OtlpFile { signal, .. } => (format!("OTLP file {signal} exporter"), Some(*signal)),
         _ => ("OTLP exporter".to_string(), None),
     };
     ConfigWarning {
@@ -157,6 +158,7 @@ fn primary(
     let destination = match kind {
         ExporterKind::Otlp => crate::config::mask_url(&config.signal(signal).otlp.endpoint),
         ExporterKind::Console => "the console exporter".to_string(),
+        ExporterKind::OtlpFile => format!("OTLP JSON lines to {}", config.signal(signal).otlp_file),
     };
     accounting.of(signal).set_destination(destination);
     Some(Arc::clone(accounting))
@@ -250,6 +252,24 @@ fn tracer_provider(
             // warning.
             #[cfg(not(feature = "stdout"))]
             ExporterKind::Console => builder,
+            #[cfg(feature = "otlp-file")]
+            ExporterKind::OtlpFile => match line_writer(config, Signal::Traces) {
+                Ok(out) => hooks.add_span_processor(
+                    builder,
+                    span_pipeline(
+                        crate::otlp::file::FileSpanExporter::new(out),
+                        config,
+                        counters,
+                        edit,
+                    ),
+                ),
+                Err(e) => {
+                    skipped.push(e);
+                    continue;
+                }
+            },
+            #[cfg(not(feature = "otlp-file"))]
+            ExporterKind::OtlpFile => builder,
         };
     }
     let custom = std::mem::take(&mut hooks.custom_span_exporters);
@@ -365,6 +385,18 @@ fn meter_provider(
             )),
             #[cfg(not(feature = "stdout"))]
             ExporterKind::Console => builder,
+            #[cfg(feature = "otlp-file")]
+            ExporterKind::OtlpFile => match line_writer(config, Signal::Metrics) {
+                Ok(out) => {
+                    builder.with_reader(reader!(crate::otlp::file::FileMetricExporter::new(out, t)))
+                }
+                Err(e) => {
+                    skipped.push(e);
+                    builder
+                }
+            },
+            #[cfg(not(feature = "otlp-file"))]
+            ExporterKind::OtlpFile => builder,
         };
     }
     let custom = std::mem::take(&mut hooks.custom_metric_exporters);
@@ -427,6 +459,20 @@ fn logger_provider(
             )),
             #[cfg(not(feature = "stdout"))]
             ExporterKind::Console => builder,
+            #[cfg(feature = "otlp-file")]
+            ExporterKind::OtlpFile => match line_writer(config, Signal::Logs) {
+                Ok(out) => builder.with_log_processor(log_pipeline(
+                    crate::otlp::file::FileLogExporter::new(out),
+                    config,
+                    counters,
+                )),
+                Err(e) => {
+                    skipped.push(e);
+                    continue;
+                }
+            },
+            #[cfg(not(feature = "otlp-file"))]
+            ExporterKind::OtlpFile => builder,
         };
     }
     let custom = std::mem::take(&mut hooks.custom_log_exporters);
@@ -437,6 +483,13 @@ fn logger_provider(
         }
     }
     Ok(builder.build())
+}
+
+/// The OTLP file exporter's output for `signal`, opened.
+#[cfg(feature = "otlp-file")]
+fn line_writer(config: &Config, signal: Signal) -> Result<crate::otlp::file::LineWriter, Error> {
+    crate::otlp::file::LineWriter::open(&config.signal(signal).otlp_file)
+        .map_err(|reason| Error::OtlpFile { signal, reason })
 }
 
 /// The SDK's thread-based batch processors do not enforce `*_EXPORT_TIMEOUT` themselves: it

@@ -305,3 +305,129 @@ fn without_the_prometheus_feature_a_pull_reader_is_reported() {
     assert!(w.problem.contains("`prometheus` cargo feature"), "{w}");
     assert!(w.variable.contains("prometheus/development"), "{w}");
 }
+
+/// The file's `otlp_file/development` exporters: every signal's requests land in the output
+/// file as OTLP JSON lines that decode with the stock message types, every record accounted.
+#[cfg(feature = "otlp-file")]
+#[test]
+fn the_otlp_file_exporter_writes_json_lines_of_every_signal() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("telemetry.jsonl");
+    let stream = format!("file://{}", out.display());
+    let yaml = format!(
+        "file_format: \"1.1\"\n\
+         resource:\n  attributes:\n    - name: service.name\n      value: file-export-test\n\
+         tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_file/development:\n            output_stream: {stream}\n\
+         meter_provider:\n  readers:\n    - periodic:\n        exporter:\n          otlp_file/development:\n            output_stream: {stream}\n\
+         logger_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_file/development:\n            output_stream: {stream}\n\
+         distribution:\n  ferrotel:\n    console:\n      format: off\n"
+    );
+    let guard = ferrotel::builder()
+        .global(false)
+        .env_lookup(|_| None)
+        .config_yaml(yaml)
+        .shutdown_timeout(Duration::from_secs(10))
+        .init()
+        .expect("init");
+    assert!(
+        guard.config().warnings.is_empty(),
+        "{:#?}",
+        guard.config().warnings
+    );
+    emit_spans(&guard, 25);
+    guard
+        .meter("file-test")
+        .u64_counter("files.written")
+        .build()
+        .add(3, &[KeyValue::new("kind", "jsonl")]);
+    let report = guard.shutdown();
+    assert!(report.is_ok(), "{report:?}");
+    let stats = report.stats;
+    assert_eq!((stats.spans.exported, stats.spans.failed), (25, 0));
+    assert_eq!((stats.logs.exported, stats.logs.failed), (25, 0));
+    assert!(stats.metric_points.exported >= 1, "{stats:?}");
+
+    let text = std::fs::read_to_string(&out).expect("output file");
+    let (mut spans, mut logs, mut counter) = (Vec::new(), Vec::new(), None);
+    for line in text.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        if value.get("resourceSpans").is_some() {
+            let request: ExportTraceServiceRequest = serde_json::from_str(line).expect("traces");
+            for rs in request.resource_spans {
+                let service = rs.resource.expect("resource").attributes;
+                assert!(format!("{service:?}").contains("file-export-test"));
+                spans.extend(rs.scope_spans.into_iter().flat_map(|s| s.spans));
+            }
+        } else if value.get("resourceLogs").is_some() {
+            let request: ExportLogsServiceRequest = serde_json::from_str(line).expect("logs");
+            logs.extend(
+                request
+                    .resource_logs
+                    .into_iter()
+                    .flat_map(|r| r.scope_logs)
+                    .flat_map(|s| s.log_records),
+            );
+        } else if value.get("resourceMetrics").is_some() {
+            let request: ExportMetricsServiceRequest = serde_json::from_str(line).expect("metrics");
+            for m in request
+                .resource_metrics
+                .into_iter()
+                .flat_map(|r| r.scope_metrics)
+                .flat_map(|s| s.metrics)
+            {
+                if m.name == "files.written" {
+                    counter = Some(m);
+                }
+            }
+        } else {
+            panic!("not an OTLP request: {line}");
+        }
+        // The JSON mapping OTLP/JSON receivers read: hex ids, lowerCamelCase fields.
+        if let Some(id) = line.split("\"traceId\":\"").nth(1) {
+            let id = &id[..id.find('"').expect("closing quote")];
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+    }
+    assert_eq!(spans.len(), 25);
+    assert!(spans.iter().all(|s| s.name == "job"));
+    assert_eq!(logs.len(), 25);
+    // Each log line carries the trace and span of the span it was written in.
+    for log in &logs {
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.trace_id == log.trace_id && s.span_id == log.span_id),
+            "log outside every exported span: {log:?}"
+        );
+    }
+    let counter = counter.expect("the counter's line");
+    assert!(format!("{counter:?}").contains("AsInt(3)"), "{counter:?}");
+}
+
+/// An output file that cannot be opened costs that signal's export, with a warning naming it.
+#[cfg(feature = "otlp-file")]
+#[test]
+fn an_output_file_that_cannot_be_opened_is_reported() {
+    let yaml = "file_format: \"1.1\"\n\
+         tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_file/development:\n            output_stream: file:///nonexistent-dir/traces.jsonl\n\
+         distribution:\n  ferrotel:\n    console:\n      format: off\n";
+    let guard = ferrotel::builder()
+        .global(false)
+        .env_lookup(|_| None)
+        .config_yaml(yaml)
+        .init()
+        .expect("init goes on");
+    let w = guard
+        .config()
+        .warnings
+        .iter()
+        .find(|w| w.problem.contains("/nonexistent-dir/traces.jsonl"))
+        .unwrap_or_else(|| panic!("{:#?}", guard.config().warnings));
+    assert!(w.fallback.contains("traces"), "{w}");
+    guard.shutdown();
+}

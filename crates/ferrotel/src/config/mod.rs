@@ -79,6 +79,9 @@ pub enum Signal {
 }
 
 impl Signal {
+    /// The three, in this order.
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
     /// Lower-case name, as in URL paths (`/v1/traces`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +116,30 @@ pub enum ExporterKind {
     /// Human-readable dump on stdout (debugging only; feature `stdout`, otherwise nothing is
     /// exported for it).
     Console,
+    /// OTLP JSON lines (one `Export*ServiceRequest` a line, the OTLP file exporter format) to
+    /// [`SignalSettings::otlp_file`]: the configuration file's `otlp_file/development`
+    /// exporter (feature `otlp-file`, otherwise nothing is exported for it).
+    OtlpFile,
+}
+
+/// Where the OTLP file exporter ([`ExporterKind::OtlpFile`]) writes its lines: the
+/// configuration file's `output_stream`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OtlpFileOutput {
+    /// The process's standard output (`stdout`, the schema's default).
+    #[default]
+    Stdout,
+    /// A file (`file:///path`), created if missing and appended to.
+    File(PathBuf),
+}
+
+impl fmt::Display for OtlpFileOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Stdout => f.write_str("stdout"),
+            Self::File(path) => write!(f, "{}", path.display()),
+        }
+    }
 }
 
 /// Request body compression for OTLP.
@@ -157,6 +184,9 @@ pub struct SignalSettings {
     pub exporters: Vec<ExporterKind>,
     /// OTLP settings (used when `exporters` contains [`ExporterKind::Otlp`]).
     pub otlp: OtlpSettings,
+    /// Where the OTLP file exporter writes (used when `exporters` contains
+    /// [`ExporterKind::OtlpFile`]).
+    pub otlp_file: OtlpFileOutput,
 }
 
 /// Head sampler (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
@@ -563,6 +593,13 @@ impl Config {
                 }
             }
         }
+        for (signal, output) in Signal::ALL.into_iter().zip(&model.extras.otlp_file) {
+            if let Some(output) = output {
+                let settings = config.signal_mut(signal);
+                settings.exporters.push(ExporterKind::OtlpFile);
+                settings.otlp_file = output.clone();
+            }
+        }
         let mut warnings = model.warnings;
         warnings.append(&mut config.warnings);
         config.warnings = warnings;
@@ -576,6 +613,15 @@ impl Config {
             Signal::Traces => &self.traces,
             Signal::Metrics => &self.metrics,
             Signal::Logs => &self.logs,
+        }
+    }
+
+    #[cfg(feature = "config-file")]
+    fn signal_mut(&mut self, signal: Signal) -> &mut SignalSettings {
+        match signal {
+            Signal::Traces => &mut self.traces,
+            Signal::Metrics => &mut self.metrics,
+            Signal::Logs => &mut self.logs,
         }
     }
 }
@@ -734,6 +780,7 @@ fn signal_settings(
 
     SignalSettings {
         exporters,
+        otlp_file: OtlpFileOutput::default(),
         otlp: OtlpSettings {
             endpoint,
             protocol,
@@ -1205,7 +1252,10 @@ impl fmt::Display for Config {
             let exporters: Vec<String> = s
                 .exporters
                 .iter()
-                .map(|e| format!("{e:?}").to_ascii_lowercase())
+                .map(|e| match e {
+                    ExporterKind::OtlpFile => format!("otlp_file({})", s.otlp_file),
+                    _ => format!("{e:?}").to_ascii_lowercase(),
+                })
                 .collect();
             let exporters = if exporters.is_empty() {
                 "none".to_string()

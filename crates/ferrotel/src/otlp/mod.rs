@@ -8,6 +8,8 @@
 //! [`encode_traces`] is the span encoder on its own, for other transports.
 
 pub(crate) mod encode;
+#[cfg(feature = "otlp-file")]
+pub(crate) mod file;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc;
 pub(crate) mod http;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 
 use super::yaml::Node;
-use crate::config::ConfigWarning;
+use crate::config::{ConfigWarning, OtlpFileOutput};
 
 /// Newest schema minor this build knows.
 pub(crate) const KNOWN_MINOR: u64 = 1;
@@ -51,6 +51,9 @@ pub struct FileExtras {
     pub runtime_metrics: Option<bool>,
     /// `resource.detection/development`; `None`: no detection, as the schema says.
     pub detection: Option<Detection>,
+    /// The `otlp_file/development` exporter of traces, metrics and logs (in `Signal::ALL`
+    /// order) and its output stream.
+    pub otlp_file: [Option<OtlpFileOutput>; 3],
 }
 
 /// The resource detectors a file enables and the detected attributes it keeps.
@@ -279,6 +282,8 @@ struct Reader {
 enum Exporter {
     Otlp,
     Console,
+    /// Recorded in [`FileExtras::otlp_file`]: no `OTEL_*` variable names it.
+    OtlpFile,
     Unsupported,
 }
 
@@ -797,10 +802,7 @@ impl Reader {
                 self.fields(settings, &path, known, &[]);
                 Exporter::Console
             }
-            "otlp_file/development" => {
-                self.warn(&path, "", "not supported by ferrotel", "nothing (ignored)");
-                Exporter::Unsupported
-            }
+            "otlp_file/development" => self.otlp_file(settings, &path, infix),
             _ => {
                 self.warn(
                     &path,
@@ -811,6 +813,61 @@ impl Reader {
                 Exporter::Unsupported
             }
         }
+    }
+
+    /// `otlp_file/development`: its `output_stream`, kept per signal in the extras.
+    fn otlp_file(&mut self, settings: &Node, path: &str, infix: &str) -> Exporter {
+        let metrics = infix == "METRICS";
+        let mut known = vec!["output_stream"];
+        if metrics {
+            known.extend(["temporality_preference", "default_histogram_aggregation"]);
+        }
+        let fields = self.fields(settings, path, &known, &[]);
+        if !cfg!(feature = "otlp-file") {
+            self.warn(
+                path,
+                "",
+                "the OTLP file exporter needs the `otlp-file` cargo feature of `ferrotel`",
+                "nothing (ignored)",
+            );
+            return Exporter::Unsupported;
+        }
+        let index = match infix {
+            "TRACES" => 0,
+            "METRICS" => 1,
+            _ => 2,
+        };
+        if self.model.extras.otlp_file[index].is_some() {
+            self.warn(
+                path,
+                "",
+                "a second OTLP file exporter for this signal: ferrotel writes each signal to one stream",
+                "the first one",
+            );
+            return Exporter::Unsupported;
+        }
+        let stream_path = join(path, "output_stream");
+        let output = match self.text(get(fields, "output_stream"), &stream_path) {
+            None => OtlpFileOutput::Stdout,
+            Some(stream) if stream == "stdout" => OtlpFileOutput::Stdout,
+            Some(stream) => match stream.strip_prefix("file://") {
+                Some(file) if file.starts_with('/') => OtlpFileOutput::File(file.into()),
+                _ => {
+                    self.warn(
+                        &stream_path,
+                        &stream,
+                        "expected `stdout` or a `file:///absolute/path` URI",
+                        "stdout",
+                    );
+                    OtlpFileOutput::Stdout
+                }
+            },
+        };
+        if metrics {
+            self.metric_exporter_options(fields, path);
+        }
+        self.model.extras.otlp_file[index] = Some(output);
+        Exporter::OtlpFile
     }
 
     fn otlp(&mut self, fields: &[(String, Node)], path: &str, kind: &str, infix: &str) {
@@ -896,6 +953,13 @@ impl Reader {
             self.set(&var("TIMEOUT"), t.to_string(), &p);
         }
         if infix == "METRICS" {
+            self.metric_exporter_options(fields, path);
+        }
+    }
+
+    /// A metric exporter's `temporality_preference` and `default_histogram_aggregation`.
+    fn metric_exporter_options(&mut self, fields: &[(String, Node)], path: &str) {
+        {
             let p = join(path, "temporality_preference");
             if let Some(t) = self.text(get(fields, "temporality_preference"), &p) {
                 let mapped = if t == "low_memory" {
@@ -934,6 +998,7 @@ impl Reader {
         let items = self.seq(node, path);
         let mut exporters: Vec<&str> = Vec::new();
         let mut otlp_at: Option<String> = None;
+        let mut file_batch_set = false;
         for (i, item) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
             let Some((kind, settings)) = self.one_of(item, &p) else {
@@ -975,10 +1040,22 @@ impl Reader {
                 infix,
                 otlp_at.is_some(),
             );
+            // The batch settings are the signal's (one queue): the OTLP processor's, else the
+            // file exporter's.
+            let batch_owner = match exporter {
+                Exporter::Otlp => true,
+                Exporter::OtlpFile => otlp_at.is_none() && !file_batch_set,
+                _ => false,
+            };
+            if let Exporter::OtlpFile = exporter {
+                file_batch_set = true;
+            }
+            if let Exporter::Otlp = exporter {
+                otlp_at = Some(p.clone());
+                exporters.push("otlp");
+            }
             match exporter {
-                Exporter::Otlp => {
-                    otlp_at = Some(p.clone());
-                    exporters.push("otlp");
+                Exporter::Otlp | Exporter::OtlpFile if batch_owner => {
                     if batch {
                         for (key, suffix) in [
                             ("schedule_delay", "SCHEDULE_DELAY"),
@@ -1005,7 +1082,7 @@ impl Reader {
                         exporters.push("console");
                     }
                 }
-                Exporter::Unsupported => {}
+                Exporter::Otlp | Exporter::OtlpFile | Exporter::Unsupported => {}
             }
         }
         let value = if exporters.is_empty() {
@@ -1203,7 +1280,7 @@ impl Reader {
                     match exporter {
                         Exporter::Otlp => exporters.push("otlp"),
                         Exporter::Console => exporters.push("console"),
-                        Exporter::Unsupported => {}
+                        Exporter::OtlpFile | Exporter::Unsupported => {}
                     }
                     if periodic_seen {
                         for key in ["interval", "timeout"] {

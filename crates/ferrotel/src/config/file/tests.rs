@@ -524,14 +524,108 @@ fn unsupported_parts_of_the_schema_are_named() {
     let (c, _) = from_yaml(&yaml, &[]);
     for path in [
         "tracer_provider.sampler.parent_based.remote_parent_sampled",
-        "tracer_provider.processors[0].batch.exporter.otlp_file/development",
         "tracer_provider.id_generator.xray",
         "resource.detection/development.detectors[1].container",
         "resource.schema_url",
     ] {
         warning_at(&c, path);
     }
-    assert!(c.traces.exporters.is_empty());
+    let file_exporter = "tracer_provider.processors[0].batch.exporter.otlp_file/development";
+    if cfg!(feature = "otlp-file") {
+        assert_eq!(c.traces.exporters, vec![ExporterKind::OtlpFile]);
+        assert!(
+            !c.warnings
+                .iter()
+                .any(|w| w.variable.ends_with(file_exporter))
+        );
+    } else {
+        let w = warning_at(&c, file_exporter);
+        assert!(w.problem.contains("`otlp-file` cargo feature"), "{w:?}");
+        assert!(c.traces.exporters.is_empty());
+    }
+}
+
+#[cfg(feature = "otlp-file")]
+fn file_exporter_yaml(traces: &str) -> String {
+    with_format(&format!(
+        "tracer_provider:\n  processors:\n    - batch:\n        max_export_batch_size: 7\n        exporter:\n          otlp_file/development:{traces}\n\
+         meter_provider:\n  readers:\n    - periodic:\n        interval: 1500\n        exporter:\n          otlp_file/development:\n            output_stream: file:///tmp/metrics.jsonl\n            temporality_preference: delta\n\
+         logger_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_file/development:\n            output_stream: stdout\n"
+    ))
+}
+
+#[cfg(feature = "otlp-file")]
+#[test]
+fn the_otlp_file_exporter_writes_each_signal_where_its_output_stream_says() {
+    use crate::config::OtlpFileOutput;
+    let (c, _) = from_yaml(&file_exporter_yaml(" {}"), &[]);
+    assert!(c.warnings.is_empty(), "{:#?}", c.warnings);
+    for signal in crate::config::Signal::ALL {
+        assert_eq!(c.signal(signal).exporters, vec![ExporterKind::OtlpFile]);
+    }
+    assert_eq!(c.traces.otlp_file, OtlpFileOutput::Stdout);
+    assert_eq!(
+        c.metrics.otlp_file,
+        OtlpFileOutput::File("/tmp/metrics.jsonl".into())
+    );
+    assert_eq!(c.logs.otlp_file, OtlpFileOutput::Stdout);
+    // The file exporter's processor holds the signal's batch settings, as the OTLP one would.
+    assert_eq!(c.span_batch.max_export_batch_size, 7);
+    assert_eq!(c.log_batch.max_export_batch_size, 1);
+    assert_eq!(c.metric_export_interval, Duration::from_millis(1500));
+    assert_eq!(c.temporality, TemporalityPreference::Delta);
+    assert!(
+        c.to_string()
+            .contains("exporters=otlp_file(/tmp/metrics.jsonl)"),
+        "{c}"
+    );
+}
+
+#[cfg(feature = "otlp-file")]
+#[test]
+fn an_unusable_output_stream_falls_back_to_stdout_with_a_warning() {
+    use crate::config::OtlpFileOutput;
+    for (stream, shown) in [
+        ("file://relative/path.jsonl", "file://relative/path.jsonl"),
+        ("s3://bucket/key", "s3://bucket/key"),
+        ("", ""),
+    ] {
+        let yaml = file_exporter_yaml(&format!("\n            output_stream: \"{stream}\""));
+        let (c, _) = from_yaml(&yaml, &[]);
+        let w = warning_at(
+            &c,
+            "tracer_provider.processors[0].batch.exporter.otlp_file/development.output_stream",
+        );
+        assert_eq!(w.value, shown);
+        assert_eq!(w.fallback, "stdout");
+        assert_eq!(c.traces.otlp_file, OtlpFileOutput::Stdout);
+        assert_eq!(c.traces.exporters, vec![ExporterKind::OtlpFile]);
+    }
+}
+
+#[cfg(feature = "otlp-file")]
+#[test]
+fn one_otlp_file_exporter_per_signal_beside_an_otlp_one() {
+    let yaml = with_format(
+        "tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_file/development:\n            output_stream: file:///tmp/a.jsonl\n\
+         \x20   - batch:\n        exporter:\n          otlp_file/development:\n            output_stream: file:///tmp/b.jsonl\n\
+         \x20   - batch:\n        max_export_batch_size: 3\n        exporter:\n          otlp_http:\n            endpoint: http://127.0.0.1:4318/v1/traces\n",
+    );
+    let (c, _) = from_yaml(&yaml, &[]);
+    let w = warning_at(
+        &c,
+        "tracer_provider.processors[1].batch.exporter.otlp_file/development",
+    );
+    assert_eq!(w.fallback, "the first one");
+    assert_eq!(
+        c.traces.exporters,
+        vec![ExporterKind::Otlp, ExporterKind::OtlpFile]
+    );
+    assert_eq!(
+        c.traces.otlp_file,
+        crate::config::OtlpFileOutput::File("/tmp/a.jsonl".into())
+    );
+    assert_eq!(c.span_batch.max_export_batch_size, 3);
 }
 
 #[test]
